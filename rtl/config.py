@@ -1,0 +1,160 @@
+"""The one processor configuration that feeds the RTL, the compiler and the golden model.
+
+`ProcessorConfig` is frozen and validated at construction; every width in the design is derived
+from it, so an int8 processor or one with more MAC lanes is a different config, not a code edit.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+DATA_TYPES = {"int16": 16, "int8": 8}
+AXI_DATA_WIDTHS = (32, 64, 128)
+
+
+def _is_pow2(n: int) -> bool:
+    return n > 0 and (n & (n - 1)) == 0
+
+
+def clog2(n: int) -> int:
+    """Bits needed to address ``n`` items (ceil(log2(n)), at least 1)."""
+    return max(1, (n - 1).bit_length())
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessorConfig:
+    """Parameters of one LSTM processor instance.
+
+    lanes          P: MAC lanes of the FC kernel and element lanes of every on-chip vector path.
+    data_type      "int16" or "int8": width of activations and weights.
+    abuf_words     activation/state buffer depth, in words of ``lanes`` elements.
+    wbuf_words     weight buffer depth, in words of ``lanes`` weights.
+    bbuf_depth     bias buffer depth, in 32-bit entries (one per FC output row).
+    imem_depth     instruction memory depth, in 128-bit instructions.
+    lut_depth      L: entries of the sigmoid table (tanh is derived from it, see docs/isa.md).
+    lut_range_log2 r: the table covers |x| in [0, 2**r); beyond that the output saturates.
+    lut_frac_bits  interpolation bits between two table entries.
+    axi_data_bits  data width of the AXI4 master (external memory).
+    """
+
+    lanes: int = 16
+    data_type: str = "int16"
+    abuf_words: int = 512
+    wbuf_words: int = 4096
+    bbuf_depth: int = 1024
+    imem_depth: int = 256
+    lut_depth: int = 256
+    lut_range_log2: int = 4
+    lut_frac_bits: int = 8
+    axi_data_bits: int = 64
+
+    # Fixed by the architecture, not tunable: kept here so every consumer reads them from one place.
+    AXI_ADDR_BITS = 32
+    BIAS_BITS = 32
+    LUT_VALUE_BITS = 16  # sigmoid table entries are unsigned Q0.16
+
+    def __post_init__(self):
+        errors = []
+        if self.data_type not in DATA_TYPES:
+            errors.append(f"data_type={self.data_type!r}: expected one of {sorted(DATA_TYPES)}")
+        if not isinstance(self.lanes, int) or not _is_pow2(self.lanes) or not 4 <= self.lanes <= 64:
+            errors.append(f"lanes={self.lanes!r}: expected a power of two from 4 to 64")
+        if self.axi_data_bits not in AXI_DATA_WIDTHS:
+            errors.append(f"axi_data_bits={self.axi_data_bits!r}: expected one of {AXI_DATA_WIDTHS}")
+        for name, lo, hi in (("abuf_words", 4, 1 << 14), ("wbuf_words", 4, 1 << 16),
+                             ("bbuf_depth", 4, 1 << 16), ("imem_depth", 8, 1 << 16),
+                             ("lut_depth", 16, 1 << 12)):
+            v = getattr(self, name)
+            if not isinstance(v, int) or not _is_pow2(v) or not lo <= v <= hi:
+                errors.append(f"{name}={v!r}: expected a power of two from {lo} to {hi}")
+        if not isinstance(self.lut_range_log2, int) or not 1 <= self.lut_range_log2 <= 6:
+            errors.append(f"lut_range_log2={self.lut_range_log2!r}: expected 1..6")
+        if not isinstance(self.lut_frac_bits, int) or not 0 <= self.lut_frac_bits <= 12:
+            errors.append(f"lut_frac_bits={self.lut_frac_bits!r}: expected 0..12")
+        if not errors:
+            if self.abuf_words * self.lanes > (1 << 16):
+                errors.append(f"abuf_words*lanes={self.abuf_words * self.lanes}: element addresses "
+                              "are 16 bits, at most 65536 elements")
+            if self.elems_per_beat > self.lanes:
+                errors.append(f"axi_data_bits={self.axi_data_bits} carries {self.elems_per_beat} "
+                              f"{self.data_type} elements per beat, more than lanes={self.lanes}")
+            if self.word_bits % self.axi_data_bits:
+                errors.append(f"a buffer word ({self.word_bits} bits) must be a whole number of AXI "
+                              f"beats ({self.axi_data_bits} bits)")
+            if self.lut_range_log2 > clog2(self.lut_depth):
+                errors.append(f"lut_range_log2={self.lut_range_log2} is too coarse for "
+                              f"lut_depth={self.lut_depth}: need lut_depth >= 2**lut_range_log2")
+        if errors:
+            raise ValueError("invalid ProcessorConfig: " + "; ".join(errors))
+
+    # ---- derived widths -------------------------------------------------------------------------
+    @property
+    def data_bits(self) -> int:
+        return DATA_TYPES[self.data_type]
+
+    @property
+    def data_min(self) -> int:
+        return -(1 << (self.data_bits - 1))
+
+    @property
+    def data_max(self) -> int:
+        return (1 << (self.data_bits - 1)) - 1
+
+    @property
+    def acc_bits(self) -> int:
+        """Accumulator width: a full-scale product plus 16 guard bits (65536 products)."""
+        return 2 * self.data_bits + 16
+
+    @property
+    def word_bits(self) -> int:
+        """Bits of one buffer word: ``lanes`` elements."""
+        return self.lanes * self.data_bits
+
+    @property
+    def lane_bits(self) -> int:
+        return clog2(self.lanes)
+
+    @property
+    def abuf_elements(self) -> int:
+        return self.abuf_words * self.lanes
+
+    @property
+    def elems_per_beat(self) -> int:
+        return self.axi_data_bits // self.data_bits
+
+    @property
+    def beat_bytes(self) -> int:
+        return self.axi_data_bits // 8
+
+    @property
+    def elem_bytes(self) -> int:
+        return self.data_bits // 8
+
+    @property
+    def lut_addr_bits(self) -> int:
+        return clog2(self.lut_depth)
+
+    # ---- identity -------------------------------------------------------------------------------
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def fingerprint(self) -> str:
+        """Stable hash of the parameters: equal configs give equal fingerprints."""
+        blob = json.dumps(self.as_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def short_id(self) -> str:
+        """Short readable id for pytest ids and build folders, e.g. ``p16-int16``; parameters that
+        differ from the defaults are appended."""
+        parts = [f"p{self.lanes}", self.data_type]
+        default = ProcessorConfig()
+        for f in dataclasses.fields(self):
+            if f.name not in ("lanes", "data_type") and getattr(self, f.name) != getattr(default, f.name):
+                parts.append(f"{f.name}{getattr(self, f.name)}")
+        return "-".join(parts)
+
+    def hw_config_word(self) -> int:
+        """Value of the read-only HW_CONFIG register: lets a driver check it talks to this config."""
+        return (self.lane_bits | (self.data_bits << 8) | (clog2(self.axi_data_bits) << 16)
+                | (int(self.fingerprint()[:2], 16) << 24))

@@ -1,0 +1,69 @@
+"""Conversion of the MyHDL design to Verilog.
+
+`python -m rtl.convert OUT_DIR [--lanes 16 --data-type int16 ...]` writes the Verilog of a
+config. Converted files belong in a build folder (ignored by git), never in the source tree."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import pathlib
+
+from myhdl import ResetSignal, Signal
+
+from .config import ProcessorConfig
+from .interfaces import AxiLiteSlave, Axi4Master
+
+SIM_TOP = "dlp_sim"
+PROCESSOR_TOP = "dlp_processor"
+RTL_DIR = pathlib.Path(__file__).resolve().parent
+
+
+def source_hash() -> str:
+    """Hash of the RTL sources: a build made from other sources must not be reused."""
+    h = hashlib.sha256()
+    for path in sorted(RTL_DIR.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def ports(cfg: ProcessorConfig):
+    clk = Signal(bool(0))
+    rst = ResetSignal(0, active=1, isasync=False)
+    return clk, rst, Axi4Master(cfg), AxiLiteSlave(), Signal(bool(0))
+
+
+def convert(cfg: ProcessorConfig, out_dir: str | pathlib.Path, sim: bool = True,
+            half_period_ns: int = 5) -> pathlib.Path:
+    """Write `<top>.v` for `cfg` into out_dir and return its path. `sim=True` gives the
+    simulation top with the HDL clock (module `dlp_sim`), else the bare processor."""
+    from .top import processor, processor_sim
+
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clk, rst, m_axi, s_axil, irq = ports(cfg)
+    if sim:
+        inst = processor_sim(cfg, clk, rst, m_axi, s_axil, irq, half_period_ns)
+        name = SIM_TOP
+    else:
+        inst = processor(cfg, clk, rst, m_axi, s_axil, irq)
+        name = PROCESSOR_TOP
+    inst.convert(hdl="Verilog", path=str(out_dir), name=name, testbench=False, no_myhdl_header=True,
+                 initial_values=True)
+    return out_dir / f"{name}.v"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir")
+    parser.add_argument("--bare", action="store_true", help="the processor without the simulation clock")
+    for f in dataclasses.fields(ProcessorConfig):
+        parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    args = parser.parse_args(argv)
+    cfg = ProcessorConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ProcessorConfig)})
+    print(convert(cfg, args.out_dir, sim=not args.bare))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+"""DMA kernel and AXI4 master: bursts between external memory and the on-chip buffers."""
+from __future__ import annotations
+
+from myhdl import Signal, always_comb, always_seq, block, enum, intbv, modbv
+
+from . import isa
+from .config import ProcessorConfig, clog2
+
+INSTR_BYTES = isa.INSTR_BITS // 8
+
+
+@block
+def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, base3,
+        fetch_start, fetch_addr, fetch_len, fetch_done, rd, wr, wram, bram, iram, err, err_code,
+        axi):
+    """Executes LOAD and STORE, and fetches programs into the instruction memory.
+
+    Ports:
+      clk, rst         clock; synchronous active-high reset (abandons a transfer: reset the
+                       external memory too)
+      ctl              KernelCtl for LOAD/STORE: start in; busy, done out
+      dec              Decoded fields sampled at start: opcode, func (LOAD target), dst, src0,
+                       length, ddr_offset, stride, base
+      loop_t           in, loop index t at start; base0..3 in, the base registers
+      fetch_start      in, pulse: copy fetch_len instructions from fetch_addr into imem
+      fetch_done       out, pulse when the fetch has finished (with err if it failed)
+      rd, wr           AbufReadPort (STORE source) and AbufWritePort (LOAD destination)
+      wram, bram, iram RamPort write sides of the weight, bias and instruction memories
+      err, err_code    out: pulse with done/fetch_done when the transfer failed, and why
+                       (isa.ErrorCode.MISALIGNED or AXI_ERROR)
+      axi              Axi4Master bundle
+    Timing: one burst in flight; reads take one beat per cycle into the activation buffer,
+    weight and instruction memories and 1 + 32-bit entries per beat cycles into the bias buffer;
+    writes take 4 cycles per beat plus the write response. Bursts are INCR, at most 256 beats,
+    and do not cross 4 KB boundaries.
+    """
+    p, w = cfg.lanes, cfg.data_bits
+    axb = cfg.axi_data_bits
+    beat_shift = clog2(cfg.beat_bytes)
+    e = cfg.elems_per_beat
+    e_shift = clog2(e) if e > 1 else 0
+    epb = axb // cfg.BIAS_BITS  # bias entries per beat
+    epb_shift = clog2(epb) if epb > 1 else 0
+    bpw_shift = clog2(cfg.word_bits // axb) if cfg.word_bits > axb else 0  # beats per weight word
+    bpi_shift = clog2(isa.INSTR_BITS // axb) if isa.INSTR_BITS > axb else 0  # beats per instruction
+    pk = max(cfg.word_bits, isa.INSTR_BITS)
+    fetch_align_mask = max(INSTR_BYTES, cfg.beat_bytes) - 1
+    assert len(axi.rdata) == axb and len(wram.wdata) == cfg.word_bits and len(iram.wdata) == isa.INSTR_BITS
+
+    # ISA constants as plain names: the converter cannot evaluate enum attributes
+    ERRORCODE_AXI_ERROR = int(isa.ErrorCode.AXI_ERROR)
+    ERRORCODE_MISALIGNED = int(isa.ErrorCode.MISALIGNED)
+    LOADTARGET_BBUF = int(isa.LoadTarget.BBUF)
+    LOADTARGET_WBUF = int(isa.LoadTarget.WBUF)
+    OP_LOAD = int(isa.Op.LOAD)
+    OP_STORE = int(isa.Op.STORE)
+    State = enum("IDLE", "CHECK", "AR", "R", "DRAIN", "AW", "W_WAIT1", "W_WAIT2", "W_LATCH", "W_SEND", "B",
+                 "FINISH")
+    state = Signal(State.IDLE)
+    T_ABUF, T_WBUF, T_BBUF, T_IMEM = 0, 1, 2, 3
+    target = Signal(intbv(0)[2:])
+    is_store = Signal(bool(0))
+    is_fetch = Signal(bool(0))
+    addr = Signal(modbv(0)[32:])
+    base_sel = Signal(intbv(0)[32:])
+    beats_left = Signal(intbv(0)[24:])
+    burst = Signal(intbv(0, min=0, max=257))
+    cur_burst = Signal(intbv(0, min=0, max=257))
+    to_boundary = Signal(intbv(0, min=0, max=4096 + 1))
+    beat_in_burst = Signal(intbv(0)[9:])
+    left = Signal(intbv(0, min=-(1 << 17), max=1 << 17))  # elements/entries still to move
+    ptr = Signal(intbv(0)[16:])
+    pack = Signal(intbv(0)[pk:])
+    pack_next = Signal(intbv(0)[pk:])
+    pack_cnt = Signal(intbv(0)[6:])
+    hold = Signal(intbv(0)[axb:])
+    hold_cnt = Signal(intbv(0, min=0, max=epb + 1))
+    failed = Signal(bool(0))
+    misaligned = Signal(bool(0))
+    beats_req = Signal(intbv(0)[24:])
+
+    @always_comb
+    def select_base():
+        if dec.base == 0:
+            base_sel.next = base0
+        elif dec.base == 1:
+            base_sel.next = base1
+        elif dec.base == 2:
+            base_sel.next = base2
+        else:
+            base_sel.next = base3
+
+    @always_comb
+    def beats_needed():
+        # beats of a LOAD/STORE of dec.length elements, words or entries
+        if dec.opcode == OP_LOAD and dec.func == LOADTARGET_WBUF:
+            beats_req.next = dec.length << bpw_shift
+        elif dec.opcode == OP_LOAD and dec.func == LOADTARGET_BBUF:
+            beats_req.next = (dec.length + (epb - 1)) >> epb_shift
+        else:
+            beats_req.next = (dec.length + (e - 1)) >> e_shift
+
+    @always_comb
+    def shift_in():
+        # beats fill the packing register from the top: after a word's last beat, its first
+        # beat sits at the word's low end
+        pack_next.next = (pack >> axb) | (axi.rdata << (pk - axb))
+
+    @always_comb
+    def burst_size():
+        to_boundary.next = (4096 - (addr & 4095)) >> beat_shift
+        if beats_left <= 256 and beats_left <= to_boundary:
+            burst.next = beats_left
+        elif to_boundary <= 256:
+            burst.next = to_boundary
+        else:
+            burst.next = 256
+
+    @always_seq(clk.posedge, reset=rst)
+    def engine():
+        axi.awid.next = 0
+        axi.arid.next = 0
+        axi.awsize.next = beat_shift
+        axi.arsize.next = beat_shift
+        axi.awburst.next = 1  # INCR
+        axi.arburst.next = 1
+        ctl.done.next = 0
+        fetch_done.next = 0
+        err.next = 0
+        wr.en.next = 0
+        wram.we.next = 0
+        bram.we.next = 0
+        iram.we.next = 0
+        if state == State.IDLE:
+            failed.next = 0
+            pack_cnt.next = 0
+            hold_cnt.next = 0
+            beat_in_burst.next = 0
+            if fetch_start:
+                is_fetch.next = 1
+                is_store.next = 0
+                target.next = T_IMEM
+                addr.next = fetch_addr
+                misaligned.next = (fetch_addr & fetch_align_mask) != 0
+                beats_left.next = fetch_len << bpi_shift
+                left.next = fetch_len
+                ptr.next = 0
+                state.next = State.CHECK
+            elif ctl.start:
+                ctl.busy.next = 1
+                is_fetch.next = 0
+                is_store.next = dec.opcode == OP_STORE
+                target.next = dec.func if dec.opcode == OP_LOAD else T_ABUF
+                addr.next = base_sel + dec.ddr_offset + loop_t * dec.stride
+                misaligned.next = 0
+                beats_left.next = beats_req
+                left.next = dec.length
+                ptr.next = dec.src0 if dec.opcode == OP_STORE else dec.dst
+                state.next = State.CHECK
+        elif state == State.CHECK:
+            if misaligned or (addr & (cfg.beat_bytes - 1)) != 0:
+                failed.next = 1
+                err_code.next = ERRORCODE_MISALIGNED
+                state.next = State.FINISH
+            elif beats_left == 0:
+                state.next = State.FINISH
+            elif is_store:
+                state.next = State.AW
+                axi.awaddr.next = addr
+                axi.awlen.next = burst - 1
+                axi.awvalid.next = 1
+                cur_burst.next = burst
+            else:
+                state.next = State.AR
+                axi.araddr.next = addr
+                axi.arlen.next = burst - 1
+                axi.arvalid.next = 1
+                cur_burst.next = burst
+        elif state == State.AR:
+            if axi.arready:
+                axi.arvalid.next = 0
+                axi.rready.next = 1
+                state.next = State.R
+        elif state == State.R:
+            if target == T_BBUF and hold_cnt != 0:
+                # unpack one 32-bit bias entry per cycle; take the next beat once the last leaves
+                bram.we.next = not failed
+                bram.waddr.next = ptr
+                bram.wdata.next = hold[cfg.BIAS_BITS:]
+                ptr.next = ptr + 1
+                hold.next = hold >> cfg.BIAS_BITS
+                hold_cnt.next = hold_cnt - 1
+                axi.rready.next = hold_cnt == 1
+            if axi.rvalid and axi.rready:
+                if axi.rresp != 0:
+                    failed.next = 1
+                    err_code.next = ERRORCODE_AXI_ERROR
+                if target == T_ABUF:
+                    wr.en.next = not failed and axi.rresp == 0
+                    wr.addr.next = ptr
+                    wr.count.next = e if left >= e else left
+                    wr.data.next = axi.rdata
+                    ptr.next = ptr + e
+                    left.next = left - e
+                elif target == T_BBUF:
+                    hold.next = axi.rdata
+                    hold_cnt.next = epb if left >= epb else left
+                    left.next = left - epb
+                    axi.rready.next = 0
+                else:
+                    pack.next = pack_next
+                    if target == T_WBUF:
+                        if pack_cnt == (1 << bpw_shift) - 1:
+                            wram.we.next = not failed and axi.rresp == 0
+                            wram.waddr.next = ptr
+                            wram.wdata.next = pack_next[pk:pk - cfg.word_bits]
+                            ptr.next = ptr + 1
+                            pack_cnt.next = 0
+                        else:
+                            pack_cnt.next = pack_cnt + 1
+                    else:
+                        if pack_cnt == (1 << bpi_shift) - 1:
+                            iram.we.next = not failed and axi.rresp == 0
+                            iram.waddr.next = ptr
+                            iram.wdata.next = pack_next[pk:pk - isa.INSTR_BITS]
+                            ptr.next = ptr + 1
+                            pack_cnt.next = 0
+                        else:
+                            pack_cnt.next = pack_cnt + 1
+                if axi.rlast:
+                    axi.rready.next = 0
+                    addr.next = addr + (cur_burst << beat_shift)
+                    beats_left.next = beats_left - cur_burst
+                    if beats_left == cur_burst:
+                        state.next = State.DRAIN
+                    elif target == T_BBUF:
+                        state.next = State.DRAIN  # unpack this beat, then the next burst
+                    else:
+                        state.next = State.CHECK
+        elif state == State.DRAIN:
+            if hold_cnt != 0:
+                bram.we.next = not failed
+                bram.waddr.next = ptr
+                bram.wdata.next = hold[cfg.BIAS_BITS:]
+                ptr.next = ptr + 1
+                hold.next = hold >> cfg.BIAS_BITS
+                hold_cnt.next = hold_cnt - 1
+            elif beats_left == 0:
+                state.next = State.FINISH
+            else:
+                state.next = State.CHECK
+        elif state == State.AW:
+            if axi.awready:
+                axi.awvalid.next = 0
+                rd.addr.next = ptr
+                state.next = State.W_WAIT1
+        elif state == State.W_WAIT1:
+            state.next = State.W_WAIT2
+        elif state == State.W_WAIT2:
+            state.next = State.W_LATCH
+        elif state == State.W_LATCH:
+            axi.wdata.next = rd.data[axb:]
+            if left >= e:
+                axi.wstrb.next = (1 << cfg.beat_bytes) - 1
+            else:
+                axi.wstrb.next = (1 << (left * cfg.elem_bytes)) - 1
+            axi.wlast.next = beat_in_burst == cur_burst - 1
+            axi.wvalid.next = 1
+            state.next = State.W_SEND
+        elif state == State.W_SEND:
+            if axi.wready:
+                axi.wvalid.next = 0
+                ptr.next = ptr + e
+                left.next = left - e
+                rd.addr.next = ptr + e
+                if beat_in_burst == cur_burst - 1:
+                    beat_in_burst.next = 0
+                    axi.bready.next = 1
+                    state.next = State.B
+                else:
+                    beat_in_burst.next = beat_in_burst + 1
+                    state.next = State.W_WAIT1
+        elif state == State.B:
+            if axi.bvalid:
+                axi.bready.next = 0
+                if axi.bresp != 0:
+                    failed.next = 1
+                    err_code.next = ERRORCODE_AXI_ERROR
+                addr.next = addr + (cur_burst << beat_shift)
+                beats_left.next = beats_left - cur_burst
+                state.next = State.CHECK
+        else:  # FINISH: the last buffer write landed at the end of the previous cycle
+            err.next = failed
+            if is_fetch:
+                fetch_done.next = 1
+            else:
+                ctl.done.next = 1
+            state.next = State.IDLE
+        if ctl.done:
+            ctl.busy.next = 0
+
+    return select_base, beats_needed, shift_in, burst_size, engine

@@ -1,0 +1,141 @@
+"""Interface bundles shared between blocks (MyHDL converts `bundle.sig` to `bundle_sig`).
+
+Each class creates its own signals from the config, so a port's width is stated once."""
+from __future__ import annotations
+
+from myhdl import Signal, intbv
+
+from . import isa
+from .config import ProcessorConfig, clog2
+
+ELEM_ADDR_BITS = 16
+
+
+class AbufReadPort:
+    """P consecutive elements from any element address.
+
+    addr   element address, presented every cycle (no enable: reads have no side effect)
+    data   lanes 0..P-1 = elements addr..addr+P-1, lane 0 in the low bits; valid 2 cycles after addr
+    """
+
+    def __init__(self, cfg: ProcessorConfig):
+        self.addr = Signal(intbv(0)[ELEM_ADDR_BITS:])
+        self.data = Signal(intbv(0)[cfg.word_bits:])
+
+
+class AbufWritePort:
+    """Write lanes 0..count-1 of `data` to elements addr..addr+count-1 at the clock edge ending
+    the cycle in which `en` is high; a read presented in the next cycle sees the new values."""
+
+    def __init__(self, cfg: ProcessorConfig):
+        self.en = Signal(bool(0))
+        self.addr = Signal(intbv(0)[ELEM_ADDR_BITS:])
+        self.count = Signal(intbv(0, min=0, max=cfg.lanes + 1))
+        self.data = Signal(intbv(0)[cfg.word_bits:])
+
+
+class RamPort:
+    """Simple dual-port RAM connection: one write port, one registered read port (latency 1)."""
+
+    def __init__(self, depth: int, width: int):
+        self.waddr = Signal(intbv(0)[clog2(depth):])
+        self.wdata = Signal(intbv(0)[width:])
+        self.we = Signal(bool(0))
+        self.raddr = Signal(intbv(0)[clog2(depth):])
+        self.rdata = Signal(intbv(0)[width:])
+
+
+class Decoded:
+    """Fields of the instruction waiting to issue, sliced from the instruction word by the decoder
+    (positions from rtl.isa.FIELDS). Kernels latch the fields they need when `start` is high."""
+
+    def __init__(self):
+        for f in isa.FIELDS.values():
+            if f.name not in ("opcode", "jump", "waddr", "count"):  # aliases share a signal
+                setattr(self, f.name, Signal(intbv(0)[f.width:]))
+        self.opcode = Signal(intbv(0)[4:])
+
+
+class KernelCtl:
+    """Handshake between the issue unit and one kernel.
+
+    start  in, one-cycle pulse: begin the instruction whose fields are on `Decoded` this cycle
+    busy   out, high from the cycle after start until done (inclusive)
+    done   out, one-cycle pulse after the instruction's last buffer write has landed
+    """
+
+    def __init__(self):
+        self.start = Signal(bool(0))
+        self.busy = Signal(bool(0))
+        self.done = Signal(bool(0))
+
+
+class Axi4Master:
+    """AXI4 master: single ID (0), INCR bursts. Directions are from the master's point of view."""
+
+    def __init__(self, cfg: ProcessorConfig):
+        a, d = cfg.AXI_ADDR_BITS, cfg.axi_data_bits
+        # write address
+        self.awid = Signal(intbv(0)[1:])
+        self.awaddr = Signal(intbv(0)[a:])
+        self.awlen = Signal(intbv(0)[8:])
+        self.awsize = Signal(intbv(0)[3:])
+        self.awburst = Signal(intbv(0)[2:])
+        self.awvalid = Signal(bool(0))
+        self.awready = Signal(bool(0))
+        # write data
+        self.wdata = Signal(intbv(0)[d:])
+        self.wstrb = Signal(intbv(0)[d // 8:])
+        self.wlast = Signal(bool(0))
+        self.wvalid = Signal(bool(0))
+        self.wready = Signal(bool(0))
+        # write response
+        self.bid = Signal(intbv(0)[1:])
+        self.bresp = Signal(intbv(0)[2:])
+        self.bvalid = Signal(bool(0))
+        self.bready = Signal(bool(0))
+        # read address
+        self.arid = Signal(intbv(0)[1:])
+        self.araddr = Signal(intbv(0)[a:])
+        self.arlen = Signal(intbv(0)[8:])
+        self.arsize = Signal(intbv(0)[3:])
+        self.arburst = Signal(intbv(0)[2:])
+        self.arvalid = Signal(bool(0))
+        self.arready = Signal(bool(0))
+        # read data
+        self.rid = Signal(intbv(0)[1:])
+        self.rdata = Signal(intbv(0)[d:])
+        self.rresp = Signal(intbv(0)[2:])
+        self.rlast = Signal(bool(0))
+        self.rvalid = Signal(bool(0))
+        self.rready = Signal(bool(0))
+
+    OUTPUTS = ("awid", "awaddr", "awlen", "awsize", "awburst", "awvalid", "wdata", "wstrb", "wlast",
+               "wvalid", "bready", "arid", "araddr", "arlen", "arsize", "arburst", "arvalid", "rready")
+
+
+class AxiLiteSlave:
+    """AXI4-Lite slave, 32-bit data. Directions are from the master's point of view."""
+
+    ADDR_BITS = 8
+
+    def __init__(self):
+        self.awaddr = Signal(intbv(0)[self.ADDR_BITS:])
+        self.awvalid = Signal(bool(0))
+        self.awready = Signal(bool(0))
+        self.wdata = Signal(intbv(0)[32:])
+        self.wstrb = Signal(intbv(0)[4:])
+        self.wvalid = Signal(bool(0))
+        self.wready = Signal(bool(0))
+        self.bresp = Signal(intbv(0)[2:])
+        self.bvalid = Signal(bool(0))
+        self.bready = Signal(bool(0))
+        self.araddr = Signal(intbv(0)[self.ADDR_BITS:])
+        self.arvalid = Signal(bool(0))
+        self.arready = Signal(bool(0))
+        self.rdata = Signal(intbv(0)[32:])
+        self.rresp = Signal(intbv(0)[2:])
+        self.rvalid = Signal(bool(0))
+        self.rready = Signal(bool(0))
+
+    OUTPUTS = ("awready", "wready", "bresp", "bvalid", "arready", "rdata", "rresp", "rvalid")

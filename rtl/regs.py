@@ -1,0 +1,172 @@
+"""AXI4-Lite control port: the register file of rtl/isa.py's REGISTERS and the performance counters."""
+from __future__ import annotations
+
+from myhdl import Signal, always_comb, always_seq, block, intbv, modbv
+
+from . import isa
+from .config import ProcessorConfig
+
+@block
+def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, prog_fetched, prog_addr,
+                 prog_len, seq_len, base0, base1, base2, base3, flags, running, done, error, error_code,
+                 pc, executed, busy_fc, busy_act, busy_ew, busy_dma, sat_inc, irq):
+    """Register file behind the AXI4-Lite slave.
+
+    Ports:
+      clk, rst        clock; synchronous active-high reset (registers to 0, counters to 0)
+      axil            AxiLiteSlave bundle; one transaction at a time per direction, OKAY responses
+                      (reads of unmapped offsets return 0, writes to them are ignored)
+      run_start       out, pulse: CTRL.START was written with 1
+      prog_dirty      out, PROG_ADDR or PROG_LEN written since prog_fetched
+      prog_fetched    in, pulse from the issue unit
+      prog_addr ... flags   out, the read/write registers
+      running, done, error, error_code, pc   in, status from the issue unit
+      executed        in, pulse per executed instruction
+      busy_*          in, per-kernel busy (counted every cycle; kernels only work while running)
+      sat_inc         in, saturated results this cycle
+      irq             out, STATUS.DONE & CTRL.IRQ_ENABLE
+    Timing: write response 1 cycle after both AW and W are valid; read data 1 cycle after AR.
+    START clears the counters, DONE and ERROR in the same cycle it is written."""
+    # offsets as plain constants: the converter needs names, not expressions on dicts
+    A_BASE0 = isa.REGISTERS["BASE0"].offset
+    A_BASE1 = isa.REGISTERS["BASE1"].offset
+    A_BASE2 = isa.REGISTERS["BASE2"].offset
+    A_BASE3 = isa.REGISTERS["BASE3"].offset
+    A_BUSY_ACT = isa.REGISTERS["BUSY_ACT"].offset
+    A_BUSY_DMA = isa.REGISTERS["BUSY_DMA"].offset
+    A_BUSY_EW = isa.REGISTERS["BUSY_EW"].offset
+    A_BUSY_FC = isa.REGISTERS["BUSY_FC"].offset
+    A_CTRL = isa.REGISTERS["CTRL"].offset
+    A_CYCLES = isa.REGISTERS["CYCLES"].offset
+    A_FLAGS = isa.REGISTERS["FLAGS"].offset
+    A_HW_CONFIG = isa.REGISTERS["HW_CONFIG"].offset
+    A_HW_ID = isa.REGISTERS["HW_ID"].offset
+    A_INSTRS = isa.REGISTERS["INSTRS"].offset
+    A_PC = isa.REGISTERS["PC"].offset
+    A_PROG_ADDR = isa.REGISTERS["PROG_ADDR"].offset
+    A_PROG_LEN = isa.REGISTERS["PROG_LEN"].offset
+    A_SAT_COUNT = isa.REGISTERS["SAT_COUNT"].offset
+    A_SEQ_LEN = isa.REGISTERS["SEQ_LEN"].offset
+    A_STATUS = isa.REGISTERS["STATUS"].offset
+    irq_en = Signal(bool(0))
+    cycles, c_fc, c_act, c_ew, c_dma, c_instr, c_sat = [Signal(modbv(0)[32:]) for _ in range(7)]
+    hw_config = cfg.hw_config_word()
+
+    @always_seq(clk.posedge, reset=rst)
+    def write_channel():
+        run_start.next = 0
+        axil.awready.next = 0
+        axil.wready.next = 0
+        if prog_fetched:
+            prog_dirty.next = 0
+        if axil.bvalid:
+            if axil.bready:
+                axil.bvalid.next = 0
+        elif axil.awvalid and axil.wvalid and not axil.awready:
+            axil.awready.next = 1
+            axil.wready.next = 1
+            axil.bvalid.next = 1
+            axil.bresp.next = 0
+            a = axil.awaddr & 0xFC
+            if a == A_CTRL:
+                irq_en.next = axil.wdata[1]
+                run_start.next = axil.wdata[0]
+            elif a == A_PROG_ADDR:
+                prog_addr.next = axil.wdata
+                prog_dirty.next = 1
+            elif a == A_PROG_LEN:
+                prog_len.next = axil.wdata[16:]
+                prog_dirty.next = 1
+            elif a == A_SEQ_LEN:
+                seq_len.next = axil.wdata
+            elif a == A_BASE0:
+                base0.next = axil.wdata
+            elif a == A_BASE1:
+                base1.next = axil.wdata
+            elif a == A_BASE2:
+                base2.next = axil.wdata
+            elif a == A_BASE3:
+                base3.next = axil.wdata
+            elif a == A_FLAGS:
+                flags.next = axil.wdata[3:]
+            else:
+                pass  # unmapped or read-only: ignored
+
+    @always_seq(clk.posedge, reset=rst)
+    def read_channel():
+        axil.arready.next = 0
+        if axil.rvalid:
+            if axil.rready:
+                axil.rvalid.next = 0
+        elif axil.arvalid and not axil.arready:
+            axil.arready.next = 1
+            axil.rvalid.next = 1
+            axil.rresp.next = 0
+            a = axil.araddr & 0xFC
+            if a == A_CTRL:
+                axil.rdata.next = irq_en << 1
+            elif a == A_STATUS:
+                axil.rdata.next = (error_code << 8) | (error << 2) | (running << 1) | done
+            elif a == A_PROG_ADDR:
+                axil.rdata.next = prog_addr
+            elif a == A_PROG_LEN:
+                axil.rdata.next = prog_len
+            elif a == A_SEQ_LEN:
+                axil.rdata.next = seq_len
+            elif a == A_BASE0:
+                axil.rdata.next = base0
+            elif a == A_BASE1:
+                axil.rdata.next = base1
+            elif a == A_BASE2:
+                axil.rdata.next = base2
+            elif a == A_BASE3:
+                axil.rdata.next = base3
+            elif a == A_FLAGS:
+                axil.rdata.next = flags
+            elif a == A_CYCLES:
+                axil.rdata.next = cycles
+            elif a == A_BUSY_FC:
+                axil.rdata.next = c_fc
+            elif a == A_BUSY_ACT:
+                axil.rdata.next = c_act
+            elif a == A_BUSY_EW:
+                axil.rdata.next = c_ew
+            elif a == A_BUSY_DMA:
+                axil.rdata.next = c_dma
+            elif a == A_INSTRS:
+                axil.rdata.next = c_instr
+            elif a == A_PC:
+                axil.rdata.next = pc
+            elif a == A_SAT_COUNT:
+                axil.rdata.next = c_sat
+            elif a == A_HW_CONFIG:
+                axil.rdata.next = hw_config
+            elif a == A_HW_ID:
+                axil.rdata.next = isa.HW_ID
+            else:
+                axil.rdata.next = 0
+
+    @always_seq(clk.posedge, reset=rst)
+    def counters():
+        if run_start:
+            cycles.next = 0
+            c_fc.next = 0
+            c_act.next = 0
+            c_ew.next = 0
+            c_dma.next = 0
+            c_instr.next = 0
+            c_sat.next = 0
+        else:
+            cycles.next = cycles + running
+            c_fc.next = c_fc + busy_fc
+            c_act.next = c_act + busy_act
+            c_ew.next = c_ew + busy_ew
+            c_dma.next = c_dma + busy_dma
+            c_instr.next = c_instr + executed
+            c_sat.next = c_sat + sat_inc
+
+    @always_comb
+    def interrupt():
+        irq.next = done and irq_en
+
+    return write_channel, read_channel, counters, interrupt
