@@ -1,0 +1,15 @@
+"""Simulation side: float reference, golden model, host driver, cocotb flow and the Workflow API.
+
+`from sim import Workflow` is the entry point; submodules that need cocotb are imported only when
+a simulator target is used."""
+
+
+def __getattr__(name):
+    # lazy, so `import sim.reference` does not pull in the compiler
+    if name == "Workflow":
+        from .workflow import Workflow
+        return Workflow
+    raise AttributeError(name)
+
+
+__all__ = ["Workflow"]

@@ -102,7 +102,6 @@ class HostDriver:
         self.dev = device
         self.program = program
         self.image_base = image_base
-        self.regs = program.base_registers(image_base)
         self.loaded_program: str | None = None
 
     # ---- steps ----------------------------------------------------------------------------------
@@ -120,7 +119,7 @@ class HostDriver:
         """Write the memory image and load the weights and biases into the on-chip buffers."""
         await self.check_hardware()
         await self.dev.write_mem(self.image_base, bytes(self.program.image))
-        for name, value in self.regs.items():
+        for name, value in self.program.base_registers(self.image_base).items():
             await self.dev.write_reg(name, value)
         return await self._run_program("deploy", steps=0)
 
@@ -133,12 +132,12 @@ class HostDriver:
         mm = prog.memory_map
         await self.dev.write_mem(self.image_base + mm["InputDataOffset"], data)
         await self.dev.write_reg("SEQ_LEN", steps)
-        state_base = self.image_base + mm["StoredStateOffset" if stateful else "StateDataOffset"]
-        await self.dev.write_reg("BASE3", state_base)
-        await self.dev.write_reg("FLAGS", 1 if stateful else 0)
+        bases = prog.base_registers(self.image_base, stored_state=stateful)
+        await self.dev.write_reg("BASE3", bases["BASE3"])
+        await self.dev.write_reg("FLAGS", prog.KEEP_STATE_FLAG if stateful else 0)
         profile = await self._run_program("run", steps)
-        rows = steps if prog.output_mode == "sequence" else 1
-        raw = await self.dev.read_mem(self.image_base + mm["OutputResultOffset"], rows * prog.output_row_bytes)
+        raw = await self.dev.read_mem(self.image_base + mm["OutputResultOffset"],
+                                      prog.output_rows(steps) * prog.output_row_bytes)
         return prog.decode_output(raw, steps), profile
 
     async def reset_state(self) -> None:
@@ -156,13 +155,9 @@ class HostDriver:
 
     async def _run_program(self, name: str, steps: int) -> Profile:
         prog = self.program
-        words = prog.deploy_instructions if name == "deploy" else prog.run_instructions
         if self.loaded_program != name:
-            offset = prog.memory_map["InstructionDataOffset"]
-            if name == "run":
-                offset += 16 * len(prog.deploy_instructions)
-            await self.dev.write_reg("PROG_ADDR", self.image_base + offset)
-            await self.dev.write_reg("PROG_LEN", len(words))
+            for reg, value in prog.program_registers(name, self.image_base).items():
+                await self.dev.write_reg(reg, value)
             self.loaded_program = name
         limit = self.timeout_cycles(steps)
         try:

@@ -88,8 +88,9 @@ def build(cfg: ProcessorConfig, simulator: str, waves: bool = False) -> Build:
     from rtl.convert import PROCESSOR_TOP, SIM_TOP, convert, source_hash
 
     check_simulator(simulator)
-    # Icarus dumps waves at run time from the same build; Verilator needs tracing compiled in.
-    traced = waves and simulator == "verilator"
+    # both simulators need tracing compiled in (Icarus: cocotb's dump module), so waves are a
+    # separate cached build
+    traced = waves
     key = f"{cfg.short_id()}-{cfg.fingerprint()}-{source_hash()}" + ("-waves" if traced else "")
     build_dir = build_root() / simulator / key
     hdl_clock = CLOCK_SOURCE[simulator] == "hdl"
@@ -149,7 +150,7 @@ def run(b: Build, test_module: str, testcase: str | None = None, extra_env: dict
     results = runner.test(test_module=test_module, hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog",
                           build_dir=b.build_dir,
                           test_dir=test_dir, testcase=testcase, extra_env=env,
-                          waves=waves and (b.simulator == "icarus" or b.waves), timescale=("1ns", "1ps"),
+                          waves=waves and b.waves, timescale=("1ns", "1ps"),
                           log_file=log_file)
     return pathlib.Path(results)
 

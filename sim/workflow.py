@@ -1,0 +1,152 @@
+"""`Workflow`: compile a network, deploy it to a target and run inference, MATLAB style.
+
+    wf = Workflow(net, config=ProcessorConfig(lanes=16), target="verilator")
+    program = wf.compile()            # listing, formats, memory map (print(program))
+    wf.deploy()                       # weights into the on-chip buffers, once
+    y = wf.predict(x)                 # (T, C) -> (K,) or (T, K); a list of sequences -> a list
+    wf.last_profile                   # cycles and busy cycles per kernel of the last call
+
+Targets: "model" (bit-exact golden model with its cycle model, instant), "icarus" and
+"verilator" (the converted RTL under cocotb; one simulator process serves the whole session).
+
+State semantics (MathWorks): `predict` starts from each LSTM layer's initial state and leaves
+the stored state untouched; `predict_and_update_state` starts from the stored state and keeps
+the final one; `reset_state` makes the stored state the initial state again.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from compiler import compile as compile_network
+from rtl.config import ProcessorConfig
+
+from .driver import HostDriver, SyncDevice, run_sync
+from .model import GoldenDevice
+
+TARGETS = ("model", "icarus", "verilator")
+
+
+class Workflow:
+    """One network on one processor config and target.
+
+    network              compiler.Network
+    config               rtl.ProcessorConfig (default: ProcessorConfig())
+    target               "model", "icarus" or "verilator"
+    waves                record waveforms on simulator targets (into the session's run folder)
+    calibration          sequences used to choose fixed-point formats (optional)
+    max_sequence_length  longest sequence a call may pass (sizes the input/output areas)
+    """
+
+    def __init__(self, network, config: ProcessorConfig | None = None, target: str = "model", waves: bool = False,
+                 calibration=None, max_sequence_length: int = 1024, mem_bytes: int | None = None):
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}: expected one of {', '.join(TARGETS)}")
+        self.network = network
+        self.config = config or ProcessorConfig()
+        self.target = target
+        self.waves = waves
+        self.calibration = calibration
+        self.max_sequence_length = max_sequence_length
+        self.mem_bytes = mem_bytes
+        self.program = None
+        self.last_profile = None
+        self.deploy_profile = None
+        self.session = None
+        self._device = None
+        self._driver = None
+
+    # ---- compile and deploy -------------------------------------------------------------------
+    def compile(self, calibration=None):
+        """Compile the network for the config; returns the Program (print it for the report)."""
+        if calibration is not None:
+            self.calibration = calibration
+        self.program = compile_network(self.network, self.config, calibration=self.calibration,
+                                       max_sequence_length=self.max_sequence_length)
+        self._driver = None
+        return self.program
+
+    def deploy(self):
+        """Start the target (a simulator process on simulator targets), write the memory image and
+        load the weights on chip. Returns the deploy run's profile."""
+        if self.program is None:
+            self.compile()
+        mem = self.mem_bytes or _mem_size(len(self.program.image))
+        if self._device is None:
+            if self.target == "model":
+                self._device = SyncDevice(GoldenDevice(self.config, mem_bytes=mem))
+            else:
+                from .session import SimSession
+                self.session = SimSession(self.config, self.target, mem_bytes=mem, waves=self.waves)
+                self._device = self.session
+        self._driver = HostDriver(self._device, self.program)
+        self.deploy_profile = run_sync(self._driver.deploy())
+        return self.deploy_profile
+
+    def _ready(self) -> HostDriver:
+        if self._driver is None:
+            self.deploy()
+        return self._driver
+
+    # ---- inference ------------------------------------------------------------------------------
+    def predict(self, x):
+        """Outputs for x: one (T, C) sequence, or a list of them (each starting from the initial
+        state). The stored state is not changed."""
+        return self._run(x, stateful=False)
+
+    def predict_and_update_state(self, x):
+        """Outputs for x starting from the stored state; the final state becomes the stored state.
+        A list of sequences is processed in order, each continuing from the previous."""
+        return self._run(x, stateful=True)
+
+    def reset_state(self) -> None:
+        """Stored state := each LSTM layer's initial state."""
+        run_sync(self._ready().reset_state())
+
+    def _run(self, x, stateful: bool):
+        driver = self._ready()
+        single = isinstance(x, np.ndarray) and x.ndim == 2
+        seqs = [x] if single else list(x)
+        outputs, profiles = [], []
+        t0 = time.perf_counter()
+        for seq in seqs:
+            y, profile = run_sync(driver.predict(np.asarray(seq), stateful=stateful))
+            outputs.append(y)
+            profiles.append(profile)
+        self.last_profile = _merge(profiles, time.perf_counter() - t0)
+        return outputs[0] if single else outputs
+
+    # ---- session --------------------------------------------------------------------------------
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        self._device = None
+        self._driver = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _mem_size(image_bytes: int) -> int:
+    """External memory for an image: the next power of two with room to spare."""
+    size = 1 << 20
+    while size < 2 * image_bytes:
+        size <<= 1
+    return size
+
+
+def _merge(profiles, wall_seconds: float) -> dict:
+    """Counters of one call (summed over its sequences) plus per-sequence details."""
+    total = {"sequences": len(profiles), "steps": sum(p.steps for p in profiles),
+             "cycles": sum(p.cycles for p in profiles),
+             "busy": {k: sum(p.busy[k] for p in profiles) for k in profiles[0].busy} if profiles else {},
+             "instructions": sum(p.instructions for p in profiles),
+             "saturations": sum(p.saturations for p in profiles), "wall_seconds": wall_seconds,
+             "per_sequence": [p.as_dict() for p in profiles]}
+    total["busy"] = {k.name: v for k, v in total["busy"].items()}
+    return total
