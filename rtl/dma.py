@@ -296,7 +296,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             else:
                 ctl.done.next = 1
             state.next = State.IDLE
-        if ctl.done:
+        if ctl.done and not ctl.start:  # a new instruction may start in the done cycle
             ctl.busy.next = 0
 
     return select_base, beats_needed, shift_in, burst_size, engine

@@ -208,7 +208,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             out_row.next = out_row + 1
             if out_row == rows - 1:
                 ctl.done.next = 1
-        if ctl.done:
+        if ctl.done and not ctl.start:  # a new instruction may start in the done cycle
             ctl.busy.next = 0
 
     return (words_per_row, remaining, sequencer, align, lanes, tree, follow, accumulate, round_stage,

@@ -74,7 +74,7 @@ def vector_writeback(cfg: ProcessorConfig, clk, rst, ctl, dst, length, valid, co
             left.next = left - count
         if wr.en and left == 0 and not ctl.start:
             ctl.done.next = 1
-        if ctl.done:
+        if ctl.done and not ctl.start:  # a new instruction may start in the done cycle
             ctl.busy.next = 0
 
     return write

@@ -195,16 +195,18 @@ class GoldenDevice:
         self.executed = 0
         pc = 0
         try:
+            n = self.regs["PROG_LEN"]
+            if not 1 <= n <= cfg.imem_depth:
+                raise ProcessorFault(ErrorCode.BAD_PROGRAM, 0, f"PROG_LEN={n}, imem holds {cfg.imem_depth}")
             if self._prog_dirty:
-                n = self.regs["PROG_LEN"]
-                if not 1 <= n <= cfg.imem_depth:
-                    raise ProcessorFault(ErrorCode.BAD_PROGRAM, 0, f"PROG_LEN={n}, imem holds {cfg.imem_depth}")
                 addr = self.regs["PROG_ADDR"]
                 if addr % max(16, cfg.beat_bytes):
                     raise ProcessorFault(ErrorCode.MISALIGNED, 0, f"PROG_ADDR=0x{addr:x}")
                 m.imem = isa.from_bytes(self._bus_read(addr, 16 * n, 0))
                 self._prog_dirty = False
-                self.timing.fetch(n)
+                self.timing.fetch(n, addr)
+            else:
+                self.timing.no_fetch()
             pc = self._execute()
             status = isa.STATUS_DONE
         except ProcessorFault as fault:
@@ -218,7 +220,7 @@ class GoldenDevice:
         self.regs["SAT_COUNT"] = m.sat_count
         c = self.timing.counters()
         self.regs["CYCLES"] = c.cycles & 0xFFFFFFFF
-        self.regs["INSTRS"] = self.executed
+        self.regs["INSTRS"] = self.executed  # counted here; the cycle model's count must agree
         for k in Kernel:
             self.regs[f"BUSY_{k.name}"] = c.busy[k] & 0xFFFFFFFF
 
@@ -243,46 +245,44 @@ class GoldenDevice:
             if self.keep_trace:
                 self.trace.append((pc, op, f))
             if op == Op.END:
-                self.timing.end(pc)
+                self.timing.end()
                 self.executed += 1
                 return pc
             if op == Op.NOP:
-                self.timing.control(pc, op)
+                self.timing.control()
                 pc += 1
             elif op == Op.SYNC:
-                self.timing.sync(pc)
+                self.timing.sync()
                 pc += 1
             elif op == Op.LOOP:
                 if loop is not None:
                     raise ProcessorFault(ErrorCode.LOOP_ERROR, pc, "LOOP inside a loop")
                 count = f["count"] if f["func"] == isa.LoopCount.IMMEDIATE else self.regs["SEQ_LEN"]
-                self.timing.control(pc, op)
+                self.timing.control()
                 if count == 0:
                     pc = f["jump"]
-                    self.timing.jump()
                 else:
                     loop, t = (pc + 1, count), 0
                     pc += 1
             elif op == Op.ENDLOOP:
                 if loop is None:
                     raise ProcessorFault(ErrorCode.LOOP_ERROR, pc, "ENDLOOP outside a loop")
-                self.timing.control(pc, op)
+                self.timing.control()
                 t += 1
                 if t < loop[1]:
                     pc = loop[0]
-                    self.timing.jump()
                 else:
                     loop, t = None, 0
                     pc += 1
             elif op in (Op.LOAD, Op.STORE):
                 if f["cond"] and not (self.regs["FLAGS"] >> (f["cond"] - 1)) & 1:
-                    self.timing.control(pc, op)
+                    self.timing.control()
                 else:
                     self._dma(pc, op, f, t)
                 pc += 1
             else:
                 {Op.FC: m.fc, Op.ACT: m.act, Op.EW: m.ew}[op](pc, f)
-                self.timing.issue(pc, op, f)
+                self.timing.issue(op, f)
                 pc += 1
             self.executed += 1  # it left the issue stage; a faulting instruction never does
 
@@ -300,7 +300,7 @@ class GoldenDevice:
                 raise ProcessorFault(ErrorCode.AXI_ERROR, pc, f"write at 0x{addr:x} outside memory")
             data = m.abuf[f["src0"]:f["src0"] + n].astype(dtype).tobytes()
             self.mem[addr:addr + len(data)] = data
-            self.timing.issue(pc, op, f, nbytes=len(data), addr=addr)
+            self.timing.issue(op, f, addr)
             return
         target = f["func"]
         if target == isa.LoadTarget.ABUF:
@@ -320,45 +320,145 @@ class GoldenDevice:
             nbytes = -(-n * 4 // cfg.beat_bytes) * cfg.beat_bytes
             raw = self._bus_read(addr, nbytes, pc)
             m.bbuf[f["dst"]:f["dst"] + n] = np.frombuffer(raw, dtype="<i4")[:n]
-        self.timing.issue(pc, op, f, nbytes=nbytes, addr=addr)
+        self.timing.issue(op, f, addr)
 
 
 class CycleModel:
-    """Predicts the RTL's cycle counts: in-order issue, one instruction per kernel at a time,
-    hazards on activation-buffer ranges (isa.access_ranges). Latencies are the RTL's, documented
-    in docs/architecture.md; `mem_latency` is the external memory's read latency in cycles."""
+    """Predicts the RTL's cycle counts, cycle for cycle, from the documented kernel timings.
 
-    def __init__(self, cfg: ProcessorConfig, mem_latency: int = 2):
+    The issue unit takes one instruction per cycle in order. A kernel instruction issues in the
+    first cycle in which its kernel is free and no running instruction conflicts with its
+    activation-buffer ranges (isa.access_ranges); a kernel that signals done in a cycle already
+    counts as free in that cycle. Loads into the weight and bias buffers wait for all kernels and
+    hold issue until the cycle after they finish. Kernel durations (issue cycle to done cycle):
+
+        FC    rows*ceil(cols/P) + log2(P) + 7
+        ACT   ceil(length/P) + 9               EW   ceil(length/P) + 7
+        DMA   2 cycles to the first address handshake, then per burst of B beats: read
+              mem_read_latency + B - 1 cycles to the last beat (+1 cycle per 32-bit entry for
+              bias loads), write 4 per beat + mem_write_latency to the response; 2 cycles
+              between bursts; 3 cycles after the last one.
+
+    `mem_read_latency` (AR handshake to first beat) and `mem_write_latency` (last W handshake to
+    B) describe the external memory; the defaults are those of cocotbext-axi's AxiRam without
+    back-pressure. With back-pressure the RTL takes longer and the model is a lower bound.
+    """
+
+    def __init__(self, cfg: ProcessorConfig, mem_read_latency: int = 2, mem_write_latency: int = 2):
         self.cfg = cfg
-        self.mem_latency = mem_latency
+        self.mem_read_latency = mem_read_latency
+        self.mem_write_latency = mem_write_latency
         self.reset()
 
     def reset(self) -> None:
-        self.now = 0
-        self.kernel_free = {k: 0 for k in Kernel}  # cycle at which each kernel can take work
-        self.running: list[tuple[int, Kernel, list, list]] = []  # (done_cycle, kernel, reads, writes)
+        self.now = 0          # cycle in which the instruction at pc is considered for issue
+        self.start_cycle = 0  # the cycle CTRL.START was taken
+        self.running: list[tuple[int, Kernel, list, list]] = []  # (done cycle, kernel, reads, writes)
+        self.drain_until = 0  # a weight/bias load holds issue until this cycle
         self._c = Counters()
 
     def counters(self) -> Counters:
         return self._c
 
-    # Placeholders until the RTL timing is characterised (see docs/architecture.md).
-    def fetch(self, n: int) -> None:
-        self.now += n
+    # ---- DMA ------------------------------------------------------------------------------------
+    def _bursts(self, addr: int, beats: int) -> list[int]:
+        """Burst sizes of a transfer: at most 256 beats, split at 4 KB boundaries."""
+        out, bb = [], self.cfg.beat_bytes
+        while beats:
+            n = min(beats, 256, (4096 - (addr & 4095)) // bb)
+            out.append(n)
+            beats -= n
+            addr += n * bb
+        return out
 
-    def control(self, pc, op) -> None:
-        self.now += 1
+    def _read_cycles(self, addr: int, beats: int, entries: int = 0) -> int:
+        """Cycles from the DMA's start to its done for a read of `beats` beats."""
+        cycles = 1  # start -> CHECK
+        epb = self.cfg.axi_data_bits // self.cfg.BIAS_BITS
+        left = entries
+        for k, n in enumerate(self._bursts(addr, beats)):
+            cycles += 1  # CHECK -> address handshake
+            if entries:
+                # each beat waits for the previous beat's entries to be written out
+                per_beat = [min(epb, max(0, left - j * epb)) for j in range(n)]
+                left -= sum(per_beat)
+                cycles += self.mem_read_latency + sum(m + 1 for m in per_beat[:-1])
+                cycles += per_beat[-1] + 1  # drain the last beat's entries
+            else:
+                cycles += self.mem_read_latency + n - 1
+            cycles += 1  # to CHECK (next burst) or DRAIN
+        return cycles + 2 - (1 if entries else 0)
 
-    def jump(self) -> None:
-        pass
+    def _write_cycles(self, addr: int, beats: int) -> int:
+        cycles = 1
+        for n in self._bursts(addr, beats):
+            cycles += 1 + 4 * n + self.mem_write_latency + 1
+        return cycles + 2
 
-    def sync(self, pc) -> None:
-        self.now = max([self.now] + list(self.kernel_free.values()))
+    def fetch(self, instructions: int, addr: int) -> None:
+        beats = instructions * isa.INSTR_BITS // self.cfg.axi_data_bits
+        # fetch_start one cycle after START; the first instruction two cycles after fetch_done
+        self.now = self.start_cycle + 1 + self._read_cycles(addr, beats) + 2
 
-    def end(self, pc) -> None:
-        self.sync(pc)
-        self._c.cycles = self.now
+    def no_fetch(self) -> None:
+        self.now = self.start_cycle + 2
 
-    def issue(self, pc, op, f, nbytes=0, addr=0) -> None:
+    # ---- issue ----------------------------------------------------------------------------------
+    def _retire(self, cycle: int) -> None:
+        self.running = [r for r in self.running if r[0] > cycle]
+
+    def _all_done(self) -> int:
+        return max([self.now] + [r[0] for r in self.running])
+
+    def control(self) -> None:
         self._c.instrs += 1
         self.now += 1
+
+    def sync(self) -> None:
+        self.now = max(self._all_done(), self.drain_until)
+        self.control()
+
+    def end(self) -> None:
+        self.now = max(self._all_done(), self.drain_until)
+        self._c.instrs += 1
+        self._c.cycles = self.now - self.start_cycle
+
+    def issue(self, op: Op, f: dict, addr: int = 0) -> None:
+        cfg, p = self.cfg, self.cfg.lanes
+        kernel = isa.FORMATS[op][1]
+        reads, writes = isa.access_ranges(op, f)
+        blocking = op == Op.LOAD and f["func"] != isa.LoadTarget.ABUF
+        c = max(self.now, self.drain_until)
+        if blocking:
+            c = max(c, self._all_done())
+        for done, k, r_reads, r_writes in self.running:
+            if k == kernel or any(_overlap(a, b) for a in reads for b in r_writes) or \
+                    any(_overlap(a, b) for a in writes for b in r_reads + r_writes):
+                c = max(c, done)
+        n = f.get("length", 0)
+        if op == Op.FC:
+            dur = n * -(-f["cols"] // p) + cfg.lane_bits + 7 if n else 1
+        elif op in (Op.ACT, Op.EW):
+            dur = -(-n // p) + (9 if op == Op.ACT else 7) if n else 1
+        elif op == Op.STORE:
+            dur = self._write_cycles(addr, -(-n // cfg.elems_per_beat))
+        elif f["func"] == isa.LoadTarget.ABUF:
+            dur = self._read_cycles(addr, -(-n // cfg.elems_per_beat))
+        elif f["func"] == isa.LoadTarget.WBUF:
+            dur = self._read_cycles(addr, n * cfg.word_bits // cfg.axi_data_bits)
+        else:
+            epb = cfg.axi_data_bits // cfg.BIAS_BITS
+            dur = self._read_cycles(addr, -(-n // epb), entries=n)
+        if not n and op in (Op.LOAD, Op.STORE):
+            dur = 3  # start -> CHECK -> FINISH -> done
+        self._retire(c)
+        self.running.append((c + dur, kernel, reads, writes))
+        self._c.busy[kernel] += dur
+        self._c.instrs += 1
+        if blocking:
+            self.drain_until = c + dur + 1
+        self.now = c + 1
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < a[1] and b[0] < b[1] and a[0] < b[1] and b[0] < a[1]

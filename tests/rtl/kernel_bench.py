@@ -48,7 +48,13 @@ class KernelBench:
 
     def run(self, machine: Machine, instructions: list[tuple[isa.Op, dict]]) -> dict:
         """Load the machine's buffers into the RTL, run the instructions one after the other,
-        return the RTL's activation buffer, per-instruction cycle counts and saturation count."""
+        return the RTL's activation buffer, per-instruction cycle counts and saturation count.
+
+        Result keys: ``abuf`` (the whole activation buffer afterwards), ``cycles`` (per instruction:
+        cycles from the one after the start pulse up to and including the one in which done is
+        high), ``busy`` (per instruction: cycles in which the kernel's busy was high, counted from
+        the start cycle to the cycle after done, so a busy that rises early or falls late shows)
+        and ``saturations`` (FC and EW saturation events of all instructions)."""
         cfg, p = self.cfg, self.cfg.lanes
         mask = (1 << cfg.data_bits) - 1
         result = {}
@@ -91,7 +97,7 @@ class KernelBench:
                 self.wram.we.next = 0
                 self.bram.we.next = 0
                 yield clk.posedge
-                cycles, sats = [], 0
+                cycles, busy, sats = [], [], 0
                 for op, fields in instructions:
                     kernel = isa.FORMATS[op][1]
                     ctl = self.ctl[kernel]
@@ -102,16 +108,18 @@ class KernelBench:
                     ctl.start.next = 1
                     yield clk.posedge
                     ctl.start.next = 0
-                    n = 0
+                    n, nbusy = 0, int(ctl.busy)  # values in the start cycle
                     while True:
                         yield clk.posedge
                         n += 1
                         sats += int(self.fc_sat) + int(self.ew_sat)
+                        nbusy += int(ctl.busy)
                         if ctl.done:
                             break
                         assert n < 100000, f"{op.name} did not finish"
                     cycles.append(n)
                     yield clk.posedge
+                    busy.append(nbusy + int(ctl.busy))  # + the cycle after done
                 # read back the whole activation buffer
                 out = np.zeros(cfg.abuf_elements, dtype=np.int64)
                 for base in range(0, cfg.abuf_elements, p):
@@ -123,7 +131,7 @@ class KernelBench:
                     for i in range(p):
                         v = (word >> (cfg.data_bits * i)) & mask
                         out[base + i] = v - (1 << cfg.data_bits) if v >> (cfg.data_bits - 1) else v
-                result.update(abuf=out, cycles=cycles, saturations=sats)
+                result.update(abuf=out, cycles=cycles, busy=busy, saturations=sats)
                 raise StopSimulation
 
             return dut, clock, stimulus
