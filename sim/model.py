@@ -415,11 +415,11 @@ class CycleModel:
         self.now += 1
 
     def sync(self) -> None:
-        self.now = max(self._all_done(), self.drain_until)
+        self.now = self._all_done()  # waits for idle kernels only, not for the drain flag
         self.control()
 
     def end(self) -> None:
-        self.now = max(self._all_done(), self.drain_until)
+        self.now = self._all_done()
         self._c.instrs += 1
         self._c.cycles = self.now - self.start_cycle
 

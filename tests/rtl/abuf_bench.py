@@ -10,6 +10,7 @@ from myhdl import Signal, StopSimulation, block, delay, instance
 from rtl.abuf import abuf
 from rtl.config import ProcessorConfig
 from rtl.interfaces import AbufReadPort, AbufWritePort
+from tests.rtl.kernel_bench import release_simulator
 
 N_READ_PORTS = 5   # FC, ACT, EW a, EW b, DMA store
 N_WRITE_PORTS = 4  # FC, ACT, EW, DMA load
@@ -46,6 +47,7 @@ def unpack(cfg: ProcessorConfig, word: int) -> list[int]:
 def run_abuf(cfg: ProcessorConfig, schedule: list[Cycle], tail: int = 3) -> list[list[list[int]]]:
     """Apply `schedule[k]` to the ports during cycle k (then `tail` idle cycles) and return
     observed[k][port] = the P lanes on read port `port`'s data during cycle k."""
+    release_simulator()  # MyHDL runs one simulation at a time
     clk = Signal(bool(0))
     rports = [AbufReadPort(cfg) for _ in range(N_READ_PORTS)]
     wports = [AbufWritePort(cfg) for _ in range(N_WRITE_PORTS)]

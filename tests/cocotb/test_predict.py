@@ -1,0 +1,22 @@
+"""`predict` of SequenceInput(12) -> LSTM(32, "last") -> FC(9) -> Softmax on the RTL, on Icarus and
+Verilator: bit-exact with the golden model, cycle counts equal to its cycle model, within the
+documented bound of the float reference (tests/cocotb/predict_tests.py)."""
+from __future__ import annotations
+
+import pytest
+from cocotb_tools.check_results import get_results
+
+from rtl.config import ProcessorConfig
+from sim import runner
+
+CONFIGS = [ProcessorConfig(lanes=16, abuf_words=64, wbuf_words=512, bbuf_depth=256, imem_depth=64)]
+
+
+@pytest.mark.parametrize("simulator", runner.SIMULATORS)
+@pytest.mark.parametrize("cfg", [pytest.param(c, id=c.short_id()) for c in CONFIGS])
+def test_predict(simulator, cfg, tmp_path):
+    build = runner.build(cfg, simulator)
+    results = runner.run(build, "tests.cocotb.predict_tests", test_dir=tmp_path)
+    total, failed = get_results(results)
+    assert total > 0, "no cocotb test ran"
+    assert failed == 0, f"{failed} of {total} cocotb tests failed, see {results}"

@@ -1,0 +1,344 @@
+"""MyHDL-native tests of the compute kernels against the golden model, VTA style: random buffers,
+one instruction on the RTL (tests/rtl/kernel_bench.py) and on `sim.model.Machine`, then the whole
+activation buffer compared bit for bit, the saturation count compared with the model's `sat_count`,
+and the kernel's cycle count compared with the formula its docstring documents.
+
+Cycle relation (measured once, asserted in every test): the bench's `cycles` (from the cycle after
+the start pulse up to and including the cycle in which done is high) equals the number of cycles
+`busy` is high, and both equal the docstring formulas exactly:
+    FC       rows*ceil(cols/P) + FC_FIXED_LATENCY + log2(P) + 1
+    ACT, EW  ceil(length/P) + <KERNEL>_LANE_LATENCY + 2
+(FC_FIXED_LATENCY = 6, ACT_LANE_LATENCY = 7, EW_LANE_LATENCY = 5 at the time of writing).
+
+The configs are small (P = 4 int16, P = 8 int8, tiny buffers) so that one MyHDL run takes about
+half a second; `test_act_every_int16_input` (slow) sweeps the whole int16 input range.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from rtl import isa
+from rtl.act_kernel import ACT_LANE_LATENCY, act_kernel
+from rtl.config import ProcessorConfig
+from rtl.ew_kernel import EW_LANE_LATENCY, ew_kernel
+from rtl.fc_kernel import FC_FIXED_LATENCY, fc_kernel
+from rtl.isa import ActFunc, EwFunc, Op
+from sim.model import Machine
+from tests.rtl.abuf_bench import N_READ_PORTS, N_WRITE_PORTS, Cycle, Write, run_abuf
+from tests.rtl.kernel_bench import KernelBench
+
+INT16 = ProcessorConfig(lanes=4, abuf_words=32, wbuf_words=64, bbuf_depth=32, lut_depth=32)
+INT8 = ProcessorConfig(lanes=8, data_type="int8", abuf_words=16, wbuf_words=64, bbuf_depth=32, lut_depth=32)
+CONFIGS = [pytest.param(c, id=c.short_id()) for c in (INT16, INT8)]
+
+
+@pytest.fixture(scope="module", params=CONFIGS)
+def cfg(request) -> ProcessorConfig:
+    """Module scoped, so pytest runs every test of one config before the next config."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def bench(cfg):
+    """One elaborated bench per config, shared by that config's tests (see kernel_bench.py)."""
+    b = KernelBench(cfg)
+    yield b
+    b.close()
+
+# The busy-cycle formulas exactly as the kernels' docstrings state them (whitespace normalised).
+FC_DOC = "Busy cycles per instruction: rows*ceil(cols/P) + FC_FIXED_LATENCY + log2(P) + 1."
+ACT_DOC = "Busy cycles: ceil(length/P) + ACT_LANE_LATENCY + 2."
+EW_DOC = "Busy cycles: ceil(length/P) + EW_LANE_LATENCY + 2."
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def expected_cycles(cfg: ProcessorConfig, op: Op, f: dict) -> int:
+    p = cfg.lanes
+    if op == Op.FC:
+        return f["length"] * _ceil_div(f["cols"], p) + FC_FIXED_LATENCY + cfg.lane_bits + 1
+    latency = ACT_LANE_LATENCY if op == Op.ACT else EW_LANE_LATENCY
+    return _ceil_div(f["length"], p) + latency + 2
+
+
+@pytest.mark.parametrize("kernel, doc", [(fc_kernel, FC_DOC), (act_kernel, ACT_DOC), (ew_kernel, EW_DOC)],
+                         ids=["fc", "act", "ew"])
+def test_docstrings_state_the_asserted_cycle_formulas(kernel, doc):
+    """The formulas below are the documented ones: if a docstring changes, update both together."""
+    assert doc in " ".join(kernel.__doc__.split()), f"{kernel.__name__} no longer documents {doc!r}"
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+def _random_machine(cfg: ProcessorConfig, rng: np.random.Generator, weights: bool = False) -> Machine:
+    """Random activations; with `weights`, random weights and biases at the accumulator's scale."""
+    m = Machine(cfg)
+    m.abuf[:] = rng.integers(cfg.data_min, cfg.data_max + 1, cfg.abuf_elements)
+    if weights:
+        m.wbuf[:] = rng.integers(cfg.data_min, cfg.data_max + 1, m.wbuf.shape)
+        lim = min(1 << 31, 1 << (2 * cfg.data_bits))
+        m.bbuf[:] = rng.integers(-lim, lim, cfg.bbuf_depth)
+    return m
+
+
+def _legal_fields(cfg: ProcessorConfig, op: Op, fields: dict) -> dict:
+    """Every field of the opcode (through encode/decode), checked legal for the config."""
+    decoded_op, full = isa.decode(isa.encode(op, **fields))
+    assert decoded_op == op
+    why = isa.check_legal(op, full, cfg)
+    assert why is None, f"test bug: illegal instruction: {why}"
+    return full
+
+
+def run_and_compare(bench: KernelBench, machine: Machine, op: Op, fields: dict) -> dict:
+    """Run one instruction on the RTL bench and on the golden model; assert equal activation
+    buffers, saturation counts and the documented cycle count. Returns the bench result plus
+    the golden model's saturation count (`golden_sat`)."""
+    cfg = bench.cfg
+    full = _legal_fields(cfg, op, fields)
+    golden = copy.deepcopy(machine)
+    golden.sat_count = 0
+    {Op.FC: golden.fc, Op.ACT: golden.act, Op.EW: golden.ew}[op](0, full)
+    res = bench.run(machine, [(op, full)])
+    diff = np.flatnonzero(res["abuf"] != golden.abuf)
+    if diff.size:
+        e = int(diff[0])
+        raise AssertionError(
+            f"{op.name} {full}: {diff.size} elements differ from the golden model, first at {e}: "
+            f"rtl {res['abuf'][e]} golden {golden.abuf[e]} (input {machine.abuf[e]}); "
+            f"differing elements {diff.tolist()[:16]}")
+    assert res["saturations"] == golden.sat_count, (
+        f"{op.name}: RTL counted {res['saturations']} saturations, golden model {golden.sat_count}")
+    want = expected_cycles(cfg, op, full)
+    assert res["cycles"] == [want], f"{op.name}: {res['cycles'][0]} cycles, docstring formula says {want}"
+    assert res["busy"] == [want], f"{op.name}: busy high for {res['busy'][0]} cycles, formula says {want}"
+    res["golden_sat"] = golden.sat_count
+    return res
+
+
+# ---- FC ------------------------------------------------------------------------------------------
+def _fc(rows: int, cols: int, shift: int, src0: int = 3, waddr: int = 2, bias: int = 1) -> dict:
+    # dst right after the source, one element of gap: unaligned for every P
+    return dict(dst=src0 + cols + 1, src0=src0, waddr=waddr, length=rows, cols=cols, bias=bias, shift0=shift)
+
+
+# name -> (fields(cfg, P, W), expect saturation). Random full-range weights and activations give
+# |acc| ~ sqrt(cols)·2^(2W-3), so a shift of about W+2 lands mid-range with some saturation.
+FC_CASES = {
+    "cols_lt_P": (lambda c, p, w: _fc(5, p - 1, w + 1), False),
+    "cols_eq_P": (lambda c, p, w: _fc(3, p, w + 2), False),
+    "cols_not_multiple_of_P": (lambda c, p, w: _fc(7, 2 * p + 3, w + 3), False),
+    "cols_1": (lambda c, p, w: _fc(4, 1, w - 2), False),
+    "rows_1": (lambda c, p, w: _fc(1, 5 * p - 1, w + 3), False),
+    "rows_2P_plus_1_dst_before_src": (lambda c, p, w: dict(_fc(2 * p + 1, 3 * p - 1, w + 3, src0=2 * p + 4), dst=1),
+                                      False),
+    "shift_acc_bits_minus_1": (lambda c, p, w: _fc(5, 5 * p, c.acc_bits - 1), False),
+    "shift_0_saturates": (lambda c, p, w: _fc(6, 2 * p + 1, 0), True),
+}
+
+
+@pytest.mark.parametrize("case", list(FC_CASES))
+def test_fc(bench, cfg, case):
+    make, expect_sat = FC_CASES[case]
+    rng = np.random.default_rng(list(FC_CASES).index(case))
+    res = run_and_compare(bench, _random_machine(cfg, rng, weights=True), Op.FC,
+                          make(cfg, cfg.lanes, cfg.data_bits))
+    if expect_sat:
+        assert res["golden_sat"] > 0, "test bug: the case was meant to saturate"
+
+
+def test_fc_extreme_biases_wrap_the_accumulator(bench, cfg):
+    """Biases at the int32 limits: for int8 the accumulator is 32 bits, so bias + products wraps
+    around (two's complement), in the golden model and in the RTL alike."""
+    rng = np.random.default_rng(7)
+    m = _random_machine(cfg, rng, weights=True)
+    m.bbuf[:] = np.where(rng.random(cfg.bbuf_depth) < 0.5, -(1 << 31), (1 << 31) - 1)
+    p, w = cfg.lanes, cfg.data_bits
+    # bias / 2^shift ~ 2^(W-2): in range unless the accumulator wrapped or the products push it over
+    shift = 31 - (w - 2)
+    fields = _fc(2 * p, 2 * p + 1, shift, bias=0)
+    run_and_compare(bench, m, Op.FC, fields)
+    if cfg.acc_bits <= 32:  # make sure the case exercises the wrap-around
+        rows, k, kw = fields["length"], fields["cols"], _ceil_div(fields["cols"], p)
+        w_rows = m.wbuf[fields["waddr"]:fields["waddr"] + rows * kw].reshape(rows, kw * p)[:, :k]
+        acc = m.bbuf[:rows] + w_rows @ m.abuf[fields["src0"]:fields["src0"] + k]
+        assert np.any(np.abs(acc) >= 1 << (cfg.acc_bits - 1)), "test bug: no accumulator wrapped"
+
+
+# ---- ACT -----------------------------------------------------------------------------------------
+def _idx0(cfg: ProcessorConfig) -> int:
+    """ACT shift0 that maps an integer input (0 fraction bits) onto the table range (sigmoid)."""
+    return cfg.lut_frac_bits + cfg.lut_range_log2 - (cfg.lut_depth.bit_length() - 1)
+
+
+def act_inputs(cfg: ProcessorConfig, rng: np.random.Generator, n: int, shift0: int) -> np.ndarray:
+    """n inputs over the full range: data_min, data_max, 0, +-1, the values around the magnitude
+    at which the table index reaches L (output saturation) for this shift0, and log-uniform
+    magnitudes of both signs for the rest; shuffled so the edge values fall in varying lanes."""
+    lo, hi = cfg.data_min, cfg.data_max
+    edge = _ceil_div(cfg.lut_depth << shift0, 1 << cfg.lut_frac_bits)  # smallest |x| with index >= L
+    special = [lo, lo + 1, -1, 0, 1, hi - 1, hi]
+    special += [s * v for v in (edge - 1, edge, edge + 1) for s in (1, -1) if 0 < v <= hi]
+    mags = np.floor(2.0 ** rng.uniform(0, cfg.data_bits - 1, n)).astype(np.int64)
+    rand = np.clip(mags * rng.choice([-1, 1], n), lo, hi)
+    values = np.concatenate([np.array(special[:n], dtype=np.int64), rand[:max(0, n - len(special))]])
+    return rng.permutation(values)
+
+
+# name -> fields(cfg, P, W, idx0, limits); sources unaligned, lengths not multiples of P unless named
+ACT_CASES = {
+    "sigmoid_typical": lambda c, p, w, i0, lim: dict(func=ActFunc.SIGMOID, src0=1, dst=8 * p + 3, length=5 * p + 1,
+                                                     shift0=i0 + w - 5, shift1=w - 1),
+    "tanh_typical": lambda c, p, w, i0, lim: dict(func=ActFunc.TANH, src0=1, dst=8 * p + 3, length=5 * p + 1,
+                                                  shift0=i0 + w - 6, shift1=w - 1),
+    "sigmoid_integer_input": lambda c, p, w, i0, lim: dict(func=ActFunc.SIGMOID, src0=2, dst=7 * p, length=4 * p,
+                                                           shift0=i0, shift1=w - 3),
+    "tanh_shift0_0_shift1_max": lambda c, p, w, i0, lim: dict(func=ActFunc.TANH, src0=p, dst=7 * p + 1,
+                                                              length=3 * p - 1, shift0=0, shift1=lim[1]),
+    "sigmoid_shift0_max_shift1_0": lambda c, p, w, i0, lim: dict(func=ActFunc.SIGMOID, src0=3, dst=6 * p + 2,
+                                                                 length=3 * p + 2, shift0=lim[0], shift1=0),
+    "tanh_in_place": lambda c, p, w, i0, lim: dict(func=ActFunc.TANH, src0=5, dst=5, length=5 * p + 3,
+                                                   shift0=i0 + w - 8, shift1=w - 4),
+    "sigmoid_in_place_short": lambda c, p, w, i0, lim: dict(func=ActFunc.SIGMOID, src0=6, dst=6, length=p - 1,
+                                                            shift0=i0 + 2, shift1=w - 2),
+}
+
+
+@pytest.mark.parametrize("case", list(ACT_CASES))
+def test_act(bench, cfg, case):
+    limits = isa.field_limits(cfg)
+    fields = ACT_CASES[case](cfg, cfg.lanes, cfg.data_bits, _idx0(cfg),
+                             (limits[(Op.ACT, "shift0")], limits[(Op.ACT, "shift1")]))
+    rng = np.random.default_rng(list(ACT_CASES).index(case))
+    m = _random_machine(cfg, rng)
+    m.abuf[fields["src0"]:fields["src0"] + fields["length"]] = act_inputs(cfg, rng, fields["length"],
+                                                                          fields["shift0"])
+    run_and_compare(bench, m, Op.ACT, fields)
+
+
+def test_act_every_int8_input():
+    """Both functions over all 256 int8 inputs in one run (sigmoid into one slot, tanh into another)."""
+    cfg = ProcessorConfig(lanes=8, data_type="int8", abuf_words=128, wbuf_words=16, bbuf_depth=16, lut_depth=32)
+    m = Machine(cfg)
+    m.abuf[:256] = np.arange(cfg.data_min, cfg.data_max + 1)
+    idx0 = _idx0(cfg)
+    instrs = [(Op.ACT, _legal_fields(cfg, Op.ACT, dict(func=ActFunc.SIGMOID, src0=0, dst=259, length=256,
+                                                       shift0=idx0 + 4, shift1=7))),
+              (Op.ACT, _legal_fields(cfg, Op.ACT, dict(func=ActFunc.TANH, src0=0, dst=517, length=256,
+                                                       shift0=idx0 + 3, shift1=7)))]
+    res = KernelBench(cfg).run(m, instrs)
+    for op, f in instrs:
+        m.act(0, f)
+    np.testing.assert_array_equal(res["abuf"], m.abuf)
+    assert res["cycles"] == [expected_cycles(cfg, op, f) for op, f in instrs]
+
+
+@pytest.mark.slow
+def test_act_every_int16_input():
+    """Sigmoid and tanh over all 65536 int16 inputs on the default table (L = 256), in chunks."""
+    cfg = ProcessorConfig(lanes=16, abuf_words=1024, wbuf_words=16, bbuf_depth=16)
+    chunk = 4096
+    idx0 = _idx0(cfg)
+    bench = KernelBench(cfg)
+    for start in range(cfg.data_min, cfg.data_max + 1, chunk):
+        m = Machine(cfg)
+        m.abuf[:chunk] = np.arange(start, start + chunk)
+        instrs = [(Op.ACT, _legal_fields(cfg, Op.ACT, dict(func=ActFunc.SIGMOID, src0=0, dst=chunk + 1,
+                                                           length=chunk, shift0=idx0 + 11, shift1=15))),
+                  (Op.ACT, _legal_fields(cfg, Op.ACT, dict(func=ActFunc.TANH, src0=0, dst=2 * chunk + 3,
+                                                           length=chunk, shift0=idx0 + 10, shift1=15)))]
+        res = bench.run(m, instrs)
+        for op, f in instrs:
+            m.act(0, f)
+        np.testing.assert_array_equal(res["abuf"], m.abuf, err_msg=f"inputs {start}..{start + chunk - 1}")
+
+
+# ---- EW ------------------------------------------------------------------------------------------
+def _ew(func: EwFunc, p: int, s0: int = 0, s1: int = 0, s2: int = 0, **place) -> dict:
+    f = dict(func=func, src0=1, src1=2 * p + 3, dst=9 * p + 1, length=2 * p - 1, shift0=s0, shift1=s1, shift2=s2)
+    f.update(place)
+    return f
+
+
+# name -> (fields(cfg, P, W), saturation expected: True, False or None for either)
+EW_CASES = {
+    "add_no_shift": (lambda c, p, w: _ew(EwFunc.ADD, p), True),
+    "add_shifts_3_1_2": (lambda c, p, w: _ew(EwFunc.ADD, p, 3, 1, 2), True),
+    "add_shift0_max_shift2_max": (lambda c, p, w: _ew(EwFunc.ADD, p, w - 1, 0, 2 * w), False),
+    "add_shift1_max_shift2_W": (lambda c, p, w: _ew(EwFunc.ADD, p, 0, w - 1, w), False),
+    "mul_shift_0": (lambda c, p, w: _ew(EwFunc.MUL, p, s2=0, length=p + 1), True),
+    "mul_shift_W_minus_1": (lambda c, p, w: _ew(EwFunc.MUL, p, s2=w - 1, length=3 * p), True),
+    "mul_shift_2W": (lambda c, p, w: _ew(EwFunc.MUL, p, s2=2 * w, length=p - 1), False),
+    "add_in_place_dst_eq_src0": (lambda c, p, w: _ew(EwFunc.ADD, p, 1, 2, 2, src0=2, dst=2, length=2 * p + 1),
+                                 None),
+    "mul_in_place_dst_eq_src1": (lambda c, p, w: _ew(EwFunc.MUL, p, s2=w - 2, src0=6 * p + 1, src1=3, dst=3,
+                                                     length=3 * p + 2), None),
+    "mul_square_in_place_length_1": (lambda c, p, w: _ew(EwFunc.MUL, p, s2=w - 1, src0=7, src1=7, dst=7, length=1),
+                                     None),
+}
+
+
+@pytest.mark.parametrize("case", list(EW_CASES))
+def test_ew(bench, cfg, case):
+    make, expect_sat = EW_CASES[case]
+    fields = make(cfg, cfg.lanes, cfg.data_bits)
+    rng = np.random.default_rng(100 + list(EW_CASES).index(case))
+    m = _random_machine(cfg, rng)
+    # extreme operand pairs in the first lanes (min*min is the one product that overflows a
+    # shift of W-1); where src1 aliases src0 the second operand wins
+    lo, hi = cfg.data_min, cfg.data_max
+    a, b = [lo, lo, hi, hi, 0, -1], [lo, hi, lo, hi, -1, -1]
+    k = min(len(a), fields["length"])
+    m.abuf[fields["src0"]:fields["src0"] + k] = a[:k]
+    m.abuf[fields["src1"]:fields["src1"] + k] = b[:k]
+    res = run_and_compare(bench, m, Op.EW, fields)
+    if expect_sat is not None:
+        assert (res["golden_sat"] > 0) == expect_sat, f"test bug: saturation expected: {expect_sat}"
+
+
+# ---- activation buffer alone ---------------------------------------------------------------------
+def test_abuf_unaligned_ports(cfg):
+    """Random unaligned writes (1..P lanes) on all 4 write ports and reads on all 5 read ports,
+    every cycle, against a list model: a write lands at the edge ending its cycle (lanes >= count
+    and disabled ports write nothing; when two ports write one element, the later port wins, as
+    documented in abuf_bank); a read presented in cycle k returns, in cycle k+2, the contents
+    before cycle k's writes. Lanes past the end of the buffer are not compared."""
+    rng = np.random.default_rng(11)
+    p, n = cfg.lanes, cfg.abuf_elements
+    lo, hi = cfg.data_min, cfg.data_max + 1
+    cycles = 200
+    schedule = []
+    for k in range(cycles):
+        writes = []
+        for _ in range(N_WRITE_PORTS):
+            count = int(rng.integers(1, p + 1))
+            # the first cycles fill the buffer; later on each port writes half of the time
+            en = k < 8 or bool(rng.random() < 0.5)
+            writes.append(Write(en, int(rng.integers(0, n - count + 1)), count,
+                                [int(v) for v in rng.integers(lo, hi, p)]))
+        reads = [int(rng.integers(0, n)) for _ in range(N_READ_PORTS)]
+        schedule.append(Cycle(writes, reads))
+    observed = run_abuf(cfg, schedule)
+
+    model = [0] * n
+    expected = []  # expected[k][port]: lanes read by the address of cycle k
+    for cyc in schedule:
+        expected.append([[model[a + i] if a + i < n else None for i in range(p)] for a in cyc.reads])
+        for wr in cyc.writes:  # in port order: a later port overwrites an earlier one
+            if wr.en:
+                for i in range(wr.count):
+                    model[wr.addr + i] = wr.data[i]
+    checked = 0
+    for k, want_ports in enumerate(expected):
+        for port, want in enumerate(want_ports):
+            got = observed[k + 2][port]
+            for lane, v in enumerate(want):
+                if v is not None:
+                    assert got[lane] == v, (f"read port {port}, address {schedule[k].reads[port]} in cycle {k}: "
+                                            f"lane {lane} is {got[lane]}, model {v}")
+                    checked += 1
+    assert checked > cycles * N_READ_PORTS * p * 3 // 4
