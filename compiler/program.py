@@ -154,10 +154,14 @@ class Program:
 
     # ---- listing and report -----------------------------------------------------------------------
     def instruction_name(self, program: str, pc: int) -> str:
-        """Op name (``lstm_1.wi``) of instruction `pc` of the "deploy" or "run" program."""
+        """Op name (``lstm_1.wi``) of instruction `pc` of the "deploy" or "run" program; a pc past
+        the end (the processor ran off the program) is named as such."""
         for e in self.listing:
             if e.program == program and e.pc == pc:
                 return e.op
+        words = self.deploy_instructions if program == "deploy" else self.run_instructions
+        if pc >= len(words):
+            return f"past the end of the {program} program ({len(words)} instructions)"
         raise ValueError(f"no instruction {pc} in the {program!r} program")
 
     def listing_text(self) -> str:

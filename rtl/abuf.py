@@ -32,10 +32,10 @@ def abuf_write_rotate(cfg: ProcessorConfig, port, rot):
 def abuf_read_rotate(cfg: ProcessorConfig, clk, port, bank_qs):
     """Rotate registered bank outputs to lane order and register them on `port.data`.
 
-    Ports: clk; port (AbufReadPort: addr in, data out); bank_qs (in, list of the P banks'
+    Ports: clk; port (AbufReadPort: en, addr in, data out); bank_qs (in, list of the P banks'
     registered elements for this port).
-    Latency: data is valid 2 cycles after addr (bank read + this register). No reset: data only
-    matters when a kernel has presented an address."""
+    Latency: data is valid 2 cycles after an enabled addr (bank read + this register). No reset:
+    data only matters when a kernel has presented an address."""
     p, w = cfg.lanes, cfg.data_bits
     assert len(bank_qs) == p and len(port.data) == p * w
     # the bank elements twice over (not a concat of a concat: the converter would leave the
@@ -43,12 +43,16 @@ def abuf_read_rotate(cfg: ProcessorConfig, clk, port, bank_qs):
     both = ConcatSignal(*reversed(bank_qs), *reversed(bank_qs))
     shifted = Signal(intbv(0)[2 * p * w:])
     off_q = Signal(intbv(0, min=0, max=p))
+    en_q = Signal(bool(0))
     mask = p - 1
 
     @always(clk.posedge)
     def track():
-        off_q.next = port.addr & mask
-        port.data.next = shifted[p * w:]
+        en_q.next = port.en
+        if port.en:
+            off_q.next = port.addr & mask
+        if en_q:
+            port.data.next = shifted[p * w:]
 
     @always_comb
     def shift():
@@ -89,11 +93,16 @@ def abuf_bank(cfg: ProcessorConfig, b: int, clk, wports, d0, d1, d2, d3, rports,
             mem[(w2.addr >> lb) + (b < (w2.addr & mask))].next = d2[hi:lo]
         if w3.en and ((b - (w3.addr & mask)) & mask) < w3.count:
             mem[(w3.addr >> lb) + (b < (w3.addr & mask))].next = d3[hi:lo]
-        q0.next = mem[((r0.addr >> lb) + (b < (r0.addr & mask))) & (rows - 1)]
-        q1.next = mem[((r1.addr >> lb) + (b < (r1.addr & mask))) & (rows - 1)]
-        q2.next = mem[((r2.addr >> lb) + (b < (r2.addr & mask))) & (rows - 1)]
-        q3.next = mem[((r3.addr >> lb) + (b < (r3.addr & mask))) & (rows - 1)]
-        q4.next = mem[((r4.addr >> lb) + (b < (r4.addr & mask))) & (rows - 1)]
+        if r0.en:
+            q0.next = mem[((r0.addr >> lb) + (b < (r0.addr & mask))) & (rows - 1)]
+        if r1.en:
+            q1.next = mem[((r1.addr >> lb) + (b < (r1.addr & mask))) & (rows - 1)]
+        if r2.en:
+            q2.next = mem[((r2.addr >> lb) + (b < (r2.addr & mask))) & (rows - 1)]
+        if r3.en:
+            q3.next = mem[((r3.addr >> lb) + (b < (r3.addr & mask))) & (rows - 1)]
+        if r4.en:
+            q4.next = mem[((r4.addr >> lb) + (b < (r4.addr & mask))) & (rows - 1)]
 
     return access
 

@@ -14,10 +14,10 @@ ACT_LANE_LATENCY = 7
 
 
 @block
-def act_lane(cfg: ProcessorConfig, clk, rst, lane: int, data, is_tanh, idx_shift, out_shift, y):
+def act_lane(cfg: ProcessorConfig, clk, rst, en, lane: int, data, is_tanh, idx_shift, out_shift, y):
     """One lane: y = sigmoid or tanh of the lane's element.
 
-    Ports: clk, rst (clears the stage registers); data (in, P*W-bit word); is_tanh, idx_shift
+    Ports: clk, rst (clears the stage registers); en (advance); data (in, P*W-bit word); is_tanh, idx_shift
     (= shift0), out_shift (= 16 + lut_frac_bits - shift1) in, held for the whole instruction;
     y (out, W-bit result). Latency 5 cycles from data."""
     w, fb = cfg.data_bits, cfg.lut_frac_bits
@@ -59,24 +59,27 @@ def act_lane(cfg: ProcessorConfig, clk, rst, lane: int, data, is_tanh, idx_shift
 
     @always_seq(clk.posedge, reset=rst)
     def index():
-        if (q >> fb) >= depth:
-            idx.next = depth
-            frac.next = 0
-        else:
-            idx.next = q >> fb
-            frac.next = q & ((1 << fb) - 1)
-        neg1.next = x < 0
+        if en:
+            if (q >> fb) >= depth:
+                idx.next = depth
+                frac.next = 0
+            else:
+                idx.next = q >> fb
+                frac.next = q & ((1 << fb) - 1)
+            neg1.next = x < 0
 
     @always_seq(clk.posedge, reset=rst)
     def table():
-        entry.next = rom[idx]
-        frac2.next = frac
-        neg2.next = neg1
+        if en:
+            entry.next = rom[idx]
+            frac2.next = frac
+            neg2.next = neg1
 
     @always_seq(clk.posedge, reset=rst)
     def interpolate():
-        interp.next = (entry[vb + db:db] << fb) + entry[db:] * frac2
-        neg3.next = neg2
+        if en:
+            interp.next = (entry[vb + db:db] << fb) + entry[db:] * frac2
+            neg3.next = neg2
 
     @always_comb
     def symmetry():
@@ -95,11 +98,12 @@ def act_lane(cfg: ProcessorConfig, clk, rst, lane: int, data, is_tanh, idx_shift
 
     @always_seq(clk.posedge, reset=rst)
     def round_stage():
-        # round to the output format: ((r >> (s-1)) + 1) >> 1 == floor(r / 2^s + 1/2)
-        if out_shift == 0:
-            tq.next = sym << 1
-        else:
-            tq.next = sym >> (out_shift - 1)
+        if en:
+            # round to the output format: ((r >> (s-1)) + 1) >> 1 == floor(r / 2^s + 1/2)
+            if out_shift == 0:
+                tq.next = sym << 1
+            else:
+                tq.next = sym >> (out_shift - 1)
 
     @always_comb
     def half_up():
@@ -107,13 +111,14 @@ def act_lane(cfg: ProcessorConfig, clk, rst, lane: int, data, is_tanh, idx_shift
 
     @always_seq(clk.posedge, reset=rst)
     def saturate():
-        # only 1.0 can exceed the largest code; not a range overflow, so not counted
-        if rounded > cfg.data_max:
-            y.next = cfg.data_max
-        elif rounded < cfg.data_min:
-            y.next = cfg.data_min
-        else:
-            y.next = rounded
+        if en:
+            # only 1.0 can exceed the largest code; not a range overflow, so not counted
+            if rounded > cfg.data_max:
+                y.next = cfg.data_max
+            elif rounded < cfg.data_min:
+                y.next = cfg.data_min
+            else:
+                y.next = rounded
 
     return magnitude, absolute, scale, index, table, interpolate, symmetry, round_stage, half_up, saturate
 
@@ -146,16 +151,17 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
 
     seq_valid = Signal(bool(0))
     seq_count = Signal(intbv(0, min=0, max=p + 1))
-    unused_b = Signal(intbv(0)[16:])
-    seq = vector_sequencer(cfg, clk, rst, ctl.start, dec.length, dec.src0, dec.src0, rd.addr, unused_b,
-                           seq_valid, seq_count)
+    unused_addr = Signal(intbv(0)[16:])
+    unused_en = Signal(bool(0))
+    seq = vector_sequencer(cfg, clk, rst, ctl.start, dec.length, dec.src0, dec.src0, rd.addr, unused_addr,
+                           rd.en, unused_en, seq_valid, seq_count)
     ys = [Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1)) for _ in range(p)]
-    lanes = [act_lane(cfg, clk, rst, lane, rd.data, is_tanh, idx_shift, out_shift, ys[lane])
+    lanes = [act_lane(cfg, clk, rst, ctl.busy, lane, rd.data, is_tanh, idx_shift, out_shift, ys[lane])
              for lane in range(p)]
     res_valid = Signal(bool(0))
     res_count = Signal(intbv(0, min=0, max=p + 1))
-    follow = [delay_line(clk, rst, seq_valid, res_valid, ACT_LANE_LATENCY),
-              delay_line(clk, rst, seq_count, res_count, ACT_LANE_LATENCY)]
+    follow = [delay_line(clk, rst, ctl.busy, seq_valid, res_valid, ACT_LANE_LATENCY),
+              delay_line(clk, rst, ctl.busy, seq_count, res_count, ACT_LANE_LATENCY)]
     result = ConcatSignal(*reversed(ys))
     wb = vector_writeback(cfg, clk, rst, ctl, dec.dst, dec.length, res_valid, res_count, result, wr)
     return latch, seq, lanes, follow, wb

@@ -154,6 +154,10 @@ class ProcessorConfig:
                 parts.append(f"{f.name}{getattr(self, f.name)}")
         return "-".join(parts)
 
+    def fingerprint_word(self) -> int:
+        """Value of the read-only HW_FINGERPRINT register."""
+        return int(self.fingerprint()[:8], 16)
+
     def hw_config_word(self) -> int:
         """Value of the read-only HW_CONFIG register: lets a driver check it talks to this config."""
         return (self.lane_bits | (self.data_bits << 8) | (clog2(self.axi_data_bits) << 16)

@@ -101,6 +101,11 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             beats_req.next = (dec.length + (e - 1)) >> e_shift
 
     @always_comb
+    def store_read_enable():
+        # STORE presents the beat's source address in W_WAIT1; its data arrives by W_LATCH
+        rd.en.next = state == State.W_WAIT1
+
+    @always_comb
     def shift_in():
         # beats fill the packing register from the top: after a word's last beat, its first
         # beat sits at the word's low end
@@ -299,4 +304,4 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         if ctl.done and not ctl.start:  # a new instruction may start in the done cycle
             ctl.busy.next = 0
 
-    return select_base, beats_needed, shift_in, burst_size, engine
+    return select_base, beats_needed, store_read_enable, shift_in, burst_size, engine

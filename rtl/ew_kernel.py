@@ -13,11 +13,11 @@ EW_LANE_LATENCY = 5
 
 
 @block
-def ew_lane(cfg: ProcessorConfig, clk, rst, lane: int, data_a, data_b, is_mul, sh_a, sh_b, sh_out,
+def ew_lane(cfg: ProcessorConfig, clk, rst, en, lane: int, data_a, data_b, is_mul, sh_a, sh_b, sh_out,
             y, sat):
     """One lane: y = sat(round(((a << sh_a) + (b << sh_b)) >> sh_out)) or sat(round(a*b >> sh_out)).
 
-    Ports: clk, rst (clears the stage registers); data_a, data_b (in, P*W-bit words); is_mul,
+    Ports: clk, rst (clears the stage registers); en (advance); data_a, data_b (in, P*W-bit words); is_mul,
     sh_a, sh_b, sh_out (in, held for the instruction); y (out, W bits); sat (out, y was clipped,
     valid with y). Latency 3 cycles from data."""
     w = cfg.data_bits
@@ -36,18 +36,20 @@ def ew_lane(cfg: ProcessorConfig, clk, rst, lane: int, data_a, data_b, is_mul, s
 
     @always_seq(clk.posedge, reset=rst)
     def combine():
-        if is_mul:
-            r.next = a * b
-        else:
-            r.next = (a << sh_a) + (b << sh_b)
+        if en:
+            if is_mul:
+                r.next = a * b
+            else:
+                r.next = (a << sh_a) + (b << sh_b)
 
     @always_seq(clk.posedge, reset=rst)
     def round_stage():
-        # round to nearest, ties up: ((r >> (s-1)) + 1) >> 1 == floor(r / 2^s + 1/2)
-        if sh_out == 0:
-            tq.next = r << 1
-        else:
-            tq.next = r >> (sh_out - 1)
+        if en:
+            # round to nearest, ties up: ((r >> (s-1)) + 1) >> 1 == floor(r / 2^s + 1/2)
+            if sh_out == 0:
+                tq.next = r << 1
+            else:
+                tq.next = r >> (sh_out - 1)
 
     @always_comb
     def half_up():
@@ -55,15 +57,16 @@ def ew_lane(cfg: ProcessorConfig, clk, rst, lane: int, data_a, data_b, is_mul, s
 
     @always_seq(clk.posedge, reset=rst)
     def saturate():
-        sat.next = 0
-        if rounded > cfg.data_max:
-            y.next = cfg.data_max
-            sat.next = 1
-        elif rounded < cfg.data_min:
-            y.next = cfg.data_min
-            sat.next = 1
-        else:
-            y.next = rounded
+        if en:
+            sat.next = 0
+            if rounded > cfg.data_max:
+                y.next = cfg.data_max
+                sat.next = 1
+            elif rounded < cfg.data_min:
+                y.next = cfg.data_min
+                sat.next = 1
+            else:
+                y.next = rounded
 
     return operands, combine, round_stage, half_up, saturate
 
@@ -97,15 +100,15 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
     seq_valid = Signal(bool(0))
     seq_count = Signal(intbv(0, min=0, max=p + 1))
     seq = vector_sequencer(cfg, clk, rst, ctl.start, dec.length, dec.src0, dec.src1, rd_a.addr, rd_b.addr,
-                           seq_valid, seq_count)
+                           rd_a.en, rd_b.en, seq_valid, seq_count)
     ys = [Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1)) for _ in range(p)]
     sats = [Signal(bool(0)) for _ in range(p)]
-    lanes = [ew_lane(cfg, clk, rst, lane, rd_a.data, rd_b.data, is_mul, sh_a, sh_b, sh_out, ys[lane],
+    lanes = [ew_lane(cfg, clk, rst, ctl.busy, lane, rd_a.data, rd_b.data, is_mul, sh_a, sh_b, sh_out, ys[lane],
                      sats[lane]) for lane in range(p)]
     res_valid = Signal(bool(0))
     res_count = Signal(intbv(0, min=0, max=p + 1))
-    follow = [delay_line(clk, rst, seq_valid, res_valid, EW_LANE_LATENCY),
-              delay_line(clk, rst, seq_count, res_count, EW_LANE_LATENCY)]
+    follow = [delay_line(clk, rst, ctl.busy, seq_valid, res_valid, EW_LANE_LATENCY),
+              delay_line(clk, rst, ctl.busy, seq_count, res_count, EW_LANE_LATENCY)]
     result = ConcatSignal(*reversed(ys))
     sat_vec = ConcatSignal(*reversed(sats))
 

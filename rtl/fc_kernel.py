@@ -12,20 +12,21 @@ FC_FIXED_LATENCY = 6
 
 
 @block
-def fc_lane(cfg: ProcessorConfig, clk, rst, lane: int, act_data, w_data, nvalid, prod):
+def fc_lane(cfg: ProcessorConfig, clk, rst, en, lane: int, act_data, w_data, nvalid, prod):
     """Lane `lane`: prod = a*w when lane < nvalid, else 0 (masks padding and stale buffer data).
 
-    Ports: clk, rst (clears prod); act_data, w_data (in, P*W-bit vectors); nvalid (in); prod (out).
-    Latency 1."""
+    Ports: clk, rst (clears prod); en (advance); act_data, w_data (in, P*W-bit vectors); nvalid
+    (in); prod (out). Latency 1."""
     w = cfg.data_bits
     lo, hi = lane * w, (lane + 1) * w
 
     @always_seq(clk.posedge, reset=rst)
     def mul():
-        if lane < nvalid:
-            prod.next = act_data[hi:lo].signed() * w_data[hi:lo].signed()
-        else:
-            prod.next = 0
+        if en:
+            if lane < nvalid:
+                prod.next = act_data[hi:lo].signed() * w_data[hi:lo].signed()
+            else:
+                prod.next = 0
 
     return mul
 
@@ -67,6 +68,10 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     @always_comb
     def words_per_row():
         kw_start.next = (dec.cols + (p - 1)) >> lb
+
+    @always_comb
+    def read_enable():
+        rd.en.next = t0_valid
 
     @always_comb
     def remaining():
@@ -117,28 +122,28 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     w_d = Signal(intbv(0)[p * w:])
     b_d = Signal(intbv(0)[cfg.BIAS_BITS:])
     align = [
-        delay_line(clk, rst, t0_valid, t2_valid, 2),
-        delay_line(clk, rst, t0_first, t2_first, 2),
-        delay_line(clk, rst, t0_last, t2_last, 2),
-        delay_line(clk, rst, t0_nvalid, t2_nvalid, 2),
-        pipe_reg(clk, rst, wram.rdata, w_d),
-        pipe_reg(clk, rst, bram.rdata, b_d),
+        delay_line(clk, rst, ctl.busy, t0_valid, t2_valid, 2),
+        delay_line(clk, rst, ctl.busy, t0_first, t2_first, 2),
+        delay_line(clk, rst, ctl.busy, t0_last, t2_last, 2),
+        delay_line(clk, rst, ctl.busy, t0_nvalid, t2_nvalid, 2),
+        pipe_reg(clk, rst, ctl.busy, wram.rdata, w_d),
+        pipe_reg(clk, rst, ctl.busy, bram.rdata, b_d),
     ]
 
     # ---- P products, then the adder tree ----------------------------------------------------------
     pmax = 1 << (2 * w - 2)
     prods = [Signal(intbv(0, min=-pmax, max=pmax + 1)) for _ in range(p)]
-    lanes = [fc_lane(cfg, clk, rst, lane, rd.data, w_d, t2_nvalid, prods[lane]) for lane in range(p)]
+    lanes = [fc_lane(cfg, clk, rst, ctl.busy, lane, rd.data, w_d, t2_nvalid, prods[lane]) for lane in range(p)]
     tree_lat = lb + 1  # product register + tree levels
     psum = Signal(intbv(0, min=-pmax * p, max=pmax * p + 1))
-    tree = adder_tree(clk, rst, prods, psum)
+    tree = adder_tree(clk, rst, ctl.busy, prods, psum)
     ts_valid, ts_first, ts_last = [Signal(bool(0)) for _ in range(3)]
     b_s = Signal(intbv(0)[cfg.BIAS_BITS:])
     follow = [
-        delay_line(clk, rst, t2_valid, ts_valid, tree_lat),
-        delay_line(clk, rst, t2_first, ts_first, tree_lat),
-        delay_line(clk, rst, t2_last, ts_last, tree_lat),
-        delay_line(clk, rst, b_d, b_s, tree_lat),
+        delay_line(clk, rst, ctl.busy, t2_valid, ts_valid, tree_lat),
+        delay_line(clk, rst, ctl.busy, t2_first, ts_first, tree_lat),
+        delay_line(clk, rst, ctl.busy, t2_last, ts_last, tree_lat),
+        delay_line(clk, rst, ctl.busy, b_d, b_s, tree_lat),
     ]
 
     # ---- accumulate, round, saturate, write ---------------------------------------------------
@@ -211,5 +216,5 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         if ctl.done and not ctl.start:  # a new instruction may start in the done cycle
             ctl.busy.next = 0
 
-    return (words_per_row, remaining, sequencer, align, lanes, tree, follow, accumulate, round_stage,
+    return (words_per_row, read_enable, remaining, sequencer, align, lanes, tree, follow, accumulate, round_stage,
             half_up, saturate, write_port, control)

@@ -14,11 +14,15 @@ ELEM_ADDR_BITS = 16
 class AbufReadPort:
     """P consecutive elements from any element address.
 
-    addr   element address, presented every cycle (no enable: reads have no side effect)
-    data   lanes 0..P-1 = elements addr..addr+P-1, lane 0 in the low bits; valid 2 cycles after addr
+    en     the address is valid this cycle (reads have no side effect; the enable only saves
+           simulation work: banks and rotators of an idle port do nothing)
+    addr   element address
+    data   lanes 0..P-1 = elements addr..addr+P-1, lane 0 in the low bits; valid 2 cycles after
+           an enabled addr, held otherwise
     """
 
     def __init__(self, cfg: ProcessorConfig):
+        self.en = Signal(bool(0))
         self.addr = Signal(intbv(0)[ELEM_ADDR_BITS:])
         self.data = Signal(intbv(0)[cfg.word_bits:])
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import operator
 
 INSTR_BITS = 128
 
@@ -135,7 +136,7 @@ def encode(op: Op, **fields: int) -> int:
         if name not in allowed:
             raise ValueError(f"{op.name} has no field {name!r} (fields: {', '.join(allowed) or 'none'})")
         f = FIELDS[name]
-        value = int(value)
+        value = operator.index(value)  # integers only: 3.7 must not become 3
         if not 0 <= value <= f.mask:
             raise ValueError(f"{op.name}.{name}={value} does not fit in {f.width} bits")
         word |= value << f.lsb
@@ -269,6 +270,7 @@ REGISTERS = {r.name: r for r in (
     Register("HW_CONFIG", 0x50, "ro", "bits 7:0 log2(lanes), 15:8 data bits, 23:16 log2(AXI bits), "
                                       "31:24 first byte of the config fingerprint"),
     Register("HW_ID", 0x54, "ro", "0x444C5031 ('DLP1')"),
+    Register("HW_FINGERPRINT", 0x58, "ro", "first 32 bits of the config fingerprint (ProcessorConfig.fingerprint())"),
 )}
 
 HW_ID = 0x444C5031

@@ -25,43 +25,66 @@ def ram(clk, port, depth: int):
 
 
 @block
-def pipe_reg(clk, rst, d, q):
-    """One pipeline register. Ports: clk, rst (sync, active high, clears q), d in, q out. Latency 1."""
+def pipe_reg(clk, rst, en, d, q):
+    """One pipeline register. Ports: clk, rst (sync, active high, clears q), en (in: advance;
+    pipelines hold while their kernel is idle, which costs an event-driven simulator nothing),
+    d in, q out. Latency 1."""
     assert len(d) == len(q)
 
     @always_seq(clk.posedge, reset=rst)
     def step():
-        q.next = d
+        if en:
+            q.next = d
 
     return step
 
 
 @block
-def delay_line(clk, rst, d, q, depth: int):
-    """`depth` >= 1 pipeline registers in a row. Ports as pipe_reg. Latency `depth`."""
-    assert depth >= 1
-    stages = [d] + [Signal(d.val) for _ in range(depth - 1)] + [q]
-    return [pipe_reg(clk, rst, stages[i], stages[i + 1]) for i in range(depth)]
+def delay_line(clk, rst, en, d, q, depth: int):
+    """`depth` >= 1 pipeline registers in a row. Ports as pipe_reg. Latency `depth`.
+
+    One process for the whole line (an event-driven simulator pays per process woken)."""
+    assert depth >= 1 and len(d) == len(q)
+    if depth == 1:
+        return pipe_reg(clk, rst, en, d, q)
+    regs = [Signal(d.val) for _ in range(depth - 1)]
+
+    @always(clk.posedge)
+    def shift():
+        if rst:
+            for i in range(depth - 1):
+                regs[i].next = 0
+            q.next = 0
+        elif en:
+            regs[0].next = d
+            for i in range(1, depth - 1):
+                regs[i].next = regs[i - 1]
+            q.next = regs[depth - 2]
+
+    return shift
 
 
 @block
-def adder_node(clk, rst, a, b, s):
-    """Registered signed sum s = a + b. Ports: clk, rst (clears s), a, b in, s out. Latency 1."""
+def adder_node(clk, rst, en, a, b, s):
+    """Registered signed sum s = a + b. Ports: clk, rst (clears s), en (advance), a, b in, s out.
+    Latency 1."""
     assert s.min <= a.min + b.min and s.max >= a.max + b.max - 1
 
     @always_seq(clk.posedge, reset=rst)
     def add():
-        s.next = a + b
+        if en:
+            s.next = a + b
 
     return add
 
 
 @block
-def adder_tree(clk, rst, terms, total):
+def adder_tree(clk, rst, en, terms, total):
     """Registered binary adder tree over a power-of-two list of signed signals.
 
-    Ports: clk, rst (clears the partial sums); terms (list of signals in); total (out, wide enough
-    for the sum). Latency log2(len(terms)) cycles, one new set of terms per cycle."""
+    Ports: clk, rst (clears the partial sums); en (advance); terms (list of signals in); total
+    (out, wide enough for the sum). Latency log2(len(terms)) cycles, one new set of terms per
+    cycle."""
     n = len(terms)
     assert n >= 2 and n & (n - 1) == 0
     insts = []
@@ -72,6 +95,6 @@ def adder_tree(clk, rst, terms, total):
         hi = level[0].max + level[1].max - 1
         nxt = [total] if len(level) == 2 else [Signal(intbv(0, min=lo, max=hi)) for _ in range(len(level) // 2)]
         for i, s in enumerate(nxt):
-            insts.append(adder_node(clk, rst, level[2 * i], level[2 * i + 1], s))
+            insts.append(adder_node(clk, rst, en, level[2 * i], level[2 * i + 1], s))
         level = nxt
     return insts

@@ -40,6 +40,7 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
     A_CYCLES = isa.REGISTERS["CYCLES"].offset
     A_FLAGS = isa.REGISTERS["FLAGS"].offset
     A_HW_CONFIG = isa.REGISTERS["HW_CONFIG"].offset
+    A_HW_FINGERPRINT = isa.REGISTERS["HW_FINGERPRINT"].offset
     A_HW_ID = isa.REGISTERS["HW_ID"].offset
     A_INSTRS = isa.REGISTERS["INSTRS"].offset
     A_PC = isa.REGISTERS["PC"].offset
@@ -51,6 +52,7 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
     irq_en = Signal(bool(0))
     cycles, c_fc, c_act, c_ew, c_dma, c_instr, c_sat = [Signal(modbv(0)[32:]) for _ in range(7)]
     hw_config = cfg.hw_config_word()
+    hw_fingerprint = cfg.fingerprint_word()
 
     @always_seq(clk.posedge, reset=rst)
     def write_channel():
@@ -143,6 +145,8 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
                 axil.rdata.next = hw_config
             elif a == A_HW_ID:
                 axil.rdata.next = isa.HW_ID
+            elif a == A_HW_FINGERPRINT:
+                axil.rdata.next = hw_fingerprint
             else:
                 axil.rdata.next = 0
 

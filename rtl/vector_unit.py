@@ -8,7 +8,7 @@ from .config import ProcessorConfig
 
 @block
 def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, length, src_a, src_b, addr_a, addr_b,
-                     valid, count):
+                     en_a, en_b, valid, count):
     """Walks `length` elements P at a time from src_a (and src_b) on read-port addresses.
 
     Ports: clk, rst (sync, idles the sequencer); start, length, src_a, src_b (in, sampled at
@@ -22,6 +22,11 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, length, src_a, src_b
     @always_comb
     def next_rem():
         rem_next.next = rem - p
+
+    @always_comb
+    def read_enable():
+        en_a.next = valid
+        en_b.next = valid
 
     @always_seq(clk.posedge, reset=rst)
     def walk():
@@ -42,7 +47,7 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, length, src_a, src_b
                 valid.next = 0
                 count.next = 0
 
-    return next_rem, walk
+    return next_rem, read_enable, walk
 
 
 @block

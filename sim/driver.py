@@ -109,11 +109,12 @@ class HostDriver:
         hw_id = await self.dev.read_reg("HW_ID")
         if hw_id != isa.HW_ID:
             raise RuntimeError(f"HW_ID reads 0x{hw_id:08x}, expected 0x{isa.HW_ID:08x}: not this processor")
-        hw_cfg = await self.dev.read_reg("HW_CONFIG")
-        want = self.program.config.hw_config_word()
-        if hw_cfg != want:
-            raise RuntimeError(f"HW_CONFIG reads 0x{hw_cfg:08x} but the program was compiled for 0x{want:08x} "
-                               f"({self.program.config.short_id()})")
+        cfg = self.program.config
+        for reg, want in (("HW_CONFIG", cfg.hw_config_word()), ("HW_FINGERPRINT", cfg.fingerprint_word())):
+            got = await self.dev.read_reg(reg)
+            if got != want:
+                raise RuntimeError(f"{reg} reads 0x{got:08x} but the program was compiled for 0x{want:08x} "
+                                   f"({cfg.short_id()}, fingerprint {cfg.fingerprint()}): wrong processor config")
 
     async def deploy(self) -> Profile:
         """Write the memory image and load the weights and biases into the on-chip buffers."""

@@ -145,6 +145,7 @@ class GoldenDevice:
         self.regs = {name: 0 for name in isa.REGISTERS}
         self.regs["HW_ID"] = isa.HW_ID
         self.regs["HW_CONFIG"] = cfg.hw_config_word()
+        self.regs["HW_FINGERPRINT"] = cfg.fingerprint_word()
         self._prog_dirty = True
         self.trace: list[tuple[int, Op, dict]] = []
         self.keep_trace = False

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.networks import random_fc as _random_fc
-from tests.networks import random_lstm as _random_lstm
+from examples.networks import random_fc as _random_fc
+from examples.networks import random_lstm as _random_lstm
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from sim.cocotb_device import CocotbDevice
 from sim.driver import HostDriver, SyncDevice, run_sync
 from sim.model import GoldenDevice
 from sim.runner import config_from_env
-from tests import networks
+from examples import networks
 
 CFG = config_from_env()
 SEED = int(os.environ.get("DLP_TEST_SEED", "2024"))

@@ -28,6 +28,7 @@ class Write:
 class Cycle:
     writes: list[Write]  # one per write port
     reads: list[int]     # one address per read port
+    read_en: list[bool] | None = None  # read-port enables (None: all enabled)
 
 
 def pack(cfg: ProcessorConfig, lanes: list[int]) -> int:
@@ -51,7 +52,7 @@ def run_abuf(cfg: ProcessorConfig, schedule: list[Cycle], tail: int = 3) -> list
     clk = Signal(bool(0))
     rports = [AbufReadPort(cfg) for _ in range(N_READ_PORTS)]
     wports = [AbufWritePort(cfg) for _ in range(N_WRITE_PORTS)]
-    idle = Cycle([Write(False, 0, 0, [0] * cfg.lanes)] * N_WRITE_PORTS, [0] * N_READ_PORTS)
+    idle = Cycle([Write(False, 0, 0, [0] * cfg.lanes)] * N_WRITE_PORTS, [0] * N_READ_PORTS, [False] * N_READ_PORTS)
     observed: list[list[list[int]]] = []
 
     @block
@@ -79,7 +80,8 @@ def run_abuf(cfg: ProcessorConfig, schedule: list[Cycle], tail: int = 3) -> list
                     port.addr.next = wr.addr
                     port.count.next = wr.count
                     port.data.next = pack(cfg, wr.data)
-                for port, addr in zip(rports, cyc.reads):
+                for port, addr, en in zip(rports, cyc.reads, cyc.read_en or [True] * N_READ_PORTS):
+                    port.en.next = en
                     port.addr.next = addr
             raise StopSimulation
 

@@ -25,7 +25,6 @@ from sim.model import Machine
 
 HALF_PERIOD = 5
 RESUME_CYCLES = 16        # the simulation is resumed in slices of this many cycles
-INSTRUCTION_TIMEOUT = 100_000  # cycles
 
 _live: list = []  # the bench whose simulation is alive (at most one)
 
@@ -70,7 +69,8 @@ class KernelBench:
         ]
 
     # ---- public ---------------------------------------------------------------------------------
-    def run(self, machine: Machine, instructions: list[tuple[isa.Op, dict]]) -> dict:
+    def run(self, machine: Machine, instructions: list[tuple[isa.Op, dict]],
+            timeout_cycles: int = 100_000) -> dict:
         """Load the machine's buffers into the RTL, run the instructions one after the other,
         return the RTL's activation buffer, per-instruction cycle counts and saturation count.
 
@@ -78,10 +78,11 @@ class KernelBench:
         cycles from the one after the start pulse up to and including the one in which done is
         high), ``busy`` (per instruction: cycles in which the kernel's busy was high, counted from
         the start cycle to the cycle after done, so a busy that rises early or falls late shows)
-        and ``saturations`` (FC and EW saturation events of all instructions)."""
+        and ``saturations`` (FC and EW saturation events of all instructions). An instruction
+        without done after `timeout_cycles` fails the run with an AssertionError."""
         if self._sim is None:
             self._start()
-        self._job, self._result, self._error = (machine, list(instructions)), None, None
+        self._job, self._result, self._error = (machine, list(instructions), timeout_cycles), None, None
         try:
             while self._result is None and self._error is None:
                 self._sim.run_sim(duration=2 * HALF_PERIOD * RESUME_CYCLES, quiet=1)
@@ -124,16 +125,15 @@ class KernelBench:
                 if self._job is None:
                     yield self.clk.posedge
                     continue
-                machine, instructions = self._job
                 try:
-                    yield from self._execute(machine, instructions)
-                except AssertionError as e:  # reported to run(); the simulation stays usable
+                    yield from self._execute(*self._job)
+                except AssertionError as e:  # a hung kernel: run() re-raises it and closes the simulation
                     self._error = e
                 self._job = None
 
         return dut, clock, stimulus
 
-    def _execute(self, machine: Machine, instructions):
+    def _execute(self, machine: Machine, instructions, timeout_cycles: int):
         """Generator run by the stimulus process for one job; sets self._result."""
         cfg, p, clk = self.cfg, self.cfg.lanes, self.clk
         mask = (1 << cfg.data_bits) - 1
@@ -183,7 +183,7 @@ class KernelBench:
                 nbusy += int(ctl.busy)
                 if ctl.done:
                     break
-                assert n < INSTRUCTION_TIMEOUT, f"{op.name} did not finish"
+                assert n < timeout_cycles, f"{op.name} {fields}: no done after {n} cycles"
             cycles.append(n)
             yield clk.posedge
             busy.append(nbusy + int(ctl.busy))  # + the cycle after done
@@ -192,9 +192,12 @@ class KernelBench:
         # two cycles later, so they are seen after the yield of step c + 2
         words = cfg.abuf_words
         out = np.zeros(cfg.abuf_elements, dtype=np.int64)
+        dma_r.en.next = 1
         for c in range(words + 2):
             if c < words:
                 dma_r.addr.next = c * p
+            else:
+                dma_r.en.next = 0
             yield clk.posedge
             if c >= 2:
                 word = int(dma_r.data)

@@ -1,4 +1,5 @@
-"""Compiled programs on the bit-exact golden model (sim.model.GoldenDevice) against the float64 reference.
+"""Compiled programs on the bit-exact golden model (sim.model.GoldenDevice, driven by the host driver
+sim.driver.HostDriver) against the float64 reference.
 
 Accuracy bounds, int16 (default formats, no calibration). The rounding points of one time step and
 their worst-case error: x and h (s16f12 here) 2^-13; the gate preactivations z (s16f11) 2^-12; the
@@ -25,43 +26,24 @@ import numpy as np
 import pytest
 
 from compiler import Dropout, Network, Regression, SequenceInput, Softmax, compile
-from rtl import ProcessorConfig, isa
+from rtl import ProcessorConfig
 from sim import reference
+from sim.driver import HostDriver, SyncDevice, run_sync
 from sim.model import GoldenDevice
 
 INT16, INT8 = ProcessorConfig(), ProcessorConfig(data_type="int8")
 LENGTHS = (1, 4, 9, 15, 21, 26)
 
 
-# ---- TEMPORARY host driver: replace with sim/driver.py once it lands ------------------------------
-def _start(dev: GoldenDevice, program, which: str) -> None:
-    for reg, value in program.program_registers(which, 0).items():
-        dev.write_reg(reg, value)
-    dev.write_reg("CTRL", isa.CTRL_START)
-    done, _, error, code = isa.status_fields(dev.read_reg("STATUS"))
-    pc = dev.read_reg("PC")
-    assert done and not error, f"{which} program: {code!r} at pc {pc} ({program.instruction_name(which, pc)})"
-
-
 def _run_on_golden(program, sequences, stateful: bool = False):
-    """Deploy `program` on a fresh GoldenDevice (image at address 0) and run every sequence; with
-    `stateful`, each run starts from and keeps the stored state (predict_and_update_state).
-    Returns (outputs, device)."""
-    dev = GoldenDevice(program.config)
-    dev.write_mem(0, program.image)
-    for reg, value in program.base_registers(0, stored_state=stateful).items():
-        dev.write_reg(reg, value)
-    _start(dev, program, "deploy")
-    dev.write_reg("FLAGS", program.KEEP_STATE_FLAG if stateful else 0)
-    mm, outputs = program.memory_map, []
-    for x in sequences:
-        dev.write_mem(mm["InputDataOffset"], program.encode_input(x))
-        dev.write_reg("SEQ_LEN", len(x))
-        _start(dev, program, "run")
-        raw = dev.read_mem(mm["OutputResultOffset"], program.output_rows(len(x)) * program.output_row_bytes)
-        outputs.append(program.decode_output(raw, len(x)))
-    return outputs, dev
-# ------------------------------------------------------------------------------------------------------
+    """Deploy `program` through the host driver on a fresh GoldenDevice (image at address 0) and
+    predict every sequence; with `stateful`, each run starts from and keeps the stored state
+    (predict_and_update_state). Returns (outputs, device)."""
+    device = GoldenDevice(program.config)
+    driver = HostDriver(SyncDevice(device), program)
+    run_sync(driver.deploy())
+    outputs = [run_sync(driver.predict(x, stateful=stateful))[0] for x in sequences]
+    return outputs, device
 
 
 def _max_error(program, net, sequences) -> float:

@@ -1,4 +1,4 @@
-"""Networks with seeded random weights, shared by the unit, RTL and cocotb tests.
+"""Example networks with seeded random weights, used by the demo and by the regression tests.
 
 Weights follow PyTorch's default initialisation U(-1/sqrt(fan), 1/sqrt(fan)). The accuracy
 bounds are derived in tests/unit/test_golden_vs_float.py (first-order rounding analysis of one
