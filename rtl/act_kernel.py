@@ -5,7 +5,7 @@ from myhdl import ConcatSignal, Signal, always_comb, always_seq, block, intbv
 
 from .config import ProcessorConfig
 from .lut import diff_bits, sigmoid_table
-from .primitives import delay_line
+from .primitives import delay_line, round_saturate
 from .vector_unit import vector_sequencer, vector_writeback
 
 # Cycles from a word's read address to its result entering the write-back register:
@@ -39,8 +39,6 @@ def act_lane(cfg: ProcessorConfig, clk, rst, en, lane: int, data, is_tanh, idx_s
     entry = Signal(intbv(0)[vb + db:])
     interp = Signal(intbv(0, min=0, max=one))  # sigmoid(|x|) in Q0.(16+fb)
     sym = Signal(intbv(0, min=-one, max=one + 1))
-    tq = Signal(intbv(0, min=-2 * one, max=2 * one + 2))
-    rounded = Signal(intbv(0, min=-one, max=one + 2))
 
     @always_comb
     def magnitude():
@@ -96,31 +94,11 @@ def act_lane(cfg: ProcessorConfig, clk, rst, en, lane: int, data, is_tanh, idx_s
             else:
                 sym.next = interp
 
-    @always_seq(clk.posedge, reset=rst)
-    def round_stage():
-        if en:
-            # round to the output format: ((r >> (s-1)) + 1) >> 1 == floor(r / 2^s + 1/2)
-            if out_shift == 0:
-                tq.next = sym << 1
-            else:
-                tq.next = sym >> (out_shift - 1)
+    # only 1.0 can exceed the largest code: not a range overflow, so `clipped` is not counted
+    clipped = Signal(bool(0))
+    output = round_saturate(cfg, clk, rst, en, sym, out_shift, y, clipped)
 
-    @always_comb
-    def half_up():
-        rounded.next = (tq + 1) >> 1
-
-    @always_seq(clk.posedge, reset=rst)
-    def saturate():
-        if en:
-            # only 1.0 can exceed the largest code; not a range overflow, so not counted
-            if rounded > cfg.data_max:
-                y.next = cfg.data_max
-            elif rounded < cfg.data_min:
-                y.next = cfg.data_min
-            else:
-                y.next = rounded
-
-    return magnitude, absolute, scale, index, table, interpolate, symmetry, round_stage, half_up, saturate
+    return magnitude, absolute, scale, index, table, interpolate, symmetry, output
 
 
 @block

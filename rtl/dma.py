@@ -136,6 +136,17 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         wram.we.next = 0
         bram.we.next = 0
         iram.we.next = 0
+        if hold_cnt != 0:
+            # bias beats: unpack one 32-bit entry per cycle (in R and DRAIN); in R, take the
+            # next beat once the last entry leaves
+            bram.we.next = not failed
+            bram.waddr.next = ptr
+            bram.wdata.next = hold[cfg.BIAS_BITS:]
+            ptr.next = ptr + 1
+            hold.next = hold >> cfg.BIAS_BITS
+            hold_cnt.next = hold_cnt - 1
+            if state == State.R:
+                axi.rready.next = hold_cnt == 1
         if state == State.IDLE:
             failed.next = 0
             pack_cnt.next = 0
@@ -187,15 +198,6 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                 axi.rready.next = 1
                 state.next = State.R
         elif state == State.R:
-            if target == T_BBUF and hold_cnt != 0:
-                # unpack one 32-bit bias entry per cycle; take the next beat once the last leaves
-                bram.we.next = not failed
-                bram.waddr.next = ptr
-                bram.wdata.next = hold[cfg.BIAS_BITS:]
-                ptr.next = ptr + 1
-                hold.next = hold >> cfg.BIAS_BITS
-                hold_cnt.next = hold_cnt - 1
-                axi.rready.next = hold_cnt == 1
             if axi.rvalid and axi.rready:
                 if axi.rresp != 0:
                     failed.next = 1
@@ -243,17 +245,11 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                     else:
                         state.next = State.CHECK
         elif state == State.DRAIN:
-            if hold_cnt != 0:
-                bram.we.next = not failed
-                bram.waddr.next = ptr
-                bram.wdata.next = hold[cfg.BIAS_BITS:]
-                ptr.next = ptr + 1
-                hold.next = hold >> cfg.BIAS_BITS
-                hold_cnt.next = hold_cnt - 1
-            elif beats_left == 0:
-                state.next = State.FINISH
-            else:
-                state.next = State.CHECK
+            if hold_cnt == 0:  # otherwise the unpacker above is still writing entries
+                if beats_left == 0:
+                    state.next = State.FINISH
+                else:
+                    state.next = State.CHECK
         elif state == State.AW:
             if axi.awready:
                 axi.awvalid.next = 0

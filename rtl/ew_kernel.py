@@ -4,7 +4,7 @@ from __future__ import annotations
 from myhdl import ConcatSignal, Signal, always_comb, always_seq, block, intbv
 
 from .config import ProcessorConfig
-from .primitives import delay_line
+from .primitives import delay_line, round_saturate
 from .vector_unit import vector_sequencer, vector_writeback
 
 # Cycles from a word's read addresses to its result entering the write-back register:
@@ -26,8 +26,6 @@ def ew_lane(cfg: ProcessorConfig, clk, rst, en, lane: int, data_a, data_b, is_mu
     a = Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1))
     b = Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1))
     r = Signal(intbv(0, min=-wide, max=wide))
-    tq = Signal(intbv(0, min=-2 * wide, max=2 * wide))
-    rounded = Signal(intbv(0, min=-wide, max=wide + 1))
 
     @always_comb
     def operands():
@@ -42,33 +40,9 @@ def ew_lane(cfg: ProcessorConfig, clk, rst, en, lane: int, data_a, data_b, is_mu
             else:
                 r.next = (a << sh_a) + (b << sh_b)
 
-    @always_seq(clk.posedge, reset=rst)
-    def round_stage():
-        if en:
-            # round to nearest, ties up: ((r >> (s-1)) + 1) >> 1 == floor(r / 2^s + 1/2)
-            if sh_out == 0:
-                tq.next = r << 1
-            else:
-                tq.next = r >> (sh_out - 1)
+    output = round_saturate(cfg, clk, rst, en, r, sh_out, y, sat)
 
-    @always_comb
-    def half_up():
-        rounded.next = (tq + 1) >> 1
-
-    @always_seq(clk.posedge, reset=rst)
-    def saturate():
-        if en:
-            sat.next = 0
-            if rounded > cfg.data_max:
-                y.next = cfg.data_max
-                sat.next = 1
-            elif rounded < cfg.data_min:
-                y.next = cfg.data_min
-                sat.next = 1
-            else:
-                y.next = rounded
-
-    return operands, combine, round_stage, half_up, saturate
+    return operands, combine, output
 
 
 @block

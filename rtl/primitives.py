@@ -1,7 +1,7 @@
 """Small building blocks: RAM, pipeline delay, registered adder tree."""
 from __future__ import annotations
 
-from myhdl import Signal, always, always_seq, block, intbv
+from myhdl import Signal, always, always_comb, always_seq, block, intbv
 
 
 @block
@@ -98,3 +98,42 @@ def adder_tree(clk, rst, en, terms, total):
             insts.append(adder_node(clk, rst, en, level[2 * i], level[2 * i + 1], s))
         level = nxt
     return insts
+
+
+@block
+def round_saturate(cfg, clk, rst, en, value, shift, y, sat):
+    """y = saturate(round(value / 2^shift)) to the config's data range, rounding to nearest with
+    ties toward +inf, computed as ((value >> (shift-1)) + 1) >> 1 so no wide constant is needed.
+
+    Ports: clk, rst (clears the registers); en (advance); value (in, signed); shift (in);
+    y (out, data_bits signed); sat (out, y was clipped). Latency 2 (round, saturate)."""
+    lo, hi = value.min, value.max
+    tq = Signal(intbv(0, min=2 * lo, max=2 * hi))
+    rounded = Signal(intbv(0, min=lo, max=hi + 1))
+
+    @always_seq(clk.posedge, reset=rst)
+    def round_stage():
+        if en:
+            if shift == 0:
+                tq.next = value << 1
+            else:
+                tq.next = value >> (shift - 1)
+
+    @always_comb
+    def half_up():
+        rounded.next = (tq + 1) >> 1
+
+    @always_seq(clk.posedge, reset=rst)
+    def saturate():
+        if en:
+            sat.next = 0
+            if rounded > cfg.data_max:
+                y.next = cfg.data_max
+                sat.next = 1
+            elif rounded < cfg.data_min:
+                y.next = cfg.data_min
+                sat.next = 1
+            else:
+                y.next = rounded
+
+    return round_stage, half_up, saturate

@@ -155,6 +155,22 @@ def run(b: Build, test_module: str, testcase: str | None = None, extra_env: dict
     return pathlib.Path(results)
 
 
+def run_and_check(cfg: ProcessorConfig, simulator: str, test_module: str, test_dir, extra_env: dict | None = None,
+                  waves: bool = False) -> pathlib.Path:
+    """Build (cached), run a cocotb module and raise AssertionError unless its tests ran and passed.
+    For pytest runners (tests/cocotb/test_*.py); returns the results file."""
+    from cocotb_tools.check_results import get_results
+
+    results = run(build(cfg, simulator, waves=waves), test_module, test_dir=test_dir, extra_env=extra_env)
+    total, failed = get_results(results)
+    if total == 0:
+        raise AssertionError(f"no cocotb test ran in {test_module} (see {results})")
+    if failed:
+        raise AssertionError(f"{failed} of {total} cocotb tests failed in {test_module}, see {results} and "
+                             f"the simulator output above")
+    return results
+
+
 def config_from_env() -> ProcessorConfig:
     """Inside a cocotb test: the config the running build was made from."""
     return ProcessorConfig(**json.loads(os.environ["DLP_CONFIG"]))

@@ -3,7 +3,6 @@ model; see tests/cocotb/isa_tests.py for the cocotb side."""
 from __future__ import annotations
 
 import pytest
-from cocotb_tools.check_results import get_results
 
 from rtl.config import ProcessorConfig
 from sim import runner
@@ -16,8 +15,4 @@ CONFIGS = [ProcessorConfig(lanes=16, abuf_words=64, wbuf_words=128, bbuf_depth=6
 @pytest.mark.parametrize("simulator", runner.SIMULATORS)
 @pytest.mark.parametrize("cfg", [pytest.param(c, id=c.short_id()) for c in CONFIGS])
 def test_isa(simulator, cfg, tmp_path):
-    build = runner.build(cfg, simulator)
-    results = runner.run(build, "tests.cocotb.isa_tests", test_dir=tmp_path)
-    total, failed = get_results(results)
-    assert total > 0, "no cocotb test ran"
-    assert failed == 0, f"{failed} of {total} cocotb tests failed, see {results}"
+    runner.run_and_check(cfg, simulator, "tests.cocotb.isa_tests", tmp_path)
