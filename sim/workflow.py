@@ -6,8 +6,9 @@
     y = wf.predict(x)                 # (T, C) -> (K,) or (T, K); a list of sequences -> a list
     wf.last_profile                   # cycles and busy cycles per kernel of the last call
 
-Targets: "model" (bit-exact golden model with its cycle model, instant), "icarus" and
-"verilator" (the converted RTL under cocotb; one simulator process serves the whole session).
+Targets: "model" (bit-exact golden model with its cycle model, instant), "myhdl" (the MyHDL
+design in MyHDL's own simulator, in this process; slow), "icarus" and "verilator" (the converted
+RTL under cocotb; one simulator process serves the whole session).
 
 State semantics (MathWorks): `predict` starts from each LSTM layer's initial state and leaves
 the stored state untouched; `predict_and_update_state` starts from the stored state and keeps
@@ -25,7 +26,7 @@ from rtl.config import ProcessorConfig
 from .driver import HostDriver, SyncDevice, run_sync
 from .model import GoldenDevice
 
-TARGETS = ("model", "icarus", "verilator")
+TARGETS = ("model", "myhdl", "icarus", "verilator")
 
 
 class Workflow:
@@ -33,7 +34,7 @@ class Workflow:
 
     network              compiler.Network
     config               rtl.ProcessorConfig (default: ProcessorConfig())
-    target               "model", "icarus" or "verilator"
+    target               "model", "myhdl", "icarus" or "verilator"
     waves                record waveforms on simulator targets (into the session's run folder)
     calibration          sequences used to choose fixed-point formats (optional)
     max_sequence_length  longest sequence a call may pass (sizes the input/output areas)
@@ -76,6 +77,9 @@ class Workflow:
         if self._device is None:
             if self.target == "model":
                 self._device = SyncDevice(GoldenDevice(self.config, mem_bytes=mem))
+            elif self.target == "myhdl":
+                from .myhdl_device import MyHDLDevice
+                self._device = MyHDLDevice(self.config, mem_bytes=mem, waves=self.waves)
             else:
                 from .session import SimSession
                 self.session = SimSession(self.config, self.target, mem_bytes=mem, waves=self.waves)
@@ -122,6 +126,8 @@ class Workflow:
         if self.session is not None:
             self.session.close()
             self.session = None
+        if hasattr(self._device, "close"):
+            self._device.close()
         self._device = None
         self._driver = None
 
