@@ -135,6 +135,19 @@ class ProcessorConfig:
     def lut_addr_bits(self) -> int:
         return clog2(self.lut_depth)
 
+    # ---- command lines ----------------------------------------------------------------------------
+    @staticmethod
+    def add_arguments(parser) -> None:
+        """Add one --option per parameter to an argparse parser (defaults: the class defaults)."""
+        group = parser.add_argument_group("processor configuration")
+        for f in dataclasses.fields(ProcessorConfig):
+            group.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default,
+                               metavar=f.name.upper())
+
+    @classmethod
+    def from_arguments(cls, args) -> "ProcessorConfig":
+        return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+
     # ---- identity -------------------------------------------------------------------------------
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -5,7 +5,6 @@ config. Converted files belong in a build folder (ignored by git), never in the 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import pathlib
 import warnings
@@ -64,11 +63,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir")
     parser.add_argument("--bare", action="store_true", help="the processor without the simulation clock")
-    for f in dataclasses.fields(ProcessorConfig):
-        parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    ProcessorConfig.add_arguments(parser)
     args = parser.parse_args(argv)
-    cfg = ProcessorConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ProcessorConfig)})
-    print(convert(cfg, args.out_dir, sim=not args.bare))
+    print(convert(ProcessorConfig.from_arguments(args), args.out_dir, sim=not args.bare))
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ simulator process serves any number of calls without being rebuilt or relaunched
 
 Protocol (multiprocessing.connection, pickled tuples): ("call", method, args) with method one of
 the device protocol's (write_mem, read_mem, write_reg, read_reg, start_and_wait) or "reset";
-answers ("ok", value) or ("error", kind, message). ("close",) ends the test and the simulator.
+answers ("ok", value, seconds spent serving it) or ("error", kind, message[, cycles]).
+("close",) ends the test and the simulator.
 """
 from __future__ import annotations
 
 import os
+import time
 import traceback
 from multiprocessing.connection import Client
 
@@ -30,19 +32,21 @@ async def serve(dut):
     conn = Client(address, authkey=bytes.fromhex(os.environ["DLP_SESSION_KEY"]))
     dev = CocotbDevice(dut, cfg, mem_bytes=int(os.environ["DLP_SESSION_MEM_BYTES"]))
     await dev.reset()
-    conn.send(("ok", "ready"))
+    conn.send(("ok", "ready", 0.0))
     try:
         while True:
             request = conn.recv()
             if request[0] == "close":
-                conn.send(("ok", None))
+                conn.send(("ok", None, 0.0))
                 break
             _, method, args = request
             if method not in METHODS:
                 conn.send(("error", "ValueError", f"unknown device method {method!r}"))
                 continue
             try:
-                conn.send(("ok", await getattr(dev, method)(*args)))
+                t0 = time.perf_counter()
+                value = await getattr(dev, method)(*args)
+                conn.send(("ok", value, time.perf_counter() - t0))
             except DeviceTimeout as exc:
                 conn.send(("error", "DeviceTimeout", str(exc), exc.cycles))
             except Exception as exc:  # report to the caller instead of killing the session

@@ -141,6 +141,17 @@ class HostDriver:
                                       prog.output_rows(steps) * prog.output_row_bytes)
         return prog.decode_output(raw, steps), profile
 
+    async def read_state(self) -> list:
+        """The stored state: one (h, c) float pair per LSTM layer."""
+        mm = self.program.memory_map
+        size = mm["InputDataOffset"] - mm["StoredStateOffset"]
+        return self.program.decode_state(await self.dev.read_mem(self.image_base + mm["StoredStateOffset"], size))
+
+    async def write_state(self, state) -> None:
+        """Stored state := `state` (one (h, c) pair per LSTM layer), quantised to the state formats."""
+        mm = self.program.memory_map
+        await self.dev.write_mem(self.image_base + mm["StoredStateOffset"], self.program.encode_state(state))
+
     async def reset_state(self) -> None:
         """Stored state := initial state (a copy in external memory, no processor run)."""
         mm = self.program.memory_map

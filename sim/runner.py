@@ -131,6 +131,11 @@ def build(cfg: ProcessorConfig, simulator: str, waves: bool = False) -> Build:
     return result
 
 
+def wave_file_name(b: Build) -> str:
+    """Name of the waveform a run writes into its test folder: FST (Icarus), VCD (Verilator)."""
+    return f"{b.toplevel}.fst" if b.simulator == "icarus" else "dump.vcd"
+
+
 def run(b: Build, test_module: str, testcase: str | None = None, extra_env: dict | None = None,
         test_dir: str | os.PathLike | None = None, waves: bool | None = None,
         log_file: str | os.PathLike | None = None) -> pathlib.Path:
@@ -147,8 +152,11 @@ def run(b: Build, test_module: str, testcase: str | None = None, extra_env: dict
     env = {"DLP_CONFIG": json.dumps(b.config.as_dict()), "DLP_SIMULATOR": b.simulator,
            "DLP_CLOCK": b.clock_source, "DLP_CLOCK_PERIOD_NS": str(CLOCK_PERIOD_NS)}
     env.update(extra_env or {})
+    plusargs = []
+    if waves and b.simulator == "icarus":
+        plusargs.append(f"+dumpfile_path={test_dir / wave_file_name(b)}")
     results = runner.test(test_module=test_module, hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog",
-                          build_dir=b.build_dir,
+                          build_dir=b.build_dir, plusargs=plusargs,
                           test_dir=test_dir, testcase=testcase, extra_env=env,
                           waves=waves and b.waves, timescale=("1ns", "1ps"),
                           log_file=log_file)

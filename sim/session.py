@@ -15,6 +15,7 @@ import json
 import os
 import pathlib
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,17 +62,26 @@ class SimSession:
         t0 = time.perf_counter()
         self.build = runner.build(cfg, simulator, waves=waves)
         self.build_seconds = time.perf_counter() - t0
-        root = runner.build_root().parent / "sessions"
+        # waveforms go to waves/dumps (ignored by git), other sessions' folders to build/sessions
+        root = runner.REPO / "waves" / "dumps" if waves else runner.build_root().parent / "sessions"
         root.mkdir(parents=True, exist_ok=True)
         self.run_dir = pathlib.Path(run_dir) if run_dir else pathlib.Path(
             tempfile.mkdtemp(prefix=f"{simulator}-{cfg.short_id()}-", dir=root))
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.run_dir / "simulator.log"
+        self.wave_file = self.run_dir / runner.wave_file_name(self.build) if waves else None
+        if waves:
+            from .waves import view
+            verilog = self.build.build_dir / "verilog" / f"{self.build.toplevel}.v"
+            (self.run_dir / "view.gtkw").write_text(view(verilog, self.build.toplevel, self.wave_file.name))
         self.calls = 0
+        self.simulated_seconds = 0.0  # wall time the simulator spent running the processor
         self._conn = None
         self._proc = None
         key = secrets.token_bytes(16)
-        listener = Listener(str(self.run_dir / "session.sock"), family="AF_UNIX", authkey=key)
+        # a short path: Unix socket names are limited to about 100 bytes
+        self._sock_dir = tempfile.mkdtemp(prefix="dlp-")
+        listener = Listener(os.path.join(self._sock_dir, "s"), family="AF_UNIX", authkey=key)
         env = dict(os.environ)
         env.update({"DLP_SESSION_ADDRESS": listener.address, "DLP_SESSION_KEY": key.hex(),
                     "DLP_SESSION_MEM_BYTES": str(mem_bytes),
@@ -126,14 +136,14 @@ class SimSession:
 
     def _receive(self, timeout: float):
         deadline = time.monotonic() + timeout
-        while not self._conn.poll(0.05):
-            if self._proc.poll() is not None:
-                raise self._failure(f"exited with code {self._proc.returncode}")
-            if time.monotonic() > deadline:
-                raise self._failure(f"stalled: no answer within {timeout:.0f} s of wall time")
         try:
+            while not self._conn.poll(0.05):
+                if self._proc.poll() is not None:
+                    raise self._failure(f"exited with code {self._proc.returncode}")
+                if time.monotonic() > deadline:
+                    raise self._failure(f"stalled: no answer within {timeout:g} s of wall time")
             return self._conn.recv()
-        except EOFError:
+        except (EOFError, OSError):
             raise self._failure("closed the connection") from None
 
     def _call(self, method: str, *args):
@@ -146,6 +156,8 @@ class SimSession:
         reply = self._receive(self.wall_timeout)
         self.calls += 1
         if reply[0] == "ok":
+            if method == "start_and_wait":
+                self.simulated_seconds += reply[2]
             return reply[1]
         if reply[1] == "DeviceTimeout":
             raise DeviceTimeout(reply[3])
@@ -166,6 +178,7 @@ class SimSession:
                 self._proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 SimSession._kill(self._proc)
+        shutil.rmtree(getattr(self, "_sock_dir", ""), ignore_errors=True)
         finalizer = getattr(self, "_finalizer", None)
         if finalizer is not None:
             finalizer.detach()

@@ -79,7 +79,11 @@ class Workflow:
                 self._device = SyncDevice(GoldenDevice(self.config, mem_bytes=mem))
             elif self.target == "myhdl":
                 from .myhdl_device import MyHDLDevice
-                self._device = MyHDLDevice(self.config, mem_bytes=mem, waves=self.waves)
+                run_dir = None
+                if self.waves:
+                    from .runner import REPO
+                    run_dir = REPO / "waves" / "dumps" / f"myhdl-{self.config.short_id()}-{time.strftime('%Y%m%d-%H%M%S')}"
+                self._device = MyHDLDevice(self.config, mem_bytes=mem, waves=self.waves, run_dir=run_dir)
             else:
                 from .session import SimSession
                 self.session = SimSession(self.config, self.target, mem_bytes=mem, waves=self.waves)
@@ -108,17 +112,32 @@ class Workflow:
         """Stored state := each LSTM layer's initial state."""
         run_sync(self._ready().reset_state())
 
+    @property
+    def state(self) -> list:
+        """The stored state, one (h, c) pair of float arrays per LSTM layer (dequantised)."""
+        return run_sync(self._ready().read_state())
+
+    @state.setter
+    def state(self, value) -> None:
+        """Set the stored state (one (h, c) pair per LSTM layer), e.g. from a saved session."""
+        run_sync(self._ready().write_state(value))
+
     def _run(self, x, stateful: bool):
         driver = self._ready()
         single = isinstance(x, np.ndarray) and x.ndim == 2
         seqs = [x] if single else list(x)
         outputs, profiles = [], []
         t0 = time.perf_counter()
+        sim0 = self.session.simulated_seconds if self.session else 0.0
         for seq in seqs:
             y, profile = run_sync(driver.predict(np.asarray(seq), stateful=stateful))
             outputs.append(y)
             profiles.append(profile)
         self.last_profile = _merge(profiles, time.perf_counter() - t0)
+        if self.session is not None:
+            # wall time inside the simulator while the processor ran, versus the rest (requests,
+            # host-side encoding): the per-call overhead of a session
+            self.last_profile["simulation_seconds"] = self.session.simulated_seconds - sim0
         return outputs[0] if single else outputs
 
     # ---- session --------------------------------------------------------------------------------

@@ -1,0 +1,127 @@
+"""`dlp`: the command line over the Workflow API.
+
+    dlp compile NET.npz [--listing] [config options]
+    dlp predict NET.npz INPUT.npy|.npz [--target model|myhdl|icarus|verilator] [--stateful]
+                [--state STATE.npz] [--waves] [--out Y.npz] [config options]
+    dlp convert OUT_DIR [config options]      # the Verilog of a config (into a build folder)
+
+NET.npz is a network written by `Network.save()`. INPUT is one (T, C) array, an (N, T, C) array
+(N sequences of equal length) in a .npy file, or a .npz file with one (T, C) array per sequence.
+With --stateful the sequences run with predict_and_update_state, in order; --state FILE loads the
+stored state from FILE if it exists and writes the final stored state back to it, so a stream
+can be continued across invocations. Without --stateful every sequence starts from the initial
+state (predict).
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+import numpy as np
+
+from compiler import Network
+from rtl.config import ProcessorConfig
+
+
+def _load_inputs(path: pathlib.Path) -> list[np.ndarray]:
+    if path.suffix == ".npz":
+        with np.load(path) as data:
+            return [np.asarray(data[k], dtype=np.float64) for k in data.files]
+    x = np.load(path)
+    if x.ndim == 2:
+        return [x]
+    if x.ndim == 3:
+        return list(x)
+    raise SystemExit(f"{path}: expected a (T, C) or (N, T, C) array, got shape {x.shape}")
+
+
+def cmd_compile(args) -> None:
+    from compiler import compile as compile_network
+
+    net = Network.load(args.net)
+    program = compile_network(net, ProcessorConfig.from_arguments(args), max_sequence_length=args.max_sequence_length)
+    print(program)
+    if args.listing:
+        print(program.listing_text())
+
+
+def cmd_predict(args) -> None:
+    from sim import Workflow
+
+    net = Network.load(args.net)
+    xs = _load_inputs(pathlib.Path(args.input))
+    max_t = max(len(x) for x in xs)
+    with Workflow(net, config=ProcessorConfig.from_arguments(args), target=args.target, waves=args.waves,
+                  max_sequence_length=max_t) as wf:
+        wf.deploy()
+        state_file = pathlib.Path(args.state) if args.state else None
+        if args.stateful and state_file and state_file.exists():
+            with np.load(state_file) as saved:
+                wf.state = [(saved[f"h{i}"], saved[f"c{i}"]) for i in range(len(saved.files) // 2)]
+            print(f"stored state loaded from {state_file}")
+        outputs = []
+        for k, x in enumerate(xs):
+            y = wf.predict_and_update_state(x) if args.stateful else wf.predict(x)
+            outputs.append(y)
+            prof = wf.last_profile
+            shown = np.array2string(np.asarray(y)[-1] if y.ndim == 2 else y, precision=5, suppress_small=True)
+            last = " (last step)" if y.ndim == 2 else ""
+            print(f"sequence {k}: T={len(x)} output{last} {shown}  "
+                  f"[{prof['cycles']} cycles, {prof['cycles'] / len(x):.1f} per step]")
+        if args.stateful and state_file:
+            np.savez(state_file, **{f"{n}{i}": a for i, hc in enumerate(wf.state) for n, a in zip("hc", hc)})
+            print(f"stored state written to {state_file}")
+        if args.out:
+            np.savez(args.out, *outputs)
+            print(f"outputs written to {args.out}")
+        if args.waves and wf.session is not None:
+            print(f"waveform: {wf.session.wave_file} (view: {wf.session.run_dir / 'view.gtkw'})")
+
+
+def cmd_convert(args) -> None:
+    from rtl.convert import convert
+
+    print(convert(ProcessorConfig.from_arguments(args), args.out_dir, sim=not args.bare))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="dlp", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compile", help="compile a network and print the report")
+    p.add_argument("net", help="network file written by Network.save()")
+    p.add_argument("--listing", action="store_true", help="also print every instruction")
+    p.add_argument("--max-sequence-length", type=int, default=1024)
+    ProcessorConfig.add_arguments(p)
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("predict", help="run sequences on a target")
+    p.add_argument("net", help="network file written by Network.save()")
+    p.add_argument("input", help=".npy with (T, C) or (N, T, C), or .npz with one (T, C) array per sequence")
+    p.add_argument("--target", default="model", choices=["model", "myhdl", "icarus", "verilator"])
+    p.add_argument("--stateful", action="store_true", help="predict_and_update_state instead of predict")
+    p.add_argument("--state", help="with --stateful: load the stored state from / save it to this .npz")
+    p.add_argument("--waves", action="store_true", help="record a waveform (simulator targets)")
+    p.add_argument("--out", help="write the outputs to this .npz")
+    ProcessorConfig.add_arguments(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("convert", help="write the Verilog of a config (same as python -m rtl.convert)")
+    p.add_argument("out_dir")
+    p.add_argument("--bare", action="store_true", help="the processor without the simulation clock")
+    ProcessorConfig.add_arguments(p)
+    p.set_defaults(func=cmd_convert)
+
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, OSError) as exc:
+        # bad input (shapes, files, options): one clear line, not a traceback
+        print(f"dlp {args.command}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()
