@@ -32,9 +32,12 @@ class ProcessorConfig:
     wbuf_words     weight buffer depth, in words of ``lanes`` weights.
     bbuf_depth     bias buffer depth, in 32-bit entries (one per FC output row).
     imem_depth     instruction memory depth, in 128-bit instructions.
-    lut_depth      L: entries of the sigmoid table (tanh is derived from it, see docs/isa.md).
-    lut_range_log2 r: the table covers |x| in [0, 2**r); beyond that the output saturates.
+    lut_depth      L: entries of the element-wise tables (sigmoid, hard-sigmoid, softsign; tanh is
+                   derived from sigmoid, see rtl/lut.py).
+    lut_range_log2 r: the tables cover |x| in [0, 2**r]; beyond that the output saturates.
     lut_frac_bits  interpolation bits between two table entries.
+    softsign_lut_depth  entries of the softsign table (its curvature at 0 needs a finer grid).
+    exp_lut_depth  entries of the softmax unit's exp(-u) table (one copy, so it can be finer).
     axi_data_bits  data width of the AXI4 master (external memory).
     """
 
@@ -47,6 +50,8 @@ class ProcessorConfig:
     lut_depth: int = 256
     lut_range_log2: int = 4
     lut_frac_bits: int = 8
+    softsign_lut_depth: int = 1024
+    exp_lut_depth: int = 1024
     axi_data_bits: int = 64
 
     # Fixed by the architecture, not tunable: kept here so every consumer reads them from one place.
@@ -64,7 +69,8 @@ class ProcessorConfig:
             errors.append(f"axi_data_bits={self.axi_data_bits!r}: expected one of {AXI_DATA_WIDTHS}")
         for name, lo, hi in (("abuf_words", 4, 1 << 14), ("wbuf_words", 4, 1 << 16),
                              ("bbuf_depth", 4, 1 << 16), ("imem_depth", 8, 1 << 16),
-                             ("lut_depth", 16, 1 << 12)):
+                             ("lut_depth", 16, 1 << 12), ("softsign_lut_depth", 16, 1 << 14),
+                             ("exp_lut_depth", 16, 1 << 14)):
             v = getattr(self, name)
             if not isinstance(v, int) or not _is_pow2(v) or not lo <= v <= hi:
                 errors.append(f"{name}={v!r}: expected a power of two from {lo} to {hi}")
@@ -82,9 +88,10 @@ class ProcessorConfig:
             if self.word_bits % self.axi_data_bits:
                 errors.append(f"a buffer word ({self.word_bits} bits) must be a whole number of AXI "
                               f"beats ({self.axi_data_bits} bits)")
-            if self.lut_range_log2 > clog2(self.lut_depth):
-                errors.append(f"lut_range_log2={self.lut_range_log2} is too coarse for "
-                              f"lut_depth={self.lut_depth}: need lut_depth >= 2**lut_range_log2")
+            for name in ("lut_depth", "softsign_lut_depth", "exp_lut_depth"):
+                if self.lut_range_log2 > clog2(getattr(self, name)):
+                    errors.append(f"lut_range_log2={self.lut_range_log2} is too coarse for "
+                                  f"{name}={getattr(self, name)}: need {name} >= 2**lut_range_log2")
         if errors:
             raise ValueError("invalid ProcessorConfig: " + "; ".join(errors))
 
@@ -134,6 +141,10 @@ class ProcessorConfig:
     @property
     def lut_addr_bits(self) -> int:
         return clog2(self.lut_depth)
+
+    def table_depth(self, function: str) -> int:
+        """Entries of the table of an activation function (tanh uses the sigmoid table)."""
+        return {"softsign": self.softsign_lut_depth, "exp": self.exp_lut_depth}.get(function, self.lut_depth)
 
     # ---- command lines ----------------------------------------------------------------------------
     @staticmethod

@@ -71,6 +71,9 @@ class Op(enum.IntEnum):
 class ActFunc(enum.IntEnum):
     SIGMOID = 0
     TANH = 1
+    HARD_SIGMOID = 2
+    SOFTSIGN = 3
+    SOFTMAX = 4
 
 
 class EwFunc(enum.IntEnum):
@@ -119,7 +122,9 @@ FORMATS: dict[Op, tuple[tuple[str, ...], Kernel | None, str]] = {
             "y[n] = sat(round(bias[bias+n] + sum_k W[n,k]*a[src0+k] >> shift0)) for n < length, "
             "k < cols; row n of W is ceil(cols/lanes) weight words from waddr + n*ceil(cols/lanes)"),
     Op.ACT: (("func", "dst", "src0", "length", "shift0", "shift1"), Kernel.ACT,
-             "y[e] = sigmoid (func=0) or tanh (func=1) of a[src0+e] through the interpolated table; "
+             "func 0-3: y[e] = sigmoid, tanh, hard-sigmoid or softsign of a[src0+e] through an "
+             "interpolated table, P elements per cycle; func 4: y = softmax of the `length` elements "
+             "(max, exp table, sum, one division, element-serial; dst must not overlap the source); "
              "shift0 scales the table index, shift1 is the output's fraction bits"),
     Op.EW: (("func", "dst", "src0", "src1", "length", "shift0", "shift1", "shift2"), Kernel.EW,
             "func=0: y = sat(round(((a << shift0) + (b << shift1)) >> shift2)); "
@@ -207,8 +212,8 @@ def check_legal(op: Op, f: dict[str, int], cfg) -> str | None:
     """Why an instruction is illegal for this config, or None. Mirrors the RTL's decode check.
 
     Besides unknown func values and shifts over their limits, an instruction may not write over
-    its own sources except exactly in place (same start, element-wise ops only): kernels read
-    ahead of their writes, so any other overlap would depend on pipeline timing."""
+    its own sources except exactly in place (same start, element-wise ops only, not softmax):
+    kernels read ahead of their writes, so any other overlap would depend on pipeline timing."""
     if op in FUNC_LIMITS and f["func"] > FUNC_LIMITS[op]:
         return f"{op.name} has no func {f['func']}"
     for (lop, name), limit in field_limits(cfg).items():
@@ -219,7 +224,9 @@ def check_legal(op: Op, f: dict[str, int], cfg) -> str | None:
     reads, writes = access_ranges(op, f)
     for r in reads:
         for w in writes:
-            in_place = op in (Op.ACT, Op.EW) and r[0] == w[0]
+            # softmax re-reads its source after it has started writing: no overlap at all
+            elementwise = op == Op.EW or (op == Op.ACT and f["func"] != ActFunc.SOFTMAX)
+            in_place = elementwise and r[0] == w[0]
             if _overlap(r, w) and not in_place:
                 return f"{op.name} writes [{w[0]}, {w[1]}) over its source [{r[0]}, {r[1]}) at another offset"
     return None

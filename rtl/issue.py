@@ -77,6 +77,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     done frees its slot in the same cycle.
     """
     # ISA constants as plain names: the converter cannot evaluate enum attributes
+    ACTFUNC_SOFTMAX = int(isa.ActFunc.SOFTMAX)
     ERRORCODE_BAD_PROGRAM = int(isa.ErrorCode.BAD_PROGRAM)
     ERRORCODE_BUFFER_OVERFLOW = int(isa.ErrorCode.BUFFER_OVERFLOW)
     ERRORCODE_ILLEGAL_OPCODE = int(isa.ErrorCode.ILLEGAL_OPCODE)
@@ -220,8 +221,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         ov0 = r0lo < r0hi and wlo < whi and r0lo < whi and wlo < r0hi
         ov1 = r1lo < r1hi and wlo < whi and r1lo < whi and wlo < r1hi
         clobber = False
-        if op == OP_FC:
-            clobber = ov0
+        if op == OP_FC or (op == OP_ACT and dec.func == ACTFUNC_SOFTMAX):
+            clobber = ov0  # these re-read their source while writing: no overlap at all
         elif op == OP_ACT or op == OP_EW:
             clobber = (ov0 and r0lo != wlo) or (ov1 and r1lo != wlo)
         illegal.next = bad or clobber

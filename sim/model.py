@@ -17,7 +17,7 @@ import numpy as np
 from rtl import isa
 from rtl.config import ProcessorConfig
 from rtl.isa import ErrorCode, Kernel, Op
-from rtl.lut import sigmoid_table
+from rtl.lut import table
 
 
 class ProcessorFault(Exception):
@@ -61,9 +61,8 @@ class Machine:
         self.wbuf = np.zeros((cfg.wbuf_words, p), dtype=np.int64)
         self.bbuf = np.zeros(cfg.bbuf_depth, dtype=np.int64)
         self.imem: list[int] = []
-        t, d = sigmoid_table(cfg)
-        self.lut_t = np.array(t, dtype=np.int64)
-        self.lut_d = np.array(d, dtype=np.int64)
+        self.tables = {name: tuple(np.array(a, dtype=np.int64) for a in table(cfg, name))
+                       for name in ("sigmoid", "hard-sigmoid", "softsign", "exp")}
         self.sat_count = 0
 
     # -- helpers --
@@ -94,29 +93,57 @@ class Machine:
         acc = wrap(acc, cfg.acc_bits)
         self.abuf[f["dst"]:f["dst"] + n_rows] = self._sat(round_shift(acc, f["shift0"]))
 
-    def act(self, pc: int, f: dict) -> None:
-        cfg = self.cfg
-        n = f["length"]
-        self._arange(pc, f["src0"], n, "ACT source")
-        self._arange(pc, f["dst"], n, "ACT destination")
-        fb, depth = cfg.lut_frac_bits, cfg.lut_depth
-        x = self.abuf[f["src0"]:f["src0"] + n]
-        q = (np.abs(x) << (2 * fb)) >> f["shift0"]
+    def _lookup(self, function: str, mag: np.ndarray, shift0: int) -> np.ndarray:
+        """Interpolated table value at |x| = mag, in Q0.(16+F): index (mag << 2F) >> shift0,
+        F fraction bits between entries, saturating at the last entry."""
+        fb = self.cfg.lut_frac_bits
+        t, d = self.tables[function]
+        depth = len(t) - 1
+        q = (mag << (2 * fb)) >> shift0
         idx = q >> fb
         frac = q & ((1 << fb) - 1)
         beyond = idx >= depth
         idx = np.where(beyond, depth, idx)
         frac = np.where(beyond, 0, frac)
-        y = (self.lut_t[idx] << fb) + self.lut_d[idx] * frac  # sigmoid(|x|) in Q0.(16+fb)
+        sign = -1 if function == "exp" else 1  # exp(-u) decreases, the others increase
+        return (t[idx] << fb) + sign * d[idx] * frac
+
+    def act(self, pc: int, f: dict) -> None:
+        cfg = self.cfg
+        n = f["length"]
+        self._arange(pc, f["src0"], n, "ACT source")
+        self._arange(pc, f["dst"], n, "ACT destination")
+        fb = cfg.lut_frac_bits
+        x = self.abuf[f["src0"]:f["src0"] + n]
+        if f["func"] == isa.ActFunc.SOFTMAX:
+            self.abuf[f["dst"]:f["dst"] + n] = self._softmax(x, f["shift0"], f["shift1"])
+            return
+        func = isa.ActFunc(f["func"])
+        table = {isa.ActFunc.SIGMOID: "sigmoid", isa.ActFunc.TANH: "sigmoid",
+                 isa.ActFunc.HARD_SIGMOID: "hard-sigmoid", isa.ActFunc.SOFTSIGN: "softsign"}[func]
+        y = self._lookup(table, np.abs(x), f["shift0"])  # f(|x|) in Q0.(16+fb)
         one = 1 << (cfg.LUT_VALUE_BITS + fb)
-        if f["func"] == isa.ActFunc.SIGMOID:
-            r = np.where(x >= 0, y, one - y)
-        else:
-            r = 2 * y - one
+        if func in (isa.ActFunc.SIGMOID, isa.ActFunc.HARD_SIGMOID):
+            r = np.where(x >= 0, y, one - y)  # f(-x) = 1 - f(x)
+        elif func == isa.ActFunc.TANH:
+            r = 2 * y - one  # the index holds 2|x|: tanh(x) = 2 sigmoid(2x) - 1
             r = np.where(x >= 0, r, -r)
+        else:
+            r = np.where(x >= 0, y, -y)  # softsign is odd
         out = round_shift(r, cfg.LUT_VALUE_BITS + fb - f["shift1"])
         # Bounded functions: clipping 1.0 to the largest code is not an overflow, so not counted.
         self.abuf[f["dst"]:f["dst"] + n] = np.clip(out, cfg.data_min, cfg.data_max)
+
+    def _softmax(self, z: np.ndarray, shift0: int, out_frac: int) -> np.ndarray:
+        """exp(z - max) from the exp table, summed, one division 2^N // sum, then
+        p = round(e * (2^N // sum) / 2^(N - out_frac)), N = 2 * (16 + F)."""
+        cfg = self.cfg
+        if not len(z):
+            return z
+        e = self._lookup("exp", z.max() - z, shift0)
+        n_bits = 2 * (cfg.LUT_VALUE_BITS + cfg.lut_frac_bits)
+        recip = (1 << n_bits) // int(e.sum())
+        return np.clip(round_shift(e * recip, n_bits - out_frac), cfg.data_min, cfg.data_max)
 
     def ew(self, pc: int, f: dict) -> None:
         n = f["length"]
@@ -335,6 +362,7 @@ class CycleModel:
 
         FC    rows*ceil(cols/P) + log2(P) + 7
         ACT   ceil(length/P) + 9               EW   ceil(length/P) + 7
+        ACT softmax  3*length + 2*(16 + lut_frac_bits) + 18
         DMA   2 cycles to the first address handshake, then per burst of B beats: read
               mem_read_latency + B - 1 cycles to the last beat (+1 cycle per 32-bit entry for
               bias loads), write 4 per beat + mem_write_latency to the response; 2 cycles
@@ -439,6 +467,10 @@ class CycleModel:
         n = f.get("length", 0)
         if op == Op.FC:
             dur = n * -(-f["cols"] // p) + cfg.lane_bits + 7 if n else 1
+        elif op == Op.ACT and f["func"] == isa.ActFunc.SOFTMAX:
+            # three element-serial passes and a restoring division, N = 2*(16+F) quotient bits
+            n_bits = 2 * (cfg.LUT_VALUE_BITS + cfg.lut_frac_bits)
+            dur = 3 * n + n_bits + 1 + 17 if n else 2
         elif op in (Op.ACT, Op.EW):
             dur = -(-n // p) + (9 if op == Op.ACT else 7) if n else 1
         elif op == Op.STORE:

@@ -92,7 +92,7 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
         out.append(Scenario(name, cfg, image, prog, **kw))
 
     fb = cfg.lut_frac_bits
-    idx0 = fb + cfg.lut_range_log2 - cfg.lut_addr_bits  # LUT shift0 for 0 fraction bits
+    idx0 = fb + cfg.lut_range_log2 - cfg.lut_addr_bits  # sigmoid-table shift0 for 0 fraction bits
     n = 7 * p + 5
     for rows, cols, shift in ((1, 1, 0), (3, p, 9), (7, p + 3, 14), (2 * p + 1, 3 * p - 1, 20), (5, 5 * p, cfg.acc_bits - 1)):
         kw = -(-cols // p)
@@ -100,10 +100,13 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
         add(f"fc_{rows}x{cols}_s{shift}", [isa.encode(Op.FC, dst=dst, src0=3, waddr=2, length=rows, cols=cols,
                                                       bias=1, shift0=shift)],
             n_act=dst + rows, wwords=2 + rows * kw, nbias=1 + rows)
-    for func in isa.ActFunc:
+    elementwise = [f for f in isa.ActFunc if f != isa.ActFunc.SOFTMAX]
+    for func in elementwise:
+        depth = cfg.table_depth("softsign" if func == isa.ActFunc.SOFTSIGN else "sigmoid")
+        idx_f = fb + cfg.lut_range_log2 - (depth.bit_length() - 1)  # this table's shift0 for 0 fraction bits
         for frac_in in (2, 8, 12):
             for frac_out in (cfg.data_bits - 1, 6):
-                shift0 = idx0 + frac_in - (1 if func == isa.ActFunc.TANH else 0)
+                shift0 = idx_f + frac_in - (1 if func == isa.ActFunc.TANH else 0)
                 if not 0 <= shift0 <= isa.field_limits(cfg)[(Op.ACT, "shift0")]:
                     continue
                 add(f"act_{func.name.lower()}_in{frac_in}_out{frac_out}",
@@ -111,6 +114,10 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
                                 shift1=frac_out)], n_act=n)
     add("act_inplace", [isa.encode(Op.ACT, func=1, dst=5, src0=5, length=2 * p + 3, shift0=idx0 + 10, shift1=12)],
         n_act=n)
+    exp0 = fb + cfg.lut_range_log2 - (cfg.exp_lut_depth.bit_length() - 1)
+    for k, frac_in in ((1, 8), (9, 12), (2 * p + 3, 10)):
+        add(f"act_softmax_{k}_in{frac_in}", [isa.encode(Op.ACT, func=isa.ActFunc.SOFTMAX, dst=4 * p, src0=3, length=k,
+                                                        shift0=exp0 + frac_in, shift1=cfg.data_bits - 1)], n_act=n)
     for sa, sb, so in ((0, 0, 0), (3, 1, 4), (cfg.data_bits - 1, 0, 2 * cfg.data_bits)):
         add(f"ew_add_{sa}_{sb}_{so}", [isa.encode(Op.EW, func=0, dst=5 * p, src0=1, src1=2 * p + 3, length=2 * p - 1,
                                                   shift0=sa, shift1=sb, shift2=so)], n_act=n)
@@ -160,6 +167,8 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
     add("err_fc_overwrites_source", [isa.encode(Op.FC, dst=4, src0=0, waddr=0, length=2, cols=5, bias=0)], n_act=p,
         wwords=4, nbias=2, expect_error=err.ILLEGAL_OPCODE)
     add("err_ew_shifted_overlap", [isa.encode(Op.EW, func=0, dst=3, src0=2, src1=9, length=4)], n_act=p,
+        expect_error=err.ILLEGAL_OPCODE)
+    add("err_softmax_in_place", [isa.encode(Op.ACT, func=isa.ActFunc.SOFTMAX, dst=2, src0=2, length=4)], n_act=p,
         expect_error=err.ILLEGAL_OPCODE)
     add("err_endloop_outside", [isa.encode(Op.ENDLOOP)], n_act=p, expect_error=err.LOOP_ERROR)
     image = bytearray(MEM_BYTES)

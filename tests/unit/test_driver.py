@@ -124,7 +124,7 @@ def _with_fields(**changes):
 
 
 @pytest.mark.parametrize("which, op_name, change", [
-    ("run", "lstm_1.tanh_c", _with_fields(func=3)),          # ACT has no func 3
+    ("run", "lstm_1.tanh_c", _with_fields(func=7)),          # ACT has no func 7
     ("run", "lstm_1.mul_fc", _with_fields(shift2=63)),       # EW shift2 over its limit
     ("run", "fc_1.fc", lambda word: word | 0xF),             # opcode 15 does not exist
     ("deploy", "deploy.load_biases", _with_fields(func=3)),  # LOAD has no target 3
@@ -156,7 +156,7 @@ def test_pc_overrun_raises_device_error(program, sequences):
 
 def test_device_error_leaves_the_driver_usable(program, sequences):
     """After a failing run the driver reloads the program registers, and the device runs again."""
-    bad, _ = _patched(program, "run", "lstm_1.tanh_c", _with_fields(func=3))
+    bad, _ = _patched(program, "run", "lstm_1.tanh_c", _with_fields(func=7))
     driver, device = _driver(bad)
     run_sync(driver.deploy())
     with pytest.raises(DeviceError):
