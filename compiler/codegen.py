@@ -25,7 +25,7 @@ from rtl.config import ProcessorConfig
 from rtl.isa import LoadTarget, Op
 
 from .lower import BASE_IMAGE, CompileError, Instr, Lowered, check_supported, lower, pad
-from .network import Network, Softmax
+from .network import Network
 from .program import ListingEntry, Program, disassemble
 from .quantize import choose_formats
 
@@ -76,7 +76,6 @@ def compile(net: Network, config: ProcessorConfig, calibration=None, max_sequenc
         listing=listing, formats=formats, memory_map=mm, image=_image(config, net, plan, mm, words),
         input_row_bytes=plan.input_row_bytes, output_row_bytes=plan.output_row_bytes,
         output_size=net.output_size, output_mode=net.output_mode, max_sequence_length=max_sequence_length,
-        host_softmax=any(isinstance(layer, Softmax) for layer in net.layers),
         input_format=formats["x"], output_format=formats[plan.output_tensor], state_layout=plan.state,
         buffers=plan.buffers, weight_words=plan.weight_words, bias_entries=plan.bias_entries)
 

@@ -5,7 +5,7 @@ padded): first the vector ``[x; h_1; h_2; ...]``, so that layer l's FC input ``[
 (``[x; h_1]`` for layer 1) is one contiguous range; then per LSTM layer five H-element slots
 ``zi, zf, zg, zo, c`` (the FC kernel writes the preactivations, the ACT kernel turns them into gate
 values in place, the element-wise kernel reuses them for i⊙g, f⊙c and tanh(c)); then one slot per
-FullyConnected output.
+FullyConnected output, and one for the softmax's probabilities.
 
 Weight buffer: each FC, i.e. each LSTM gate matrix ``[W_g | R_g]`` and each FullyConnected layer, is
 ``rows`` rows of ``ceil(K/P)`` words (zero padded past K), one after the other; the bias buffer holds
@@ -18,9 +18,9 @@ Run program (its length does not depend on T; the loop count is the SEQ_LEN regi
       LOAD x_t (BASE1 + t·input_row_bytes)
       per LSTM layer: FC wi, sigmoid i, FC wf, sigmoid f, FC wg, tanh g, FC wo,
                       i⊙g, f⊙c, c = f⊙c + i⊙g, tanh(c), sigmoid o, h = o⊙tanh(c)
-      [sequence mode: FullyConnected layers, STORE y_t (BASE2 + t·output_row_bytes)]
+      [sequence mode: FullyConnected layers, softmax, STORE y_t (BASE2 + t·output_row_bytes)]
     ENDLOOP
-    [last mode: FullyConnected layers, STORE y]
+    [last mode: FullyConnected layers, softmax, STORE y]
     STORE h, c of every layer to the state area, only if FLAGS bit 0 (KEEP_STATE_COND)
     END
 
@@ -38,11 +38,13 @@ from rtl import isa
 from rtl.config import ProcessorConfig
 from rtl.isa import ActFunc, EwFunc, LoadTarget, LoopCount, Op
 
-from .network import LSTM, FullyConnected, Network, SequenceInput
+from .network import LSTM, FullyConnected, Network, SequenceInput, Softmax
 from .quantize import QFormat, act_shifts, ew_add_shifts, ew_mul_shift, fc_shift
 
-#: LSTM options the processor implements (MATLAB offers more, see compiler.network).
-SUPPORTED_ACTIVATIONS = {"state_activation": ("tanh",), "gate_activation": ("sigmoid",)}
+#: LSTM options the processor implements, and the ACT function of each.
+GATE_FUNCTIONS = {"sigmoid": ActFunc.SIGMOID, "hard-sigmoid": ActFunc.HARD_SIGMOID}
+STATE_FUNCTIONS = {"tanh": ActFunc.TANH, "softsign": ActFunc.SOFTSIGN}
+SUPPORTED_ACTIVATIONS = {"state_activation": tuple(STATE_FUNCTIONS), "gate_activation": tuple(GATE_FUNCTIONS)}
 
 #: Base registers as the run and deploy programs use them.
 BASE_IMAGE, BASE_INPUT, BASE_OUTPUT, BASE_STATE = 0, 1, 2, 3
@@ -140,7 +142,7 @@ class Lowered:
 
 
 def check_supported(net: Network) -> None:
-    """Reject what the processor cannot run yet: LSTM activations other than tanh/sigmoid and a
+    """Reject what the processor cannot run: LSTM activations other than those above and a
     FullyConnected layer before an LSTM (the activation vector is [x; h_1; ...])."""
     for layer in net.lstm_layers:
         for option, allowed in SUPPORTED_ACTIVATIONS.items():
@@ -235,13 +237,20 @@ def lower(net: Network, cfg: ProcessorConfig, formats: dict[str, QFormat]) -> Lo
         _lstm_step(em, layer, buffers, block, vec[0], vec[1], vec[2])
         vec = (buffers[f"{layer.name}.h"][0], layer.num_hidden, f"{layer.name}.h", layer.name)
 
+    softmax = next((layer for layer in net.layers if isinstance(layer, Softmax)), None)
+
     def head(stride: int) -> str:
-        """Emit the FullyConnected layers and the output STORE; return the output's format name."""
+        """Emit the FullyConnected layers, the softmax and the output STORE; return the output's
+        format name."""
         addr, size, tensor, owner = vec
         for fc in fcs:
             y_addr = buffers[f"{fc.name}.y"][0]
             em.fc(fc.name, f"{fc.name}.fc", block[f"{fc.name}.w"], addr, size, y_addr, tensor, f"{fc.name}.y")
             addr, size, tensor, owner = y_addr, fc.output_size, f"{fc.name}.y", fc.name
+        if softmax is not None:
+            p_addr = buffers["softmax.p"][0]
+            em.act(softmax.name, f"{softmax.name}.softmax", ActFunc.SOFTMAX, addr, p_addr, size, tensor, "softmax.p")
+            addr, tensor, owner = p_addr, "softmax.p", softmax.name
         em.store(owner, f"{owner}.store_y", addr, size, BASE_OUTPUT, 0, stride=stride)
         return tensor
 
@@ -270,18 +279,20 @@ def _lstm_step(em: _Emitter, layer: LSTM, buffers: dict, block: dict, v_addr: in
     zi, zf, zg, zo, c, h = (buffers[f"{L}.{s}"][0] for s in ("zi", "zf", "zg", "zo", "c", "h"))
     cols = v_size + n
     z, gates, cell = f"{L}.z", f"{L}.gates", f"{L}.c"
+    gate_fn, state_fn = GATE_FUNCTIONS[layer.gate_activation], STATE_FUNCTIONS[layer.state_activation]
+    gn, sn = (layer.gate_activation.replace("-", "_"), layer.state_activation)  # op names: sigmoid_i, tanh_g, ...
     em.fc(L, f"{L}.wi", block[f"{L}.wi"], v_addr, cols, zi, v_tensor, z)
-    em.act(L, f"{L}.sigmoid_i", ActFunc.SIGMOID, zi, zi, n, z, gates)
+    em.act(L, f"{L}.{gn}_i", gate_fn, zi, zi, n, z, gates)
     em.fc(L, f"{L}.wf", block[f"{L}.wf"], v_addr, cols, zf, v_tensor, z)
-    em.act(L, f"{L}.sigmoid_f", ActFunc.SIGMOID, zf, zf, n, z, gates)
+    em.act(L, f"{L}.{gn}_f", gate_fn, zf, zf, n, z, gates)
     em.fc(L, f"{L}.wg", block[f"{L}.wg"], v_addr, cols, zg, v_tensor, z)
-    em.act(L, f"{L}.tanh_g", ActFunc.TANH, zg, zg, n, z, gates)
+    em.act(L, f"{L}.{sn}_g", state_fn, zg, zg, n, z, gates)
     em.fc(L, f"{L}.wo", block[f"{L}.wo"], v_addr, cols, zo, v_tensor, z)
     em.mul(L, f"{L}.mul_ig", zi, zg, zi, n, gates, gates, cell)
     em.mul(L, f"{L}.mul_fc", zf, c, zf, n, gates, cell, cell)
     em.add(L, f"{L}.add_c", zf, zi, c, n, cell, cell, cell)
-    em.act(L, f"{L}.tanh_c", ActFunc.TANH, c, zg, n, cell, gates)
-    em.act(L, f"{L}.sigmoid_o", ActFunc.SIGMOID, zo, zo, n, z, gates)
+    em.act(L, f"{L}.{sn}_c", state_fn, c, zg, n, cell, gates)
+    em.act(L, f"{L}.{gn}_o", gate_fn, zo, zo, n, z, gates)
     em.mul(L, f"{L}.mul_h", zo, zg, h, n, gates, gates, f"{L}.h")
 
 
@@ -291,6 +302,8 @@ def _allocate(net: Network, cfg: ProcessorConfig, lstms: list[LSTM], fcs: list[F
     for layer in lstms:
         sizes += [(f"{layer.name}.{s}", layer.num_hidden) for s in ("zi", "zf", "zg", "zo", "c")]
     sizes += [(f"{fc.name}.y", fc.output_size) for fc in fcs]
+    if any(isinstance(layer, Softmax) for layer in net.layers):
+        sizes.append(("softmax.p", net.output_size))
     buffers, addr = {}, 0
     for name, n in sizes:
         buffers[name] = (addr, n)

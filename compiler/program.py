@@ -47,9 +47,6 @@ def disassemble(word: int) -> str:
     return " ".join([name] + [f"{k}=0x{v:x}" if k == "ddr_offset" else f"{k}={v}" for k, v in fields.items()])
 
 
-def _softmax(y: np.ndarray) -> np.ndarray:
-    e = np.exp(y - np.max(y, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -70,7 +67,6 @@ class Program:
     output_size: int
     output_mode: str
     max_sequence_length: int
-    host_softmax: bool
     input_format: QFormat
     output_format: QFormat
     state_layout: StateLayout
@@ -132,7 +128,7 @@ class Program:
 
     def decode_output(self, raw: bytes, t: int) -> np.ndarray:
         """The network's output from the output area's bytes after a run of t steps: (t, K) in
-        "sequence" mode, (K,) in "last" mode; dequantised, softmax applied if `host_softmax`."""
+        "sequence" mode, (K,) in "last" mode; dequantised (a Softmax layer ran on the processor)."""
         rows = self.output_rows(t)
         need = rows * self.output_row_bytes
         if len(raw) < need:
@@ -140,8 +136,6 @@ class Program:
         eb = self.config.elem_bytes
         q = np.frombuffer(raw[:need], dtype=f"<i{eb}").reshape(rows, -1)[:, :self.output_size]
         y = self.output_format.dequantize(q)
-        if self.host_softmax:
-            y = _softmax(y)
         return y if self.output_mode == "sequence" else y[0]
 
     def encode_state(self, state) -> bytes:
@@ -216,8 +210,6 @@ class Program:
             rows.append((str(k), layer.name, type(layer).__name__, f"{size}" + (" x T" if sequence else ""),
                          learn or "-", self._layer_formats(layer)))
         out += _table(rows) + [""]
-        if self.host_softmax:
-            out += ["Softmax runs on the host, on the dequantised output.", ""]
         out += ["Formats (sNfM: N-bit two's complement, M fraction bits; range ±2^(N-1-M))"]
         out += _table([("tensor", "format", "max")] + [(name, str(f), f"{f.dequantize(f.max):.6g}")
                                                         for name, f in self.formats.items()]) + [""]

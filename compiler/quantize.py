@@ -34,7 +34,7 @@ import numpy as np
 from rtl import isa
 from rtl.config import ProcessorConfig
 
-from .network import FullyConnected, Network
+from .network import FullyConnected, Network, Softmax
 
 DEFAULT_INPUT_RANGE = 4.0
 DEFAULT_CELL_RANGE = 8.0
@@ -85,11 +85,17 @@ def fc_shift(w: QFormat, x: QFormat, y: QFormat) -> int:
     return w.frac + x.frac - y.frac
 
 
+ACT_TABLES = {isa.ActFunc.SIGMOID: "sigmoid", isa.ActFunc.TANH: "sigmoid", isa.ActFunc.HARD_SIGMOID: "hard-sigmoid",
+              isa.ActFunc.SOFTSIGN: "softsign", isa.ActFunc.SOFTMAX: "exp"}
+
+
 def act_shifts(cfg: ProcessorConfig, func: isa.ActFunc, x: QFormat, y: QFormat) -> tuple[int, int]:
     """ACT (shift0, shift1). The table index is |x|·L/2^r with lut_frac_bits F interpolation bits, and
-    the kernel computes it as (|x| << 2F) >> shift0, so shift0 = F + frac_x + r - log2(L); tanh reads
-    the table at 2|x| (tanh(x) = 2σ(2x) - 1), one less. shift1 is the output's frac."""
-    s0 = cfg.lut_frac_bits + x.frac + cfg.lut_range_log2 - (cfg.lut_depth.bit_length() - 1)
+    the kernel computes it as (|x| << 2F) >> shift0, so shift0 = F + frac_x + r - log2(L) with L the
+    function's table depth (softmax indexes the exp table with max - x); tanh reads the table at
+    2|x| (tanh(x) = 2σ(2x) - 1), one less. shift1 is the output's frac."""
+    depth = cfg.table_depth(ACT_TABLES[isa.ActFunc(func)])
+    s0 = cfg.lut_frac_bits + x.frac + cfg.lut_range_log2 - (depth.bit_length() - 1)
     return s0 - (func == isa.ActFunc.TANH), y.frac
 
 
@@ -128,7 +134,7 @@ def _range(ranges: dict[str, float] | None, name: str, default: float) -> float:
 
 def choose_formats(net: Network, cfg: ProcessorConfig, ranges: dict[str, float] | None = None) -> dict[str, QFormat]:
     """Formats of every tensor, keyed ``x``, ``<lstm>.h``, ``<lstm>.w{i,f,g,o}``, ``<lstm>.b{i,f,g,o}``,
-    ``<lstm>.z``, ``<lstm>.gates``, ``<lstm>.c``, ``<fc>.w``, ``<fc>.b``, ``<fc>.y``.
+    ``<lstm>.z``, ``<lstm>.gates``, ``<lstm>.c``, ``<fc>.w``, ``<fc>.b``, ``<fc>.y``, ``softmax.p``.
 
     `ranges` are calibration peaks as `sim.reference.ranges` reports them (keys ``x``, ``<lstm>.z``,
     ``<lstm>.c``, ``<fc>.y``); None selects the default ranges and analytic bounds."""
@@ -148,13 +154,16 @@ def choose_formats(net: Network, cfg: ProcessorConfig, ranges: dict[str, float] 
             w_fracs.append(fmt[f"{name}.w{g}"].frac)
         bound = float(np.max(np.abs(layer.input_weights).sum(axis=1) * in_max
                              + np.abs(layer.recurrent_weights).sum(axis=1) + np.abs(layer.bias)))
-        fmt[f"{name}.z"] = QFormat.for_range(bits, _range(ranges, f"{name}.z", bound),
+        # softsign's table ends at 2^r: inputs beyond saturate at softsign(2^r), so a wider z or c
+        # range would only cost precision (sigmoid and hard-sigmoid are flat out there anyway)
+        cap = float(1 << cfg.lut_range_log2) if layer.state_activation == "softsign" else math.inf
+        fmt[f"{name}.z"] = QFormat.for_range(bits, min(_range(ranges, f"{name}.z", bound), cap),
                                              min(min(w_fracs) + vec.frac, _act_max_input_frac(cfg)))
         fmt[f"{name}.gates"] = gates
         c_max = max(_range(ranges, f"{name}.c", DEFAULT_CELL_RANGE), float(np.max(np.abs(c0), initial=0.0)))
         # i⊙g is rounded into c's format (a finer c than the product's 2(bits-1) adds nothing) and
         # c is the input of tanh(c).
-        fmt[f"{name}.c"] = QFormat.for_range(bits, c_max, min(2 * (bits - 1), _act_max_input_frac(cfg)))
+        fmt[f"{name}.c"] = QFormat.for_range(bits, min(c_max, cap), min(2 * (bits - 1), _act_max_input_frac(cfg)))
         fmt[f"{name}.h"] = vec
         in_max = 1.0
     for layer in net.layers:
@@ -166,4 +175,6 @@ def choose_formats(net: Network, cfg: ProcessorConfig, ranges: dict[str, float] 
         y_max = _range(ranges, f"{name}.y", bound)
         fmt[f"{name}.y"] = in_fmt = QFormat.for_range(bits, y_max, fmt[f"{name}.w"].frac + in_fmt.frac)
         in_max = y_max
+    if any(isinstance(layer, Softmax) for layer in net.layers):
+        fmt["softmax.p"] = QFormat(bits, bits - 1)  # probabilities in [0, 1)
     return fmt

@@ -82,8 +82,8 @@ def test_run_program_shape(classifier):
     program = compile(classifier, INT16)
     ops = [e.op for e in program.listing if e.program == "run"]
     assert ops[:3] == ["lstm_1.load_h", "lstm_1.load_c", "loop"]
-    assert ops[ops.index("endloop"):] == ["endloop", "fc_1.fc", "fc_1.store_y", "lstm_1.store_h",
-                                          "lstm_1.store_c", "end"]
+    assert ops[ops.index("endloop"):] == ["endloop", "fc_1.fc", "softmax.softmax", "softmax.store_y",
+                                          "lstm_1.store_h", "lstm_1.store_c", "end"]
     decoded = [isa.decode(w) for w in program.run_instructions]
     loop = decoded[2][1]
     assert loop["func"] == isa.LoopCount.SEQ_LEN and loop["jump"] == ops.index("endloop") + 1
@@ -93,8 +93,11 @@ def test_run_program_shape(classifier):
             assert f["cond"] == (1 if op == Op.STORE and f["base"] == 3 else 0)
     load_x = decoded[3][1]
     assert (load_x["base"], load_x["ddr_offset"], load_x["stride"]) == (1, 0, program.input_row_bytes)
-    store_y = decoded[ops.index("fc_1.store_y")][1]
+    store_y = decoded[ops.index("softmax.store_y")][1]
     assert (store_y["base"], store_y["stride"], store_y["length"]) == (2, 0, 9)
+    softmax = decoded[ops.index("softmax.softmax")][1]  # on the processor, from the FC output slot
+    assert softmax["func"] == isa.ActFunc.SOFTMAX and softmax["src0"] == program.buffers["fc_1.y"][0]
+    assert store_y["src0"] == softmax["dst"] == program.buffers["softmax.p"][0]
     mul_h = decoded[ops.index("lstm_1.mul_h")][1]
     assert mul_h["dst"] == h_addr  # h is written straight into its slot of [x; h]
     assert program.deploy_instructions[-1] == isa.encode(Op.END)
@@ -215,7 +218,7 @@ def test_shifts_follow_the_formats(cfg, classifier):
     assert [fields["lstm_1.add_c"][k] for k in ("shift0", "shift1", "shift2")] == [0, 0, 0]
     assert fields["lstm_1.mul_h"]["shift2"] == 2 * fg - fx
     assert fields["fc_1.fc"]["shift0"] == f["fc_1.w"].frac + fx - f["fc_1.y"].frac
-    assert p.output_format == f["fc_1.y"] and p.input_format == f["x"]
+    assert p.output_format == f["softmax.p"] == QFormat(cfg.data_bits, cfg.data_bits - 1) and p.input_format == f["x"]
 
 
 def test_act_shift_maps_the_table_range():
@@ -251,11 +254,17 @@ def test_bias_limits_the_weight_format(rng):
 
 
 # ---- errors --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("option, value", [("state_activation", "softsign"), ("gate_activation", "hard-sigmoid")])
-def test_unsupported_activation_named(rng, random_lstm, option, value):
+@pytest.mark.parametrize("option, value, ops", [("state_activation", "softsign", ("softsign_g", "softsign_c")),
+                                               ("gate_activation", "hard-sigmoid", ("hard_sigmoid_i", "hard_sigmoid_o"))])
+def test_other_lstm_activations_lower_to_their_act_functions(rng, random_lstm, option, value, ops):
     net = Network([SequenceInput(4), random_lstm(rng, 4, 8), random_lstm(rng, 8, 8, **{option: value})])
-    with pytest.raises(CompileError, match=f"lstm_2: {option}='{value}' is not supported"):
-        compile(net, INT16)
+    p = compile(net, INT16)
+    funcs = {e.op: isa.decode(p.run_instructions[e.pc])[1]["func"] for e in p.listing if e.op.startswith("lstm_2.")
+             and isa.decode(p.run_instructions[e.pc])[0] == Op.ACT}
+    want = isa.ActFunc.SOFTSIGN if value == "softsign" else isa.ActFunc.HARD_SIGMOID
+    assert all(funcs[f"lstm_2.{op}"] == want for op in ops)
+    if value == "softsign":  # its table ends at 16: z and c are kept within it
+        assert p.formats["lstm_2.z"].frac >= 11 and p.formats["lstm_2.c"].frac >= 11
 
 
 def test_fc_before_lstm_rejected(rng, random_lstm, random_fc):
@@ -265,11 +274,11 @@ def test_fc_before_lstm_rejected(rng, random_lstm, random_fc):
 
 
 @pytest.mark.parametrize("cfg, message", [
-    (ProcessorConfig(abuf_words=8), "activation buffer: the network needs 213 elements, the config has 128"),
+    (ProcessorConfig(abuf_words=8), "activation buffer: the network needs 222 elements, the config has 128"),
     (ProcessorConfig(wbuf_words=256), "weight buffer: the network needs 402 words of 16 weights, the config has "
                                       "wbuf_words=256"),
     (ProcessorConfig(bbuf_depth=128), "bias buffer: the network needs 137 entries, the config has bbuf_depth=128"),
-    (ProcessorConfig(imem_depth=16), "instruction memory: the run program needs 23 instructions, the config has "
+    (ProcessorConfig(imem_depth=16), "instruction memory: the run program needs 24 instructions, the config has "
                                      "imem_depth=16"),
 ])
 def test_resource_errors_name_need_and_capacity(classifier, cfg, message):
@@ -324,11 +333,10 @@ def test_encode_input_and_decode_output(rng, random_lstm, random_fc):
         with pytest.raises(ValueError, match=message):
             p.encode_input(bad)
     out = np.zeros((6, p.output_row_bytes // 2), dtype="<i2")
-    out[:, :5] = p.output_format.quantize(np.arange(5.0) / 4)
-    y = p.decode_output(out.tobytes(), 6)
-    e = np.exp(np.arange(5.0) / 4)
-    assert y.shape == (6, 5) and p.host_softmax
-    np.testing.assert_allclose(y, np.tile(e / e.sum(), (6, 1)), rtol=1e-12)
+    out[:, :5] = p.output_format.quantize(np.arange(5.0) / 8)
+    y = p.decode_output(out.tobytes(), 6)  # probabilities from the processor's softmax, dequantised
+    assert y.shape == (6, 5) and p.output_format == QFormat(16, 15)
+    np.testing.assert_array_equal(y, np.tile(np.arange(5.0) / 8, (6, 1)))
     with pytest.raises(ValueError, match="output has 10 bytes, 6 rows need 96"):
         p.decode_output(bytes(10), 6)
 
