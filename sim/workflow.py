@@ -68,6 +68,13 @@ class Workflow:
         self._driver = None
         return self.program
 
+    def calibrate(self, sequences):
+        """Choose the fixed-point formats from these representative sequences (a list of (T, C)
+        arrays: the float reference records every tensor's range) and recompile. A deployed
+        target is redeployed with the new program at the next call."""
+        self.compile(calibration=list(sequences))
+        return self.program
+
     def deploy(self):
         """Start the target (a simulator process on simulator targets), write the memory image and
         load the weights on chip. Returns the deploy run's profile."""

@@ -44,7 +44,7 @@ def from_torch(modules, output_mode: str = "last", input_size: int | None = None
     """Build a `Network` from PyTorch modules listed in the order the model applies them.
 
     `modules`: an iterable of `nn.LSTM`, `nn.Linear`, `nn.Dropout` and `nn.Softmax` modules (an
-    `nn.Sequential` of them works too). `output_mode` ("last" or "sequence") is the last LSTM layer's
+    `nn.Sequential` or `nn.ModuleList` of them works too). `output_mode` ("last" or "sequence") is the last LSTM layer's
     output mode. `input_size` (features per time step) is checked against the first LSTM or Linear
     and is required only when neither fixes it. `initial_state` is the LSTM's initial state, shaped
     as PyTorch's `(h0, c0)`: each `(num_layers, H)` or `(num_layers, 1, H)`, tensors or arrays; with
@@ -56,7 +56,7 @@ def from_torch(modules, output_mode: str = "last", input_size: int | None = None
     from torch import nn
 
     handlers = {nn.LSTM: _lstm, nn.Linear: _linear, nn.Dropout: _dropout, nn.Softmax: _softmax}
-    if isinstance(modules, nn.Module) and not isinstance(modules, nn.Sequential):
+    if isinstance(modules, nn.Module) and not isinstance(modules, (nn.Sequential, nn.ModuleList)):
         raise NetworkError(f"from_torch: got one {type(modules).__name__} module; pass the list of modules "
                            "in the order the model's forward applies them (an importer cannot read forward)")
     modules = list(modules)
@@ -129,9 +129,6 @@ def _lstm(index: int, module, ctx: _Context) -> list[Layer]:
         raise NetworkError(f"{label}: bidirectional=True is not supported (only forward LSTMs)")
     if module.proj_size:
         raise NetworkError(f"{label}: proj_size={module.proj_size} is not supported (LSTM projections)")
-    if not ctx.sequence:
-        raise NetworkError(f"{label}: follows an LSTM with output_mode='last', which passes on one vector, "
-                           "not a sequence")
     _check_features(index, module, module.input_size, ctx)
     h, n = module.hidden_size, module.num_layers
     state = ctx.initial_states.pop(0)
