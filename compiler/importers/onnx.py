@@ -148,7 +148,7 @@ class _Importer:
                                    "and the axis operators Transpose, Squeeze, Unsqueeze, Reshape, Flatten, "
                                    "Gather, Slice, Identity, Cast, Concat)")
             if any(self.data[n].parts for n in node.input if n in self.data) and node.op_type not in (
-                    "Gather", "Slice", "Transpose", "Identity"):
+                    "Gather", "Slice", "Identity"):
                 raise NetworkError(f"{self._where(node)}: uses the concatenated final states of several LSTM "
                                    "layers; select the last layer's (h_n[-1]) first")
             result = handler(node)
@@ -420,9 +420,10 @@ class _Importer:
             raise NetworkError(f"{self._where(node)}: concatenates along axis {axis}; on the data path only "
                                "the final states of stacked LSTM layers (along their directions axis) can be "
                                "concatenated")
+        states = tuple(q for p in parts for q in (p.parts or (p,)))  # one per LSTM layer
         axes = list(parts[0].axes)
-        axes[axis] = ("D", len(parts))
-        return _Data(tuple(axes), parts=tuple(q for p in parts for q in (p.parts or (p,))))
+        axes[axis] = ("D", len(states))
+        return _Data(tuple(axes), parts=states)
 
     # ---- compute nodes ----------------------------------------------------------------------------
     def _op_Dropout(self, node) -> _Data:
