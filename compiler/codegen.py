@@ -18,6 +18,8 @@ Instructions are encoded only through `rtl.isa.encode`; an encoding error names 
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from rtl import isa
@@ -35,13 +37,16 @@ INSTR_BYTES = isa.INSTR_BITS // 8
 LOAD_CHUNK = 1 << 15
 
 
-def compile(net: Network, config: ProcessorConfig, calibration=None, max_sequence_length: int = 1024) -> Program:
+def compile(net: Network, config: ProcessorConfig, calibration=None, max_sequence_length: int = 1024,
+            fracs: dict[str, int] | None = None) -> Program:
     """Compile `net` for `config`.
 
     calibration: optional (T, C) array or list of them, run through the float reference to size
     the fixed-point formats (see compiler.quantize); without it the formats come from default
     ranges and analytic bounds. max_sequence_length sizes the input and output areas of the image;
-    the programs do not depend on it (T is the SEQ_LEN register)."""
+    the programs do not depend on it (T is the SEQ_LEN register). fracs: fraction bits to use
+    instead of the chosen ones for named tensors (``lstm_1.c``, ``lstm_1.z``, ``fc_1.y``, ...), as
+    a format search (sim.workflow.Workflow.calibrate) proposes them."""
     if not isinstance(net, Network):
         raise TypeError(f"net: expected a compiler.Network, got {type(net).__name__}")
     if not isinstance(config, ProcessorConfig):
@@ -55,6 +60,11 @@ def compile(net: Network, config: ProcessorConfig, calibration=None, max_sequenc
         from sim.reference import ranges as reference_ranges
         ranges = reference_ranges(net, calibration)
     formats = choose_formats(net, config, ranges)
+    settable = [k for k in formats if k.endswith((".z", ".c", ".y"))]  # nothing else depends on them
+    for name, frac in (fracs or {}).items():
+        if name not in settable:
+            raise CompileError(f"fracs: the format of {name!r} cannot be set (settable: {', '.join(settable)})")
+        formats[name] = dataclasses.replace(formats[name], frac=int(frac))
     plan = lower(net, config, formats)
 
     loads = _deploy_loads(config, plan)
@@ -140,6 +150,8 @@ def _image(cfg: ProcessorConfig, net: Network, plan: Lowered, mm: dict[str, int]
         rows, k = b.weights.shape
         padded = np.zeros((rows, -(-k // p) * p), dtype=f"<i{cfg.elem_bytes}")
         padded[:, :k] = b.weight_format.quantize(b.weights)
+        if b.split:  # an LSTM gate: the input weights have a format of their own
+            padded[:, :b.split] = b.first_format.quantize(b.weights[:, :b.split])
         put(mm["FCWeightDataOffset"] + b.waddr * word_bytes, padded.tobytes())
         put(mm["FCBiasDataOffset"] + b.bias_entry * cfg.BIAS_BITS // 8,
             b.bias_format.quantize(b.bias).astype("<i4").tobytes())

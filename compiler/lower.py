@@ -39,7 +39,7 @@ from rtl.config import ProcessorConfig
 from rtl.isa import ActFunc, EwFunc, LoadTarget, LoopCount, Op
 
 from .network import LSTM, FullyConnected, Network, SequenceInput, Softmax
-from .quantize import QFormat, act_shifts, ew_add_shifts, ew_mul_shift, fc_shift
+from .quantize import QFormat, act_shifts, ew_add_shifts, ew_mul_shift, fc_shift, segment_shift
 
 #: LSTM options the processor implements, and the ACT function of each.
 GATE_FUNCTIONS = {"sigmoid": ActFunc.SIGMOID, "hard-sigmoid": ActFunc.HARD_SIGMOID}
@@ -78,6 +78,8 @@ class WeightBlock:
     bias_entry: int
     weight_format: QFormat
     bias_format: QFormat
+    split: int = 0                      # columns of the first segment (an LSTM gate's input weights)
+    first_format: QFormat | None = None  # their format; the rest use weight_format
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,10 +183,16 @@ class _Emitter:
                                    f"formats {desc}: the tensor ranges need shifts this config cannot express")
         self.instrs.append(Instr(layer, name, op, fields))
 
-    def fc(self, layer: str, name: str, block: WeightBlock, src: int, cols: int, dst: int, x: str, y: str) -> None:
+    def fc(self, layer: str, name: str, block: WeightBlock, src: int, cols: int, dst: int, x: str, y: str,
+           first: str | None = None) -> None:
+        """FC reading `cols` elements from src in format `x`; an LSTM gate's first `block.split`
+        of them are the input vector, in format `first`, with their own weight format."""
+        fields = dict(shift0=fc_shift(self.fmt[block.name], self.fmt[x], self.fmt[y]))
+        if block.split:
+            fields.update(split=block.split, shift1=segment_shift(block.first_format, self.fmt[first],
+                                                                  block.weight_format, self.fmt[x]))
         self.emit(layer, name, Op.FC, (block.name, x, y), dst=dst, src0=src, waddr=block.waddr,
-                  length=len(block.bias), cols=cols, bias=block.bias_entry,
-                  shift0=fc_shift(self.fmt[block.name], self.fmt[x], self.fmt[y]))
+                  length=len(block.bias), cols=cols, bias=block.bias_entry, **fields)
 
     def act(self, layer: str, name: str, func: ActFunc, src: int, dst: int, n: int, x: str, y: str) -> None:
         s0, s1 = act_shifts(self.cfg, func, self.fmt[x], self.fmt[y])
@@ -273,21 +281,22 @@ def lower(net: Network, cfg: ProcessorConfig, formats: dict[str, QFormat]) -> Lo
 
 def _lstm_step(em: _Emitter, layer: LSTM, buffers: dict, block: dict, v_addr: int, v_size: int,
                v_tensor: str) -> None:
-    """One time step of one LSTM layer. Its FC input [input; h] starts at v_addr, the input part
-    (`v_tensor`, v_size elements) shares the vector format with h."""
+    """One time step of one LSTM layer. Its FC input [input; h] starts at v_addr: the input part
+    (`v_tensor`, v_size elements) and h have formats of their own, met by the FC's segment shift."""
     L, n = layer.name, layer.num_hidden
     zi, zf, zg, zo, c, h = (buffers[f"{L}.{s}"][0] for s in ("zi", "zf", "zg", "zo", "c", "h"))
     cols = v_size + n
     z, gates, cell = f"{L}.z", f"{L}.gates", f"{L}.c"
     gate_fn, state_fn = GATE_FUNCTIONS[layer.gate_activation], STATE_FUNCTIONS[layer.state_activation]
     gn, sn = (layer.gate_activation.replace("-", "_"), layer.state_activation)  # op names: sigmoid_i, tanh_g, ...
-    em.fc(L, f"{L}.wi", block[f"{L}.wi"], v_addr, cols, zi, v_tensor, z)
+    h_tensor = f"{L}.h"
+    em.fc(L, f"{L}.wi", block[f"{L}.wi"], v_addr, cols, zi, h_tensor, z, first=v_tensor)
     em.act(L, f"{L}.{gn}_i", gate_fn, zi, zi, n, z, gates)
-    em.fc(L, f"{L}.wf", block[f"{L}.wf"], v_addr, cols, zf, v_tensor, z)
+    em.fc(L, f"{L}.wf", block[f"{L}.wf"], v_addr, cols, zf, h_tensor, z, first=v_tensor)
     em.act(L, f"{L}.{gn}_f", gate_fn, zf, zf, n, z, gates)
-    em.fc(L, f"{L}.wg", block[f"{L}.wg"], v_addr, cols, zg, v_tensor, z)
+    em.fc(L, f"{L}.wg", block[f"{L}.wg"], v_addr, cols, zg, h_tensor, z, first=v_tensor)
     em.act(L, f"{L}.{sn}_g", state_fn, zg, zg, n, z, gates)
-    em.fc(L, f"{L}.wo", block[f"{L}.wo"], v_addr, cols, zo, v_tensor, z)
+    em.fc(L, f"{L}.wo", block[f"{L}.wo"], v_addr, cols, zo, h_tensor, z, first=v_tensor)
     em.mul(L, f"{L}.mul_ig", zi, zg, zi, n, gates, gates, cell)
     em.mul(L, f"{L}.mul_fc", zf, c, zf, n, gates, cell, cell)
     em.add(L, f"{L}.add_c", zf, zi, c, n, cell, cell, cell)
@@ -319,11 +328,13 @@ def _place_weights(cfg: ProcessorConfig, formats: dict, lstms: list[LSTM], fcs: 
     words and bias entries they take."""
     tensors = []
     for layer in lstms:
-        tensors += [(f"{layer.name}.w{g}", f"{layer.name}.b{g}", w, b) for g, (w, b) in layer.gate_weights().items()]
-    tensors += [(f"{fc.name}.w", f"{fc.name}.b", fc.weights, fc.bias) for fc in fcs]
+        k = layer.input_weights.shape[1]
+        tensors += [(f"{layer.name}.w{g}", f"{layer.name}.b{g}", w, b, k) for g, (w, b) in layer.gate_weights().items()]
+    tensors += [(f"{fc.name}.w", f"{fc.name}.b", fc.weights, fc.bias, 0) for fc in fcs]
     blocks, words, entries = [], 0, 0
-    for wname, bname, w, b in tensors:
-        blocks.append(WeightBlock(wname, w, b, words, entries, formats[wname], formats[bname]))
+    for wname, bname, w, b, split in tensors:
+        blocks.append(WeightBlock(wname, w, b, words, entries, formats[wname], formats[bname], split,
+                                  formats[f"{wname}.in"] if split else None))
         words += w.shape[0] * -(-w.shape[1] // cfg.lanes)
         entries += w.shape[0]
     if words > cfg.wbuf_words:

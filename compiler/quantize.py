@@ -3,13 +3,15 @@
 Every tensor is a `QFormat`: `bits`-bit two's complement with `frac` fraction bits (value = q·2^-frac).
 `choose_formats` picks one format per tensor of a network for a processor config:
 
-- weights, per gate matrix [W_g | R_g] and per FullyConnected layer: the largest frac (at most
-  2·bits) at which max|w| still fits, lowered further if the bias would not fit int32 in the
-  accumulator's scale frac_w + frac_in (then the bias decides, the weights lose a few low bits);
-- the activation vector [x; h_1; h_2; ...] lies in one contiguous buffer range that the FC kernel
-  reads with one format, so x and every h share one frac: the largest that holds max|x| (calibration
-  data, or DEFAULT_INPUT_RANGE = ±4.0, a common range for normalised features; inputs beyond it
-  saturate) and the initial hidden states; |h| < 1 needs at most bits-1;
+- weights, per FullyConnected layer and per LSTM gate and segment (the input weights W_g and the
+  recurrent weights R_g of [W_g | R_g] have a format each): the largest frac (at most 2·bits) at
+  which max|w| still fits, adjusted so both segments' products meet in the accumulator's scale
+  (the FC kernel shifts the input segment's products, see `_segmented_weight_formats`), lowered
+  further if the bias would not fit int32 in that scale;
+- the input x: the largest frac that holds max|x| (calibration data, or DEFAULT_INPUT_RANGE = ±4.0,
+  a common range for normalised features; inputs beyond it saturate);
+- each hidden state h: frac bits-1 (|h| < 1), unless an initial state is larger. x and h lie next
+  to each other in the activation buffer ([x; h_1; h_2; ...]) but keep their own formats;
 - per LSTM layer the gate preactivations z (one format for all four gates): CALIBRATION_MARGIN ×
   the calibrated max|z|, or without calibration the analytic bound
   max over rows of Σ|W_x|·max|x| + Σ|R|·1 + |b|;
@@ -81,7 +83,8 @@ class QFormat:
 
 # ---- shift amounts (instruction fields) between formats -------------------------------------------
 def fc_shift(w: QFormat, x: QFormat, y: QFormat) -> int:
-    """FC shift0: the accumulator holds w·x in frac w+x; y keeps y.frac of them."""
+    """FC shift0: the accumulator holds w·x in frac w+x (for an LSTM gate: the recurrent segment's
+    scale, which the input segment is shifted to); y keeps y.frac of them."""
     return w.frac + x.frac - y.frac
 
 
@@ -132,40 +135,71 @@ def _range(ranges: dict[str, float] | None, name: str, default: float) -> float:
     return CALIBRATION_MARGIN * ranges[name] if ranges is not None else default
 
 
+def _segmented_weight_formats(cfg: ProcessorConfig, w_in: np.ndarray, w_rec: np.ndarray, b: np.ndarray,
+                              f_in: QFormat, f_h: QFormat) -> tuple[QFormat, QFormat, QFormat]:
+    """(input-weight format, recurrent-weight format, bias format) of one LSTM gate [W_g | R_g].
+
+    The FC kernel reads [input; h] in one pass but the two segments have their own formats: the
+    products of the input segment are shifted left (instruction field shift1, at most bits-1) to
+    the recurrent segment's scale, which is the accumulator's. So the input segment's product
+    frac may not exceed the recurrent one's, nor fall more than bits-1 below it; and the bias,
+    int32 in the accumulator's scale, must fit (else both weight fracs drop together)."""
+    bits = cfg.data_bits
+    wf_in = QFormat.for_range(bits, float(np.max(np.abs(w_in), initial=0.0)), 2 * bits).frac
+    wf_rec = QFormat.for_range(bits, float(np.max(np.abs(w_rec), initial=0.0)), 2 * bits).frac
+    p_in, p_rec = wf_in + f_in.frac, wf_rec + f_h.frac
+    if p_in > p_rec:
+        wf_in -= p_in - p_rec
+    elif p_rec - p_in > bits - 1:
+        wf_rec -= p_rec - p_in - (bits - 1)
+    acc = wf_rec + f_h.frac
+    bias_frac = QFormat.for_range(cfg.BIAS_BITS, float(np.max(np.abs(b), initial=0.0)), acc).frac
+    drop = acc - bias_frac
+    return QFormat(bits, wf_in - drop), QFormat(bits, wf_rec - drop), QFormat(cfg.BIAS_BITS, acc - drop)
+
+
+def segment_shift(w_in: QFormat, f_in: QFormat, w_rec: QFormat, f_h: QFormat) -> int:
+    """FC shift1 of an LSTM gate: aligns the input segment's products to the recurrent ones'."""
+    return (w_rec.frac + f_h.frac) - (w_in.frac + f_in.frac)
+
+
 def choose_formats(net: Network, cfg: ProcessorConfig, ranges: dict[str, float] | None = None) -> dict[str, QFormat]:
-    """Formats of every tensor, keyed ``x``, ``<lstm>.h``, ``<lstm>.w{i,f,g,o}``, ``<lstm>.b{i,f,g,o}``,
-    ``<lstm>.z``, ``<lstm>.gates``, ``<lstm>.c``, ``<fc>.w``, ``<fc>.b``, ``<fc>.y``, ``softmax.p``.
+    """Formats of every tensor, keyed ``x``, ``<lstm>.h``, ``<lstm>.w{i,f,g,o}`` (recurrent weights),
+    ``<lstm>.w{i,f,g,o}.in`` (input weights), ``<lstm>.b{i,f,g,o}``, ``<lstm>.z``, ``<lstm>.gates``,
+    ``<lstm>.c``, ``<fc>.w``, ``<fc>.b``, ``<fc>.y``, ``softmax.p``.
 
     `ranges` are calibration peaks as `sim.reference.ranges` reports them (keys ``x``, ``<lstm>.z``,
     ``<lstm>.c``, ``<fc>.y``); None selects the default ranges and analytic bounds."""
     bits = cfg.data_bits
     fmt: dict[str, QFormat] = {}
     x_max = ranges["x"] if ranges is not None else DEFAULT_INPUT_RANGE
-    h0_max = max((float(np.max(np.abs(h), initial=0.0)) for h, _ in net.initial_state()), default=0.0)
-    vec = QFormat.for_range(bits, max(x_max, h0_max), bits - 1)
-    fmt["x"] = vec
+    fmt["x"] = QFormat.for_range(bits, x_max, bits - 1)
     gates = QFormat(bits, bits - 1)
-    in_fmt, in_max = vec, x_max
-    for layer, (_, c0) in zip(net.lstm_layers, net.initial_state()):
+    in_fmt, in_max = fmt["x"], x_max
+    for layer, (h0, c0) in zip(net.lstm_layers, net.initial_state()):
         name = layer.name
-        w_fracs = []
+        # |h| = |o·tanh(c)| < 1: the finest format below 1.0, unless the initial state is larger
+        h_max = max(1.0 - 2.0 ** -(bits - 1), float(np.max(np.abs(h0), initial=0.0)))
+        f_h = fmt[f"{name}.h"] = QFormat.for_range(bits, h_max, bits - 1)
+        acc_fracs = []
         for g, (w, b) in layer.gate_weights().items():
-            fmt[f"{name}.w{g}"], fmt[f"{name}.b{g}"] = _weight_format(cfg, w, b, vec)
-            w_fracs.append(fmt[f"{name}.w{g}"].frac)
+            k = layer.input_weights.shape[1]
+            wi, wr, bf = _segmented_weight_formats(cfg, w[:, :k], w[:, k:], b, in_fmt, f_h)
+            fmt[f"{name}.w{g}.in"], fmt[f"{name}.w{g}"], fmt[f"{name}.b{g}"] = wi, wr, bf
+            acc_fracs.append(bf.frac)
         bound = float(np.max(np.abs(layer.input_weights).sum(axis=1) * in_max
-                             + np.abs(layer.recurrent_weights).sum(axis=1) + np.abs(layer.bias)))
+                             + np.abs(layer.recurrent_weights).sum(axis=1) * h_max + np.abs(layer.bias)))
         # softsign's table ends at 2^r: inputs beyond saturate at softsign(2^r), so a wider z or c
         # range would only cost precision (sigmoid and hard-sigmoid are flat out there anyway)
         cap = float(1 << cfg.lut_range_log2) if layer.state_activation == "softsign" else math.inf
         fmt[f"{name}.z"] = QFormat.for_range(bits, min(_range(ranges, f"{name}.z", bound), cap),
-                                             min(min(w_fracs) + vec.frac, _act_max_input_frac(cfg)))
+                                             min(min(acc_fracs), _act_max_input_frac(cfg)))
         fmt[f"{name}.gates"] = gates
         c_max = max(_range(ranges, f"{name}.c", DEFAULT_CELL_RANGE), float(np.max(np.abs(c0), initial=0.0)))
         # i⊙g is rounded into c's format (a finer c than the product's 2(bits-1) adds nothing) and
         # c is the input of tanh(c).
         fmt[f"{name}.c"] = QFormat.for_range(bits, min(c_max, cap), min(2 * (bits - 1), _act_max_input_frac(cfg)))
-        fmt[f"{name}.h"] = vec
-        in_max = 1.0
+        in_fmt, in_max = f_h, h_max
     for layer in net.layers:
         if not isinstance(layer, FullyConnected):
             continue

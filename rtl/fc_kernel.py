@@ -12,18 +12,21 @@ FC_FIXED_LATENCY = 6
 
 
 @block
-def fc_lane(cfg: ProcessorConfig, clk, rst, en, lane: int, act_data, w_data, nvalid, prod):
-    """Lane `lane`: prod = a*w when lane < nvalid, else 0 (masks padding and stale buffer data).
+def fc_lane(cfg: ProcessorConfig, clk, rst, en, lane: int, act_data, w_data, nvalid, nfirst, seg_shift, prod):
+    """Lane `lane`: prod = a*w when lane < nvalid, else 0 (masks padding and stale buffer data);
+    shifted left by seg_shift when lane < nfirst (the column belongs to the first segment).
 
-    Ports: clk, rst (clears prod); en (advance); act_data, w_data (in, P*W-bit vectors); nvalid
-    (in); prod (out). Latency 1."""
+    Ports: clk, rst (clears prod); en (advance); act_data, w_data (in, P*W-bit vectors); nvalid,
+    nfirst, seg_shift (in); prod (out). Latency 1."""
     w = cfg.data_bits
     lo, hi = lane * w, (lane + 1) * w
 
     @always_seq(clk.posedge, reset=rst)
     def mul():
         if en:
-            if lane < nvalid:
+            if lane < nvalid and lane < nfirst:
+                prod.next = (act_data[hi:lo].signed() * w_data[hi:lo].signed()) << seg_shift
+            elif lane < nvalid:
                 prod.next = act_data[hi:lo].signed() * w_data[hi:lo].signed()
             else:
                 prod.next = 0
@@ -39,7 +42,8 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
       clk, rst      clock; synchronous active-high reset (idles the kernel, clears the pipeline)
       ctl           KernelCtl: start in; busy, done out
       dec           Decoded fields latched at start: dst, src0, src1 (weight word address),
-                    length (rows), cols (K >= 1), bias, shift0
+                    length (rows), cols (K >= 1), bias, shift0, shift1 and split (the products of
+                    columns < split are shifted left by shift1)
       rd            AbufReadPort: addr out, data in (latency 2)
       wr            AbufWritePort out: one result element per row
       wram, bram    RamPort of the weight buffer (raddr out, rdata in) and the bias buffer
@@ -59,6 +63,10 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     kw_start = Signal(intbv(0)[kw_bits:])
     cols = Signal(intbv(0)[17:])
     rem = Signal(intbv(0, min=-(1 << 17), max=1 << 17))  # columns from this word to the row end
+    split = Signal(intbv(0)[12:])
+    xrem = Signal(intbv(0, min=-(1 << 17), max=1 << 17))  # first-segment columns from this word on
+    xrem_next = Signal(intbv(0, min=-(1 << 17), max=1 << 17))
+    t0_nfirst = Signal(intbv(0, min=0, max=p + 1))
     row = Signal(intbv(0)[16:])
     word = Signal(intbv(0)[kw_bits:])
     t0_valid, t0_first, t0_last = [Signal(bool(0)) for _ in range(3)]
@@ -76,6 +84,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     @always_comb
     def remaining():
         rem_next.next = rem - p
+        xrem_next.next = xrem - p
 
     @always_seq(clk.posedge, reset=rst)
     def sequencer():
@@ -90,6 +99,9 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             row.next = 0
             word.next = 0
             rem.next = dec.cols
+            split.next = dec.split
+            xrem.next = dec.split
+            t0_nfirst.next = p if dec.split >= p else dec.split
             t0_valid.next = dec.length != 0
             t0_first.next = 1
             t0_last.next = kw_start == 1
@@ -105,6 +117,8 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
                     rd.addr.next = src
                     bram.raddr.next = bram.raddr + 1
                     rem.next = cols
+                    xrem.next = split
+                    t0_nfirst.next = p if split >= p else split
                     t0_first.next = 1
                     t0_last.next = kw == 1
                     t0_nvalid.next = p if cols >= p else cols
@@ -112,6 +126,13 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
                 word.next = word + 1
                 rd.addr.next = rd.addr + p
                 rem.next = rem_next
+                xrem.next = xrem_next
+                if xrem_next >= p:
+                    t0_nfirst.next = p
+                elif xrem_next > 0:
+                    t0_nfirst.next = xrem_next
+                else:
+                    t0_nfirst.next = 0
                 t0_first.next = 0
                 t0_last.next = word == kw - 2
                 t0_nvalid.next = p if rem_next >= p else rem_next
@@ -119,6 +140,8 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     # ---- operand alignment: weights/bias arrive 1 cycle after the address, activations 2 -------
     t2_valid, t2_first, t2_last = [Signal(bool(0)) for _ in range(3)]
     t2_nvalid = Signal(intbv(0, min=0, max=p + 1))
+    t2_nfirst = Signal(intbv(0, min=0, max=p + 1))
+    seg_shift = Signal(intbv(0)[6:])
     w_d = Signal(intbv(0)[p * w:])
     b_d = Signal(intbv(0)[cfg.BIAS_BITS:])
     align = [
@@ -126,14 +149,16 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         delay_line(clk, rst, ctl.busy, t0_first, t2_first, 2),
         delay_line(clk, rst, ctl.busy, t0_last, t2_last, 2),
         delay_line(clk, rst, ctl.busy, t0_nvalid, t2_nvalid, 2),
+        delay_line(clk, rst, ctl.busy, t0_nfirst, t2_nfirst, 2),
         pipe_reg(clk, rst, ctl.busy, wram.rdata, w_d),
         pipe_reg(clk, rst, ctl.busy, bram.rdata, b_d),
     ]
 
     # ---- P products, then the adder tree ----------------------------------------------------------
-    pmax = 1 << (2 * w - 2)
+    pmax = 1 << (2 * w - 2 + (w - 1))  # a product, shifted by up to W-1 (the ISA's limit)
     prods = [Signal(intbv(0, min=-pmax, max=pmax + 1)) for _ in range(p)]
-    lanes = [fc_lane(cfg, clk, rst, ctl.busy, lane, rd.data, w_d, t2_nvalid, prods[lane]) for lane in range(p)]
+    lanes = [fc_lane(cfg, clk, rst, ctl.busy, lane, rd.data, w_d, t2_nvalid, t2_nfirst, seg_shift, prods[lane])
+             for lane in range(p)]
     tree_lat = lb + 1  # product register + tree levels
     psum = Signal(intbv(0, min=-pmax * p, max=pmax * p + 1))
     tree = adder_tree(clk, rst, ctl.busy, prods, psum)
@@ -172,6 +197,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         # round(acc / 2^s) to nearest, ties up == ((acc >> (s-1)) + 1) >> 1, no wide constant
         if ctl.start:
             shift.next = dec.shift0
+            seg_shift.next = dec.shift1
         if shift == 0:
             tq.next = acc << 1
         else:

@@ -47,11 +47,13 @@ FIELDS = {f.name: f for f in (
     Field("bias", 88, 16, "FC: bias-buffer entry of row 0"),
     Field("ddr_offset", 72, 32, "LOAD/STORE: byte offset added to the selected base register"),
     Field("shift0", 104, 6, "FC: accumulator right shift; ACT: LUT index shift; EW add: left shift of src0"),
-    Field("shift1", 110, 6, "ACT: output fraction bits; EW add: left shift of src1"),
+    Field("shift1", 110, 6, "ACT: output fraction bits; EW add: left shift of src1; FC: left shift of the "
+                            "products of columns < split"),
     Field("shift2", 116, 6, "EW: result right shift (rounded)"),
     Field("stride", 104, 16, "LOAD/STORE: bytes added per iteration of the enclosing loop"),
     Field("base", 120, 2, "LOAD/STORE: base register BASE0..BASE3"),
     Field("cond", 122, 2, "LOAD/STORE: 0 always; k=1..3 only when FLAGS bit k-1 is set"),
+    Field("split", 116, 12, "FC: columns 0..split-1 form the first segment (its own fixed-point scale)"),
 )}
 
 
@@ -118,9 +120,11 @@ FORMATS: dict[Op, tuple[tuple[str, ...], Kernel | None, str]] = {
     Op.STORE: (("src0", "length", "ddr_offset", "stride", "base", "cond"), Kernel.DMA,
                "copies `length` activation elements from src0 to external memory at "
                "BASE[base] + ddr_offset + t*stride (beat aligned; bytes past the last element are not written)"),
-    Op.FC: (("dst", "src0", "waddr", "length", "cols", "bias", "shift0"), Kernel.FC,
-            "y[n] = sat(round(bias[bias+n] + sum_k W[n,k]*a[src0+k] >> shift0)) for n < length, "
-            "k < cols; row n of W is ceil(cols/lanes) weight words from waddr + n*ceil(cols/lanes)"),
+    Op.FC: (("dst", "src0", "waddr", "length", "cols", "bias", "shift0", "shift1", "split"), Kernel.FC,
+            "y[n] = sat(round((bias[bias+n] + sum_k W[n,k]*a[src0+k]*2^(shift1 if k < split else 0)) "
+            ">> shift0)) for n < length, k < cols (the two column segments may have different scales, "
+            "as x and h of [x; h]); row n of W is ceil(cols/lanes) weight words from "
+            "waddr + n*ceil(cols/lanes)"),
     Op.ACT: (("func", "dst", "src0", "length", "shift0", "shift1"), Kernel.ACT,
              "func 0-3: y[e] = sigmoid, tanh, hard-sigmoid or softsign of a[src0+e] through an "
              "interpolated table, P elements per cycle; func 4: y = softmax of the `length` elements "
@@ -193,6 +197,7 @@ def field_limits(cfg) -> dict[tuple[Op, str], int]:
     fb = cfg.lut_frac_bits
     return {
         (Op.FC, "shift0"): cfg.acc_bits - 1,
+        (Op.FC, "shift1"): cfg.data_bits - 1,
         (Op.ACT, "shift0"): 2 * fb + cfg.data_bits,
         (Op.ACT, "shift1"): cfg.LUT_VALUE_BITS + fb,
         (Op.EW, "shift0"): cfg.data_bits - 1,

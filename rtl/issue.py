@@ -117,6 +117,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     LIMIT_EW_SHIFT1 = limits[(Op.EW, "shift1")]
     LIMIT_EW_SHIFT2 = limits[(Op.EW, "shift2")]
     LIMIT_FC_SHIFT0 = limits[(Op.FC, "shift0")]
+    LIMIT_FC_SHIFT1 = limits[(Op.FC, "shift1")]
     lb = cfg.lane_bits
 
     # ---- decode ------------------------------------------------------------------------------
@@ -136,6 +137,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     stride_hi, stride_lo = isa.FIELDS["stride"].msb + 1, isa.FIELDS["stride"].lsb
     base_hi, base_lo = isa.FIELDS["base"].msb + 1, isa.FIELDS["base"].lsb
     cond_hi, cond_lo = isa.FIELDS["cond"].msb + 1, isa.FIELDS["cond"].lsb
+    split_hi, split_lo = isa.FIELDS["split"].msb + 1, isa.FIELDS["split"].lsb
     op = dec.opcode
 
     @always_comb
@@ -155,6 +157,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         dec.stride.next = imem_rdata[stride_hi:stride_lo]
         dec.base.next = imem_rdata[base_hi:base_lo]
         dec.cond.next = imem_rdata[cond_hi:cond_lo]
+        dec.split.next = imem_rdata[split_hi:split_lo]
 
     # ---- ranges, legality, bounds -------------------------------------------------------------
     r0lo, r0hi, r1lo, r1hi, wlo, whi = [Signal(intbv(0)[RANGE_BITS:]) for _ in range(6)]
@@ -212,7 +215,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             bad = (dec.func > MAX_EWFUNC or dec.shift0 > LIMIT_EW_SHIFT0
                    or dec.shift1 > LIMIT_EW_SHIFT1 or dec.shift2 > LIMIT_EW_SHIFT2)
         elif op == OP_FC:
-            bad = dec.cols == 0 or dec.shift0 > LIMIT_FC_SHIFT0
+            bad = dec.cols == 0 or dec.shift0 > LIMIT_FC_SHIFT0 or dec.shift1 > LIMIT_FC_SHIFT1
         elif op == OP_LOAD:
             bad = dec.func > MAX_LOADTARGET
         elif op == OP_LOOP:

@@ -88,7 +88,8 @@ class Machine:
         if f["bias"] + n_rows > cfg.bbuf_depth:
             raise ProcessorFault(ErrorCode.BUFFER_OVERFLOW, pc, "FC bias past the bias buffer")
         w = self.wbuf[f["waddr"]:f["waddr"] + n_rows * kw].reshape(n_rows, kw * p)[:, :k]
-        a = self.abuf[f["src0"]:f["src0"] + k]
+        a = self.abuf[f["src0"]:f["src0"] + k].copy()
+        a[:f["split"]] <<= f["shift1"]  # the first column segment's products scaled up by 2^shift1
         acc = self.bbuf[f["bias"]:f["bias"] + n_rows] + w @ a
         acc = wrap(acc, cfg.acc_bits)
         self.abuf[f["dst"]:f["dst"] + n_rows] = self._sat(round_shift(acc, f["shift0"]))

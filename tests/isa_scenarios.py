@@ -100,6 +100,12 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
         add(f"fc_{rows}x{cols}_s{shift}", [isa.encode(Op.FC, dst=dst, src0=3, waddr=2, length=rows, cols=cols,
                                                       bias=1, shift0=shift)],
             n_act=dst + rows, wwords=2 + rows * kw, nbias=1 + rows)
+    for rows, cols, split, seg in ((3, 2 * p + 5, 5, 3), (4, p + 2, p + 1, cfg.data_bits - 1), (2, 3 * p, 2 * p, 1)):
+        kw = -(-cols // p)
+        dst = 3 + cols + 1
+        add(f"fc_split_{rows}x{cols}_at{split}_by{seg}",
+            [isa.encode(Op.FC, dst=dst, src0=3, waddr=0, length=rows, cols=cols, bias=0, shift0=18 + seg,
+                        shift1=seg, split=split)], n_act=dst + rows, wwords=rows * kw, nbias=rows)
     elementwise = [f for f in isa.ActFunc if f != isa.ActFunc.SOFTMAX]
     for func in elementwise:
         depth = cfg.table_depth("softsign" if func == isa.ActFunc.SOFTSIGN else "sigmoid")

@@ -166,8 +166,8 @@ def test_check_legal_func_limits(cfg):
 @pytest.mark.parametrize("cfg", CONFIGS)
 def test_check_legal_shift_limits(cfg):
     limits = isa.field_limits(cfg)
-    assert set(limits) == {(Op.FC, "shift0"), (Op.ACT, "shift0"), (Op.ACT, "shift1"), (Op.EW, "shift0"),
-                           (Op.EW, "shift1"), (Op.EW, "shift2")}
+    assert set(limits) == {(Op.FC, "shift0"), (Op.FC, "shift1"), (Op.ACT, "shift0"), (Op.ACT, "shift1"),
+                           (Op.EW, "shift0"), (Op.EW, "shift1"), (Op.EW, "shift2")}
     assert limits[(Op.FC, "shift0")] == cfg.acc_bits - 1
     for (op, name), limit in limits.items():
         assert limit < FIELDS[name].mask, f"{op.name}.{name}: the field cannot express an illegal value"

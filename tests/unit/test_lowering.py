@@ -202,13 +202,18 @@ def test_shifts_follow_the_formats(cfg, classifier):
     p = compile(classifier, cfg)
     f = p.formats
     bits = cfg.data_bits
-    assert f["x"] == f["lstm_1.h"] == QFormat.for_range(bits, DEFAULT_INPUT_RANGE, bits - 1)
+    assert f["x"] == QFormat.for_range(bits, DEFAULT_INPUT_RANGE, bits - 1)
+    assert f["lstm_1.h"] == QFormat(bits, bits - 1)  # |h| < 1: its own, finest format
     assert f["lstm_1.gates"] == QFormat(bits, bits - 1)
     assert f["lstm_1.c"] == QFormat.for_range(bits, DEFAULT_CELL_RANGE, 99)
-    assert f["lstm_1.bi"] == QFormat(32, f["lstm_1.wi"].frac + f["x"].frac)
+    fh = f["lstm_1.h"].frac
+    assert f["lstm_1.bi"] == QFormat(32, f["lstm_1.wi"].frac + fh)  # the accumulator: the recurrent scale
     fields = {e.op: isa.decode(p.run_instructions[e.pc])[1] for e in p.listing if e.program == "run"}
     fx, fz, fc_, fg = f["x"].frac, f["lstm_1.z"].frac, f["lstm_1.c"].frac, bits - 1
-    assert fields["lstm_1.wg"]["shift0"] == f["lstm_1.wg"].frac + fx - fz
+    wg = fields["lstm_1.wg"]
+    assert wg["shift0"] == f["lstm_1.wg"].frac + fh - fz
+    # the input segment (x, 12 columns) is shifted up to the recurrent segment's scale
+    assert wg["split"] == 12 and wg["shift1"] == (f["lstm_1.wg"].frac + fh) - (f["lstm_1.wg.in"].frac + fx) >= 0
     lut = cfg.lut_frac_bits + cfg.lut_range_log2 - (cfg.lut_depth.bit_length() - 1)
     assert (fields["lstm_1.sigmoid_i"]["shift0"], fields["lstm_1.sigmoid_i"]["shift1"]) == (lut + fz, fg)
     assert fields["lstm_1.tanh_g"]["shift0"] == lut + fz - 1
@@ -216,8 +221,9 @@ def test_shifts_follow_the_formats(cfg, classifier):
     assert fields["lstm_1.mul_ig"]["shift2"] == 2 * fg - fc_
     assert fields["lstm_1.mul_fc"]["shift2"] == fg
     assert [fields["lstm_1.add_c"][k] for k in ("shift0", "shift1", "shift2")] == [0, 0, 0]
-    assert fields["lstm_1.mul_h"]["shift2"] == 2 * fg - fx
-    assert fields["fc_1.fc"]["shift0"] == f["fc_1.w"].frac + fx - f["fc_1.y"].frac
+    assert fields["lstm_1.mul_h"]["shift2"] == 2 * fg - fh
+    assert fields["fc_1.fc"]["shift0"] == f["fc_1.w"].frac + fh - f["fc_1.y"].frac
+    assert fields["fc_1.fc"]["split"] == fields["fc_1.fc"]["shift1"] == 0
     assert p.output_format == f["softmax.p"] == QFormat(cfg.data_bits, cfg.data_bits - 1) and p.input_format == f["x"]
 
 
