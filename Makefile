@@ -15,7 +15,7 @@ JOBS ?= 2
 all: test
 
 help:
-	@echo "make demo      install, then compile the demo LSTM and run it on the RTL (Verilator)"
+	@echo "make demo      install, then run the demo LSTM on the RTL and evaluate Japanese Vowels"
 	@echo "make test      install if needed, then run the regression suite (pytest -n $(JOBS))"
 	@echo "make test-all  the regression plus the slow sweeps (-m slow)"
 	@echo "make clean     remove build folders (keeps .venv)"
@@ -43,6 +43,7 @@ tools: $(STAMP)
 
 demo: install
 	$(PY) -m examples.demo
+	$(PY) -m examples.japanese_vowels.evaluate --rtl 20
 
 # pytest exit code 5 means no test was collected: that is a failure, not a pass.
 test: install
