@@ -6,12 +6,10 @@ from __future__ import annotations
 import cocotb
 import numpy as np
 
-from compiler import compile as compile_network
 from sim import reference
-from sim.cocotb_device import CocotbDevice
-from sim.driver import HostDriver, SyncDevice, run_sync
-from sim.model import GoldenDevice
+from sim.driver import run_sync
 from sim.runner import config_from_env
+from tests.cocotb.common import deployed
 from tests.zoo import INT8_BOUND, stacked_networks
 
 CFG = config_from_env()
@@ -23,12 +21,7 @@ def _network_test(name):
         net, bound = NETWORKS[name]
         if CFG.data_type == "int8":
             bound = INT8_BOUND
-        program = compile_network(net, CFG, max_sequence_length=16)
-        rtl = HostDriver(CocotbDevice(dut, CFG, mem_bytes=1 << 20), program)
-        await rtl.dev.reset()
-        golden = HostDriver(SyncDevice(GoldenDevice(CFG, mem_bytes=1 << 20)), program)
-        await rtl.deploy()
-        run_sync(golden.deploy())
+        rtl, golden = await deployed(dut, net, CFG, max_sequence_length=16)
         rng = np.random.default_rng(3)
         worst = 0.0
         for t in (1, 7, 15):

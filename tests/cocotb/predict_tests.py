@@ -12,12 +12,10 @@ import time
 import cocotb
 import numpy as np
 
-from compiler import compile as compile_network
 from sim import reference
-from sim.cocotb_device import CocotbDevice
-from sim.driver import HostDriver, SyncDevice, run_sync
-from sim.model import GoldenDevice
+from sim.driver import run_sync
 from sim.runner import config_from_env
+from tests.cocotb.common import deployed
 from examples import networks
 
 CFG = config_from_env()
@@ -28,12 +26,9 @@ SEED = int(os.environ.get("DLP_TEST_SEED", "2024"))
 async def predict_matches_golden_and_float(dut):
     net = networks.classifier(seed=SEED)
     xs = networks.sequences(seed=SEED + 1)
-    program = compile_network(net, CFG, max_sequence_length=32)
-    rtl = HostDriver(CocotbDevice(dut, CFG, mem_bytes=1 << 20), program)
-    await rtl.dev.reset()
-    golden = HostDriver(SyncDevice(GoldenDevice(CFG, mem_bytes=1 << 20)), program)
-    deploy = await rtl.deploy()
-    assert deploy.as_dict() == run_sync(golden.deploy()).as_dict(), "deploy counters differ from the cycle model"
+    rtl, golden = await deployed(dut, net, CFG)
+    assert (await rtl.dev.read_reg("CYCLES")) == run_sync(golden.dev.read_reg("CYCLES")), \
+        "deploy cycles differ from the cycle model"
     worst = 0.0
     for x in xs:
         t0 = time.perf_counter()

@@ -7,31 +7,19 @@ from __future__ import annotations
 import cocotb
 import numpy as np
 
-from compiler import compile as compile_network
-from sim.cocotb_device import CocotbDevice
-from sim.driver import DeviceTimeout, HostDriver, SyncDevice, run_sync
-from sim.model import GoldenDevice
+from sim.driver import DeviceTimeout
 from sim.runner import config_from_env
+from tests.cocotb.common import deployed
 from tests.state_scenarios import check_state_semantics, state_networks
 
 CFG = config_from_env()
 NETWORKS = state_networks()
 
 
-async def deployed(dut, net):
-    program = compile_network(net, CFG, max_sequence_length=32)
-    rtl = HostDriver(CocotbDevice(dut, CFG, mem_bytes=1 << 20), program)
-    await rtl.dev.reset()
-    golden = HostDriver(SyncDevice(GoldenDevice(CFG, mem_bytes=1 << 20)), program)
-    await rtl.deploy()
-    run_sync(golden.deploy())
-    return rtl, golden
-
-
 def _state_test(name):
     async def test(dut):
         net, bound = NETWORKS[name]
-        rtl, golden = await deployed(dut, net)
+        rtl, golden = await deployed(dut, net, CFG)
         await check_state_semantics(rtl, golden, net, bound, np.random.default_rng(5), log=dut._log.info)
     test.__name__ = test.__qualname__ = f"state_{name}"
     return cocotb.test()(test)
@@ -47,7 +35,7 @@ async def stall_ends_with_timeout_naming_the_instruction(dut):
     the instruction that waits for the DMA (the state loads at the start of the run program),
     not hang."""
     net, _ = NETWORKS["last_classifier"]
-    rtl, _ = await deployed(dut, net)
+    rtl, _ = await deployed(dut, net, CFG)
     await rtl.predict(np.zeros((2, net.input_size)))  # fetches the run program
     rtl.dev.ram.read_if.r_channel.pause = True  # from now on the R channel never answers
     try:
