@@ -2,13 +2,13 @@
 interpolated tables, and softmax over a vector (element-serial: max, exp table, sum, one division)."""
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always_comb, always_seq, block, enum, intbv, modbv
+from myhdl import Signal, always, always_comb, always_seq, block, enum, intbv, modbv
 
 from . import isa
 from .config import ProcessorConfig
 from .interfaces import AbufReadPort, AbufWritePort, KernelCtl
 from .lut import diff_bits, table
-from .primitives import delay_line, round_saturate
+from .primitives import delay_line, round_saturate, saturate_lanes
 from .vector_unit import vector_sequencer, vector_writeback
 
 # Cycles from a word's read address to its result entering the write-back register:
@@ -19,110 +19,133 @@ T_SIGMOID, T_HARD_SIGMOID, T_SOFTSIGN = 0, 1, 2
 
 
 @block
-def act_lane(cfg: ProcessorConfig, clk, rst, en, lane: int, data, tsel, is_tanh, is_odd, idx_shift, out_shift, y):
-    """One lane: y = f(x) of the lane's element through the selected table.
+def act_lanes(cfg: ProcessorConfig, clk, rst, en, data, tsel, is_tanh, is_odd, idx_shift, out_shift, result):
+    """All P lanes: y = f(x) of each element of `data` through the selected table, one process
+    per pipeline stage for all lanes (an event-driven simulator pays per process woken).
 
     Ports: clk, rst (clears the stage registers); en (advance); data (in, P*W-bit word);
     tsel (table: 0 sigmoid, 1 hard-sigmoid, 2 softsign), is_tanh (2*sigmoid(2x) - 1), is_odd
     (f(-x) = -f(x), else f(-x) = 1 - f(x)), idx_shift (= shift0), out_shift (= 16 + F - shift1),
-    all held for the instruction; y (out, W-bit result). Latency 5 cycles from data."""
-    w, fb = cfg.data_bits, cfg.lut_frac_bits
+    all held for the instruction; result (out, P*W-bit word). Latency 5 cycles from data."""
+    p, w, fb = cfg.lanes, cfg.data_bits, cfg.lut_frac_bits
     vb = cfg.LUT_VALUE_BITS
-    db = diff_bits(cfg)
-    roms = {}
-    for name in ("sigmoid", "hard-sigmoid", "softsign"):
-        values, diffs = table(cfg, name)
-        roms[name] = tuple((v << db) | d for v, d in zip(values, diffs))
-    rom_sig, rom_hs, rom_ss = roms["sigmoid"], roms["hard-sigmoid"], roms["softsign"]
+    tables = {name: table(cfg, name) for name in ("sigmoid", "hard-sigmoid", "softsign")}
+    t_sig, d_sig = tables["sigmoid"]
+    t_hs, d_hs = tables["hard-sigmoid"]
+    t_ss, d_ss = tables["softsign"]
     depth, depth_ss = cfg.lut_depth, cfg.softsign_lut_depth
-    lo, hi = lane * w, (lane + 1) * w
     one = 1 << (vb + fb)
+    fmask = (1 << fb) - 1
+    db = diff_bits(cfg)
 
-    x = Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1))
-    mag = Signal(intbv(0, min=0, max=-cfg.data_min + 1))
-    q = Signal(intbv(0)[w + 2 * fb:])
-    idx = Signal(intbv(0, min=0, max=max(depth, depth_ss) + 1))
-    frac = Signal(intbv(0)[max(fb, 1):])
-    neg1, neg2, neg3 = [Signal(bool(0)) for _ in range(3)]
-    frac2 = Signal(intbv(0)[max(fb, 1):])
-    entry = Signal(intbv(0)[vb + db:])
-    interp = Signal(intbv(0, min=0, max=one))  # f(|x|) in Q0.(16+fb)
-    sym = Signal(intbv(0, min=-one, max=one + 1))
-    last = Signal(intbv(0, min=0, max=max(depth, depth_ss) + 1))
+    idx = [Signal(intbv(0, min=0, max=max(depth, depth_ss) + 1)) for _ in range(p)]
+    frac = [Signal(intbv(0)[max(fb, 1):]) for _ in range(p)]
+    frac2 = [Signal(intbv(0)[max(fb, 1):]) for _ in range(p)]
+    neg1, neg2, neg3 = ([Signal(bool(0)) for _ in range(p)] for _ in range(3))
+    tv = [Signal(intbv(0)[vb:]) for _ in range(p)]       # table value T[i]
+    dv = [Signal(intbv(0)[db:]) for _ in range(p)]       # difference D[i]
+    interp = [Signal(intbv(0, min=0, max=one)) for _ in range(p)]  # f(|x|) in Q0.(16+F)
+    tq = [Signal(intbv(0, min=-2 * one, max=2 * one + 2)) for _ in range(p)]
+    clipped = Signal(intbv(0)[p:])  # 1.0 clipped to the largest code: not an overflow, not counted
 
-    @always_comb
-    def magnitude():
-        x.next = data[hi:lo].signed()
-
-    @always_comb
-    def absolute():
-        if x < 0:
-            mag.next = -x
-        else:
-            mag.next = x
-
-    @always_comb
-    def scale():
-        q.next = (mag << (2 * fb)) >> idx_shift
-        if tsel == T_SOFTSIGN:
-            last.next = depth_ss
-        else:
-            last.next = depth
-
-    @always_seq(clk.posedge, reset=rst)
+    @always(clk.posedge)
     def index():
-        if en:
-            if (q >> fb) >= last:
-                idx.next = last
-                frac.next = 0
-            else:
-                idx.next = q >> fb
-                frac.next = q & ((1 << fb) - 1)
-            neg1.next = x < 0
-
-    @always_seq(clk.posedge, reset=rst)
-    def lookup():
-        if en:
+        xv = intbv(0, min=cfg.data_min, max=cfg.data_max + 1)
+        mag = intbv(0, min=0, max=-cfg.data_min + 1)
+        q = intbv(0)[w + 2 * fb:]
+        last = intbv(0, min=0, max=max(depth, depth_ss) + 1)
+        if rst:
+            for lane in range(p):
+                idx[lane].next = 0
+                frac[lane].next = 0
+                neg1[lane].next = 0
+        elif en:
             if tsel == T_SOFTSIGN:
-                entry.next = rom_ss[idx]
-            elif tsel == T_HARD_SIGMOID:
-                entry.next = rom_hs[idx]
+                last[:] = depth_ss
             else:
-                entry.next = rom_sig[idx]
-            frac2.next = frac
-            neg2.next = neg1
+                last[:] = depth
+            for lane in range(p):
+                lo = lane * w
+                xv[:] = data[lo + w:lo].signed()
+                if xv < 0:
+                    mag[:] = -xv
+                else:
+                    mag[:] = xv
+                q[:] = (mag << (2 * fb)) >> idx_shift
+                if (q >> fb) >= last:
+                    idx[lane].next = last
+                    frac[lane].next = 0
+                else:
+                    idx[lane].next = q >> fb
+                    frac[lane].next = q & fmask
+                neg1[lane].next = xv < 0
 
-    @always_seq(clk.posedge, reset=rst)
+    @always(clk.posedge)
+    def lookup():
+        if rst:
+            for lane in range(p):
+                tv[lane].next = 0
+                dv[lane].next = 0
+                frac2[lane].next = 0
+                neg2[lane].next = 0
+        elif en:
+            for lane in range(p):
+                if tsel == T_SOFTSIGN:
+                    tv[lane].next = t_ss[idx[lane]]
+                    dv[lane].next = d_ss[idx[lane]]
+                elif tsel == T_HARD_SIGMOID:
+                    tv[lane].next = t_hs[idx[lane]]
+                    dv[lane].next = d_hs[idx[lane]]
+                else:
+                    tv[lane].next = t_sig[idx[lane]]
+                    dv[lane].next = d_sig[idx[lane]]
+                frac2[lane].next = frac[lane]
+                neg2[lane].next = neg1[lane]
+
+    @always(clk.posedge)
     def interpolate():
-        if en:
-            interp.next = (entry[vb + db:db] << fb) + entry[db:] * frac2
-            neg3.next = neg2
+        if rst:
+            for lane in range(p):
+                interp[lane].next = 0
+                neg3[lane].next = 0
+        elif en:
+            for lane in range(p):
+                interp[lane].next = (tv[lane] << fb) + dv[lane] * frac2[lane]
+                neg3[lane].next = neg2[lane]
 
-    @always_comb
-    def symmetry():
+    @always(clk.posedge)
+    def symmetry_round():
         # sigmoid, hard-sigmoid: f(-x) = 1 - f(x); softsign: odd; tanh(x) = 2*sigmoid(2x) - 1 (the
-        # index already holds 2|x|), odd
-        if is_tanh:
-            if neg3:
-                sym.next = one - 2 * interp
-            else:
-                sym.next = 2 * interp - one
-        elif is_odd:
-            if neg3:
-                sym.next = -interp
-            else:
-                sym.next = interp
-        else:
-            if neg3:
-                sym.next = one - interp
-            else:
-                sym.next = interp
+        # index already holds 2|x|), odd. Then the first half of rounding to the output format.
+        sv = intbv(0, min=-one, max=one + 1)
+        if rst:
+            for lane in range(p):
+                tq[lane].next = 0
+        elif en:
+            for lane in range(p):
+                if is_tanh:
+                    if neg3[lane]:
+                        sv[:] = one - 2 * interp[lane]
+                    else:
+                        sv[:] = 2 * interp[lane] - one
+                elif is_odd:
+                    if neg3[lane]:
+                        sv[:] = -interp[lane]
+                    else:
+                        sv[:] = interp[lane]
+                else:
+                    if neg3[lane]:
+                        sv[:] = one - interp[lane]
+                    else:
+                        sv[:] = interp[lane]
+                if out_shift == 0:
+                    tq[lane].next = sv << 1
+                else:
+                    tq[lane].next = sv >> (out_shift - 1)
 
-    # only 1.0 can exceed the largest code: not a range overflow, so `clipped` is not counted
-    clipped = Signal(bool(0))
-    output = round_saturate(cfg, clk, rst, en, sym, out_shift, y, clipped)
+    output = saturate_lanes(cfg, clk, rst, en, tq, result, clipped)
 
-    return magnitude, absolute, scale, index, lookup, interpolate, symmetry, output
+    return index, lookup, interpolate, symmetry_round, output
 
 
 # Softmax: cycles from start to done beyond the three passes (n each) and the division: reading
@@ -393,14 +416,12 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     unused_en = Signal(bool(0))
     seq = vector_sequencer(cfg, clk, rst, vec_ctl.start, dec.length, dec.src0, dec.src0, rd_vec.addr, unused_addr,
                            rd_vec.en, unused_en, seq_valid, seq_count)
-    ys = [Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1)) for _ in range(p)]
-    lanes = [act_lane(cfg, clk, rst, vec_ctl.busy, lane, rd.data, tsel, is_tanh, is_odd, idx_shift, out_shift,
-                      ys[lane]) for lane in range(p)]
+    result = Signal(intbv(0)[p * w:])
+    lanes = act_lanes(cfg, clk, rst, vec_ctl.busy, rd.data, tsel, is_tanh, is_odd, idx_shift, out_shift, result)
     res_valid = Signal(bool(0))
     res_count = Signal(intbv(0, min=0, max=p + 1))
     follow = [delay_line(clk, rst, vec_ctl.busy, seq_valid, res_valid, ACT_LANE_LATENCY),
               delay_line(clk, rst, vec_ctl.busy, seq_count, res_count, ACT_LANE_LATENCY)]
-    result = ConcatSignal(*reversed(ys))
     wb = vector_writeback(cfg, clk, rst, vec_ctl, dec.dst, dec.length, res_valid, res_count, result, wr_vec)
     smx = softmax_unit(cfg, clk, rst, smx_ctl, dec, rd_smx, rd.data, wr_smx)
     return dispatch, merge, latch, seq, lanes, follow, wb, smx

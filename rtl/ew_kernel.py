@@ -1,10 +1,10 @@
 """Element-wise (adder) kernel: add with alignment shifts, or multiply; round, saturate."""
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always_comb, always_seq, block, intbv
+from myhdl import Signal, always, always_comb, always_seq, block, intbv
 
 from .config import ProcessorConfig
-from .primitives import delay_line, round_saturate
+from .primitives import delay_line, round_lanes, saturate_lanes
 from .vector_unit import vector_sequencer, vector_writeback
 
 # Cycles from a word's read addresses to its result entering the write-back register:
@@ -13,36 +13,34 @@ EW_LANE_LATENCY = 5
 
 
 @block
-def ew_lane(cfg: ProcessorConfig, clk, rst, en, lane: int, data_a, data_b, is_mul, sh_a, sh_b, sh_out,
-            y, sat):
-    """One lane: y = sat(round(((a << sh_a) + (b << sh_b)) >> sh_out)) or sat(round(a*b >> sh_out)).
+def ew_lanes(cfg: ProcessorConfig, clk, rst, en, data_a, data_b, is_mul, sh_a, sh_b, sh_out, result, sat_vec):
+    """All P lanes: y = sat(round(((a << sh_a) + (b << sh_b)) >> sh_out)) or sat(round(a*b >> sh_out)).
 
-    Ports: clk, rst (clears the stage registers); en (advance); data_a, data_b (in, P*W-bit words); is_mul,
-    sh_a, sh_b, sh_out (in, held for the instruction); y (out, W bits); sat (out, y was clipped,
-    valid with y). Latency 3 cycles from data."""
-    w = cfg.data_bits
-    lo, hi = lane * w, (lane + 1) * w
+    Ports: clk, rst (clears the stage registers); en (advance); data_a, data_b (in, P*W-bit
+    words); is_mul, sh_a, sh_b, sh_out (in, held for the instruction); result (out, P*W bits);
+    sat_vec (out, P bits: the lane was clipped, valid with result). Latency 3 cycles from data.
+    One process per stage for all lanes."""
+    p, w = cfg.lanes, cfg.data_bits
     wide = 1 << (2 * w)  # |r| < 2^(2W) for shifts <= W-1 (the ISA's limit)
-    a = Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1))
-    b = Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1))
-    r = Signal(intbv(0, min=-wide, max=wide))
+    r = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
 
-    @always_comb
-    def operands():
-        a.next = data_a[hi:lo].signed()
-        b.next = data_b[hi:lo].signed()
-
-    @always_seq(clk.posedge, reset=rst)
+    @always(clk.posedge)
     def combine():
-        if en:
-            if is_mul:
-                r.next = a * b
-            else:
-                r.next = (a << sh_a) + (b << sh_b)
+        if rst:
+            for lane in range(p):
+                r[lane].next = 0
+        elif en:
+            for lane in range(p):
+                lo = lane * w
+                if is_mul:
+                    r[lane].next = data_a[lo + w:lo].signed() * data_b[lo + w:lo].signed()
+                else:
+                    r[lane].next = (data_a[lo + w:lo].signed() << sh_a) + (data_b[lo + w:lo].signed() << sh_b)
 
-    output = round_saturate(cfg, clk, rst, en, r, sh_out, y, sat)
-
-    return operands, combine, output
+    tq = [Signal(intbv(0, min=-2 * wide, max=2 * wide)) for _ in range(p)]
+    rounding = round_lanes(clk, rst, en, r, sh_out, tq)
+    clipping = saturate_lanes(cfg, clk, rst, en, tq, result, sat_vec)
+    return combine, rounding, clipping
 
 
 @block
@@ -75,16 +73,13 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
     seq_count = Signal(intbv(0, min=0, max=p + 1))
     seq = vector_sequencer(cfg, clk, rst, ctl.start, dec.length, dec.src0, dec.src1, rd_a.addr, rd_b.addr,
                            rd_a.en, rd_b.en, seq_valid, seq_count)
-    ys = [Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1)) for _ in range(p)]
-    sats = [Signal(bool(0)) for _ in range(p)]
-    lanes = [ew_lane(cfg, clk, rst, ctl.busy, lane, rd_a.data, rd_b.data, is_mul, sh_a, sh_b, sh_out, ys[lane],
-                     sats[lane]) for lane in range(p)]
+    result = Signal(intbv(0)[p * w:])
+    sat_vec = Signal(intbv(0)[p:])
+    lanes = ew_lanes(cfg, clk, rst, ctl.busy, rd_a.data, rd_b.data, is_mul, sh_a, sh_b, sh_out, result, sat_vec)
     res_valid = Signal(bool(0))
     res_count = Signal(intbv(0, min=0, max=p + 1))
     follow = [delay_line(clk, rst, ctl.busy, seq_valid, res_valid, EW_LANE_LATENCY),
               delay_line(clk, rst, ctl.busy, seq_count, res_count, EW_LANE_LATENCY)]
-    result = ConcatSignal(*reversed(ys))
-    sat_vec = ConcatSignal(*reversed(sats))
 
     @always_comb
     def count_saturations():

@@ -1,7 +1,7 @@
 """FC kernel: P MAC lanes along the input vector, adder tree, wide accumulator, round, saturate."""
 from __future__ import annotations
 
-from myhdl import Signal, always_comb, always_seq, block, intbv, modbv
+from myhdl import Signal, always, always_comb, always_seq, block, intbv, modbv
 
 from .config import ProcessorConfig
 from .primitives import adder_tree, delay_line, pipe_reg
@@ -12,24 +12,29 @@ FC_FIXED_LATENCY = 6
 
 
 @block
-def fc_lane(cfg: ProcessorConfig, clk, rst, en, lane: int, act_data, w_data, nvalid, nfirst, seg_shift, prod):
-    """Lane `lane`: prod = a*w when lane < nvalid, else 0 (masks padding and stale buffer data);
-    shifted left by seg_shift when lane < nfirst (the column belongs to the first segment).
+def fc_products(cfg: ProcessorConfig, clk, rst, en, act_data, w_data, nvalid, nfirst, seg_shift, prods):
+    """All P lanes: prods[l] = a_l*w_l when l < nvalid, else 0 (masks padding and stale buffer
+    data); shifted left by seg_shift when l < nfirst (the column belongs to the first segment).
 
-    Ports: clk, rst (clears prod); en (advance); act_data, w_data (in, P*W-bit vectors); nvalid,
-    nfirst, seg_shift (in); prod (out). Latency 1."""
-    w = cfg.data_bits
-    lo, hi = lane * w, (lane + 1) * w
+    Ports: clk, rst (clears the products); en (advance); act_data, w_data (in, P*W-bit vectors);
+    nvalid, nfirst, seg_shift (in); prods (out, list of P signals used as an array). Latency 1.
+    One process for all lanes."""
+    p, w = cfg.lanes, cfg.data_bits
 
-    @always_seq(clk.posedge, reset=rst)
+    @always(clk.posedge)
     def mul():
-        if en:
-            if lane < nvalid and lane < nfirst:
-                prod.next = (act_data[hi:lo].signed() * w_data[hi:lo].signed()) << seg_shift
-            elif lane < nvalid:
-                prod.next = act_data[hi:lo].signed() * w_data[hi:lo].signed()
-            else:
-                prod.next = 0
+        if rst:
+            for lane in range(p):
+                prods[lane].next = 0
+        elif en:
+            for lane in range(p):
+                lo = lane * w
+                if lane < nvalid and lane < nfirst:
+                    prods[lane].next = (act_data[lo + w:lo].signed() * w_data[lo + w:lo].signed()) << seg_shift
+                elif lane < nvalid:
+                    prods[lane].next = act_data[lo + w:lo].signed() * w_data[lo + w:lo].signed()
+                else:
+                    prods[lane].next = 0
 
     return mul
 
@@ -157,8 +162,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     # ---- P products, then the adder tree ----------------------------------------------------------
     pmax = 1 << (2 * w - 2 + (w - 1))  # a product, shifted by up to W-1 (the ISA's limit)
     prods = [Signal(intbv(0, min=-pmax, max=pmax + 1)) for _ in range(p)]
-    lanes = [fc_lane(cfg, clk, rst, ctl.busy, lane, rd.data, w_d, t2_nvalid, t2_nfirst, seg_shift, prods[lane])
-             for lane in range(p)]
+    lanes = fc_products(cfg, clk, rst, ctl.busy, rd.data, w_d, t2_nvalid, t2_nfirst, seg_shift, prods)
     tree_lat = lb + 1  # product register + tree levels
     psum = Signal(intbv(0, min=-pmax * p, max=pmax * p + 1))
     tree = adder_tree(clk, rst, ctl.busy, prods, psum)

@@ -65,39 +65,55 @@ def delay_line(clk, rst, en, d, q, depth: int):
 
 
 @block
-def adder_node(clk, rst, en, a, b, s):
-    """Registered signed sum s = a + b. Ports: clk, rst (clears s), en (advance), a, b in, s out.
-    Latency 1."""
-    assert s.min <= a.min + b.min and s.max >= a.max + b.max - 1
+def adder_tree(clk, rst, en, terms, total):
+    """Registered binary adder tree over a power-of-two list of signed signals, one process per
+    level (the list is used as an array).
 
-    @always_seq(clk.posedge, reset=rst)
+    Ports: clk, rst (clears the partial sums); en (advance); terms (list of signals in, used as
+    an array); total (out, wide enough for the sum). Latency log2(len(terms)) cycles, one new set
+    of terms per cycle."""
+    n = len(terms)
+    assert n >= 2 and n & (n - 1) == 0
+    lo = sum(t.min for t in terms)
+    hi = sum(t.max - 1 for t in terms) + 1
+    assert total.min <= lo and total.max >= hi
+    insts = []
+    level = terms
+    while len(level) > 2:
+        nxt = [Signal(intbv(0, min=lo, max=hi)) for _ in range(len(level) // 2)]
+        insts.append(_adder_level(clk, rst, en, level, nxt))
+        level = nxt
+    insts.append(_adder_last(clk, rst, en, level[0], level[1], total))
+    return insts
+
+
+@block
+def _adder_level(clk, rst, en, cur, nxt):
+    """nxt[i] = cur[2i] + cur[2i+1], registered. Latency 1."""
+    m = len(nxt)
+
+    @always(clk.posedge)
     def add():
-        if en:
-            s.next = a + b
+        if rst:
+            for i in range(m):
+                nxt[i].next = 0
+        elif en:
+            for i in range(m):
+                nxt[i].next = cur[2 * i] + cur[2 * i + 1]
 
     return add
 
 
 @block
-def adder_tree(clk, rst, en, terms, total):
-    """Registered binary adder tree over a power-of-two list of signed signals.
+def _adder_last(clk, rst, en, a, b, total):
+    """total = a + b, registered. Latency 1."""
 
-    Ports: clk, rst (clears the partial sums); en (advance); terms (list of signals in); total
-    (out, wide enough for the sum). Latency log2(len(terms)) cycles, one new set of terms per
-    cycle."""
-    n = len(terms)
-    assert n >= 2 and n & (n - 1) == 0
-    insts = []
-    level = list(terms)
-    while len(level) > 1:
-        # exact range of a pair sum: [a.min + b.min, (a.max - 1) + (b.max - 1)]
-        lo = level[0].min + level[1].min
-        hi = level[0].max + level[1].max - 1
-        nxt = [total] if len(level) == 2 else [Signal(intbv(0, min=lo, max=hi)) for _ in range(len(level) // 2)]
-        for i, s in enumerate(nxt):
-            insts.append(adder_node(clk, rst, en, level[2 * i], level[2 * i + 1], s))
-        level = nxt
-    return insts
+    @always_seq(clk.posedge, reset=rst)
+    def add():
+        if en:
+            total.next = a + b
+
+    return add
 
 
 @block
@@ -137,3 +153,60 @@ def round_saturate(cfg, clk, rst, en, value, shift, y, sat):
                 y.next = rounded
 
     return round_stage, half_up, saturate
+
+
+@block
+def round_lanes(clk, rst, en, values, shift, tq):
+    """First half of round_saturate for all lanes: tq = value << 1 (shift 0) or value >> (shift-1).
+
+    Ports: clk, rst (clears tq); en (advance); values, tq (lists of P signed signals used as
+    arrays, in and out); shift (in). Latency 1. One process for all lanes."""
+    p = len(values)
+
+    @always(clk.posedge)
+    def round_stage():
+        if rst:
+            for lane in range(p):
+                tq[lane].next = 0
+        elif en:
+            for lane in range(p):
+                if shift == 0:
+                    tq[lane].next = values[lane] << 1
+                else:
+                    tq[lane].next = values[lane] >> (shift - 1)
+
+    return round_stage
+
+
+@block
+def saturate_lanes(cfg, clk, rst, en, tq, result, sat_vec):
+    """Second half of round_saturate for all lanes: y = saturate((tq + 1) >> 1), packed.
+
+    Ports: clk, rst (clears the outputs); en (advance); tq (in, list of P signed signals used as
+    an array); result (out, P*W-bit word, lane l at bits l*W); sat_vec (out, P bits, lane l was
+    clipped). Latency 1. One process for all lanes."""
+    p, w = len(tq), cfg.data_bits
+    assert len(result) == p * w and len(sat_vec) == p
+    mask = (1 << w) - 1
+    top, bottom = cfg.data_max, cfg.data_min & mask  # two's-complement bit patterns of the limits
+
+    @always(clk.posedge)
+    def saturate():
+        if rst:
+            result.next = 0
+            sat_vec.next = 0
+        elif en:
+            for lane in range(p):
+                lo = lane * w
+                # round to nearest, ties up: (tq + 1) >> 1 == floor(v / 2^s + 1/2)
+                if ((tq[lane] + 1) >> 1) > cfg.data_max:
+                    result.next[lo + w:lo] = top
+                    sat_vec.next[lane] = 1
+                elif ((tq[lane] + 1) >> 1) < cfg.data_min:
+                    result.next[lo + w:lo] = bottom
+                    sat_vec.next[lane] = 1
+                else:
+                    result.next[lo + w:lo] = ((tq[lane] + 1) >> 1) & mask
+                    sat_vec.next[lane] = 0
+
+    return saturate
