@@ -46,10 +46,6 @@ def table(cfg: ProcessorConfig, function: str) -> tuple[tuple[int, ...], tuple[i
     return values, diffs
 
 
-def sigmoid_table(cfg: ProcessorConfig) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    return table(cfg, "sigmoid")
-
-
 def diff_bits(cfg: ProcessorConfig, functions=("sigmoid", "hard-sigmoid", "softsign")) -> int:
     """Width of the stored difference magnitudes of the given tables (unsigned)."""
     return max(max(table(cfg, f)[1]).bit_length() for f in functions) or 1
