@@ -26,7 +26,8 @@ def act_lanes(cfg: ProcessorConfig, clk, rst, en, data, tsel, is_tanh, is_odd, i
     Ports: clk, rst (clears the stage registers); en (advance); data (in, P*W-bit word);
     tsel (table: 0 sigmoid, 1 hard-sigmoid, 2 softsign), is_tanh (2*sigmoid(2x) - 1), is_odd
     (f(-x) = -f(x), else f(-x) = 1 - f(x)), idx_shift (= shift0), out_shift (= 16 + F - shift1),
-    all held for the instruction; result (out, P*W-bit word). Latency 5 cycles from data."""
+    all held for the instruction; result (out, P*W-bit word). Latency 5 cycles from data.
+    Reset: synchronous, clears every stage register."""
     p, w, fb = cfg.lanes, cfg.data_bits, cfg.lut_frac_bits
     vb = cfg.LUT_VALUE_BITS
     tables = {name: table(cfg, name) for name in ("sigmoid", "hard-sigmoid", "softsign")}
@@ -174,7 +175,9 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, rd_data, wr):
     shift0 = exp index shift, shift1 = output fraction bits, sampled at start); rd (AbufReadPort:
     addr and en out), rd_data (in, the port's data; lane 0 used); wr (AbufWritePort out, one
     element per write). Cycles from start to done: softmax_cycles(cfg, length). length 0: done
-    the cycle after start."""
+    the cycle after start.
+
+      Latency: softmax_cycles(cfg, length) from start to done. Reset: synchronous, back to IDLE with the pipeline cleared."""
     w, fb, vb = cfg.data_bits, cfg.lut_frac_bits, cfg.LUT_VALUE_BITS
     values, diffs = table(cfg, "exp")
     db = max(diffs).bit_length() or 1
@@ -356,7 +359,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     Timing, element-wise: words of P elements, one per cycle from the cycle after start; a word is
     written ACT_LANE_LATENCY + 1 cycles after its address; done pulses the cycle after the last
     write. Busy cycles: ceil(length/P) + ACT_LANE_LATENCY + 2. Softmax: softmax_cycles().
-    """
+    Latency: see Timing. Reset: synchronous, both paths idle."""
     p, w = cfg.lanes, cfg.data_bits
     vb, fb = cfg.LUT_VALUE_BITS, cfg.lut_frac_bits
     SOFTMAX = int(isa.ActFunc.SOFTMAX)

@@ -33,7 +33,8 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     weight and instruction memories and 1 + 32-bit entries per beat cycles into the bias buffer;
     writes take 4 cycles per beat plus the write response. Bursts are INCR, at most 256 beats,
     and do not cross 4 KB boundaries.
-    """
+
+    Latency: see Timing; CycleModel._read_cycles/_write_cycles give the exact counts. Reset: synchronous, back to IDLE."""
     p, w = cfg.lanes, cfg.data_bits
     axb = cfg.axi_data_bits
     beat_shift = clog2(cfg.beat_bytes)

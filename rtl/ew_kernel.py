@@ -19,7 +19,9 @@ def ew_lanes(cfg: ProcessorConfig, clk, rst, en, data_a, data_b, is_mul, sh_a, s
     Ports: clk, rst (clears the stage registers); en (advance); data_a, data_b (in, P*W-bit
     words); is_mul, sh_a, sh_b, sh_out (in, held for the instruction); result (out, P*W bits);
     sat_vec (out, P bits: the lane was clipped, valid with result). Latency 3 cycles from data.
-    One process per stage for all lanes."""
+    One process per stage for all lanes.
+
+    Reset: synchronous, clears every stage register."""
     p, w = cfg.lanes, cfg.data_bits
     wide = 1 << (2 * w)  # |r| < 2^(2W) for shifts <= W-1 (the ISA's limit)
     r = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
@@ -56,7 +58,8 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
     Timing: words of P elements, one per cycle from the cycle after start; a word is written
     EW_LANE_LATENCY + 1 cycles after its addresses; done pulses the cycle after the last write.
     Busy cycles: ceil(length/P) + EW_LANE_LATENCY + 2.
-    """
+
+    Latency: see Timing. Reset: synchronous, idle."""
     p, w = cfg.lanes, cfg.data_bits
     is_mul = Signal(bool(0))
     sh_a, sh_b, sh_out = [Signal(intbv(0)[6:]) for _ in range(3)]

@@ -18,7 +18,8 @@ def fc_products(cfg: ProcessorConfig, clk, rst, en, act_data, w_data, nvalid, nf
 
     Ports: clk, rst (clears the products); en (advance); act_data, w_data (in, P*W-bit vectors);
     nvalid, nfirst, seg_shift (in); prods (out, list of P signals used as an array). Latency 1.
-    One process for all lanes."""
+    One process for all lanes.
+    Reset: synchronous, clears the products."""
     p, w = cfg.lanes, cfg.data_bits
 
     @always(clk.posedge)

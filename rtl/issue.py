@@ -19,7 +19,8 @@ def range_slot(clk, rst, issue, done, r0lo, r0hi, r1lo, r1hi, wlo, whi, active, 
     its ranges are recorded); done (in, the kernel finished: the slot empties, and already counts
     as empty in this cycle); r0lo..whi (in, the waiting instruction's read ranges 0 and 1 and its
     write range, [lo, hi), empty when lo == hi); active (out, a recorded instruction is running);
-    conflict (out, combinational: RAW, WAR or WAW against the recorded ranges)."""
+    conflict (out, combinational: RAW, WAR or WAW against the recorded ranges).
+    Latency: ranges recorded at the edge of `issue`; `conflict` is combinational. Reset: synchronous, empties the slot."""
     busy = Signal(bool(0))
     k0lo, k0hi, k1lo, k1hi, kwlo, kwhi = [Signal(intbv(0)[RANGE_BITS:]) for _ in range(6)]
 

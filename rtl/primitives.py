@@ -28,7 +28,8 @@ def ram(clk, port, depth: int):
 def pipe_reg(clk, rst, en, d, q):
     """One pipeline register. Ports: clk, rst (sync, active high, clears q), en (in: advance;
     pipelines hold while their kernel is idle, which costs an event-driven simulator nothing),
-    d in, q out. Latency 1."""
+    d in, q out. Latency 1.
+    Reset: synchronous, clears q."""
     assert len(d) == len(q)
 
     @always_seq(clk.posedge, reset=rst)
@@ -43,7 +44,9 @@ def pipe_reg(clk, rst, en, d, q):
 def delay_line(clk, rst, en, d, q, depth: int):
     """`depth` >= 1 pipeline registers in a row. Ports as pipe_reg. Latency `depth`.
 
-    One process for the whole line (an event-driven simulator pays per process woken)."""
+    One process for the whole line (an event-driven simulator pays per process woken).
+
+    Reset: synchronous, clears every stage."""
     assert depth >= 1 and len(d) == len(q)
     if depth == 1:
         return pipe_reg(clk, rst, en, d, q)
@@ -71,7 +74,8 @@ def adder_tree(clk, rst, en, terms, total):
 
     Ports: clk, rst (clears the partial sums); en (advance); terms (list of signals in, used as
     an array); total (out, wide enough for the sum). Latency log2(len(terms)) cycles, one new set
-    of terms per cycle."""
+    of terms per cycle.
+    Reset: synchronous, clears the partial sums."""
     n = len(terms)
     assert n >= 2 and n & (n - 1) == 0
     lo = sum(t.min for t in terms)
@@ -89,7 +93,8 @@ def adder_tree(clk, rst, en, terms, total):
 
 @block
 def _adder_level(clk, rst, en, cur, nxt):
-    """nxt[i] = cur[2i] + cur[2i+1], registered. Latency 1."""
+    """nxt[i] = cur[2i] + cur[2i+1], registered. Latency 1.
+        Ports: clk, rst, en (advance), cur (in), nxt (out), lists used as arrays. Reset: synchronous, clears nxt."""
     m = len(nxt)
 
     @always(clk.posedge)
@@ -106,7 +111,8 @@ def _adder_level(clk, rst, en, cur, nxt):
 
 @block
 def _adder_last(clk, rst, en, a, b, total):
-    """total = a + b, registered. Latency 1."""
+    """total = a + b, registered. Latency 1.
+        Ports: clk, rst, en (advance), a, b (in), total (out). Reset: synchronous, clears total."""
 
     @always_seq(clk.posedge, reset=rst)
     def add():
@@ -122,7 +128,8 @@ def round_saturate(cfg, clk, rst, en, value, shift, y, sat):
     ties toward +inf, computed as ((value >> (shift-1)) + 1) >> 1 so no wide constant is needed.
 
     Ports: clk, rst (clears the registers); en (advance); value (in, signed); shift (in);
-    y (out, data_bits signed); sat (out, y was clipped). Latency 2 (round, saturate)."""
+    y (out, data_bits signed); sat (out, y was clipped). Latency 2 (round, saturate).
+    Reset: synchronous, clears both registers."""
     lo, hi = value.min, value.max
     tq = Signal(intbv(0, min=2 * lo, max=2 * hi))
     rounded = Signal(intbv(0, min=lo, max=hi + 1))
@@ -160,7 +167,9 @@ def round_lanes(clk, rst, en, values, shift, tq):
     """First half of round_saturate for all lanes: tq = value << 1 (shift 0) or value >> (shift-1).
 
     Ports: clk, rst (clears tq); en (advance); values, tq (lists of P signed signals used as
-    arrays, in and out); shift (in). Latency 1. One process for all lanes."""
+    arrays, in and out); shift (in). Latency 1. One process for all lanes.
+
+    Reset: synchronous, clears tq."""
     p = len(values)
 
     @always(clk.posedge)
@@ -184,7 +193,9 @@ def saturate_lanes(cfg, clk, rst, en, tq, result, sat_vec):
 
     Ports: clk, rst (clears the outputs); en (advance); tq (in, list of P signed signals used as
     an array); result (out, P*W-bit word, lane l at bits l*W); sat_vec (out, P bits, lane l was
-    clipped). Latency 1. One process for all lanes."""
+    clipped). Latency 1. One process for all lanes.
+
+    Reset: synchronous, clears result and sat_vec."""
     p, w = len(tq), cfg.data_bits
     assert len(result) == p * w and len(sat_vec) == p
     mask = (1 << w) - 1

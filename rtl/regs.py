@@ -26,7 +26,9 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
       sat_inc         in, saturated results this cycle
       irq             out, STATUS.DONE & CTRL.IRQ_ENABLE
     Timing: write response 1 cycle after both AW and W are valid; read data 1 cycle after AR.
-    START clears the counters, DONE and ERROR in the same cycle it is written."""
+    START clears the counters, DONE and ERROR in the same cycle it is written.
+
+    Latency: see Timing."""
     # offsets as plain constants: the converter needs names, not expressions on dicts
     A_BASE0 = isa.REGISTERS["BASE0"].offset
     A_BASE1 = isa.REGISTERS["BASE1"].offset

@@ -87,7 +87,9 @@ def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
 def clock_gen(clk, half_period_ns: int):
     """Free-running clock generated in the HDL, so the simulator, not Python, toggles it.
 
-    Ports: clk (out). Period 2*half_period_ns (timescale 1 ns). Starts low."""
+    Ports: clk (out). Period 2*half_period_ns (timescale 1 ns). Starts low.
+
+    Latency: none (a source). Reset: none, it runs from time 0."""
 
     @instance
     def toggle():
@@ -103,5 +105,7 @@ def clock_gen(clk, half_period_ns: int):
 def processor_sim(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq, half_period_ns: int = 5):
     """Simulation top: the processor plus an HDL clock (clk is an output for the testbench).
 
-    Ports: as `processor`, except clk is driven here. rst is driven by the testbench."""
+    Ports: as `processor`, except clk is driven here. rst is driven by the testbench.
+
+    Latency and reset: as `processor`."""
     return clock_gen(clk, half_period_ns), processor(cfg, clk, rst, m_axi, s_axil, irq)

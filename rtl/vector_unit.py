@@ -14,7 +14,9 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, length, src_a, src_b
     Ports: clk, rst (sync, idles the sequencer); start, length, src_a, src_b (in, sampled at
     start); addr_a, addr_b (out, read-port addresses); valid (out: the addresses belong to a word
     of this instruction), count (out: elements of that word, 1..P).
-    Timing: the first word's addresses are presented the cycle after start, one word per cycle."""
+    Timing: the first word's addresses are presented the cycle after start, one word per cycle.
+
+    Latency: addresses from the cycle after start. Reset: synchronous, idle."""
     p = cfg.lanes
     rem = Signal(intbv(0, min=-(1 << 17), max=1 << 17))  # elements from this word to the end
     rem_next = Signal(intbv(0, min=-(1 << 17), max=1 << 17))
@@ -57,7 +59,9 @@ def vector_writeback(cfg: ProcessorConfig, clk, rst, ctl, dst, length, valid, co
     Ports: clk, rst; ctl (KernelCtl: start in, busy/done out); dst, length (in, sampled at
     start); valid, count, data (in: a result word of `count` elements this cycle); wr
     (AbufWritePort out, registered: the word lands at the end of the next cycle).
-    done pulses the cycle after the last word lands (the cycle after start if length is 0)."""
+    done pulses the cycle after the last word lands (the cycle after start if length is 0).
+
+    Latency: a result word lands at the end of the cycle after it arrives. Reset: synchronous, idle."""
     ptr = Signal(intbv(0)[16:])
     left = Signal(intbv(0)[17:])  # elements still to write
 

@@ -29,7 +29,8 @@ def axi_memory(clk, axi, mem: bytearray, beat_bytes: int):
     """AXI4 slave memory model (testbench only): INCR bursts, one beat per cycle, OKAY responses;
     accesses outside `mem` answer SLVERR (reads return 0). Its latencies are cocotbext-axi
     AxiRam's (first read beat two cycles after the address handshake, write response two cycles
-    after the last beat), so every RTL target counts the same cycles as the golden cycle model."""
+    after the last beat), so every RTL target counts the same cycles as the golden cycle model.
+    Ports: clk (in), axi (Axi4Master bundle, slave side). Latency: first read beat 2 cycles after AR, write response 2 cycles after the last W beat. Reset: none (testbench model)."""
 
     @instance
     def read_channel():
@@ -93,7 +94,8 @@ def axi_memory(clk, axi, mem: bytearray, beat_bytes: int):
 @block
 def axil_master(clk, axil, requests: collections.deque, answers: dict):
     """AXI4-Lite master (testbench only): executes ("write", offset, value) and ("read", offset)
-    requests in order and stores each answer under the request's id."""
+    requests in order and stores each answer under the request's id.
+    Ports: clk (in), axil (AxiLiteSlave bundle, master side). Latency: one transaction at a time. Reset: none (testbench model)."""
 
     @instance
     def run():
@@ -149,6 +151,8 @@ class MyHDLDevice:
 
         @block
         def bench():
+            """The testbench top: the processor, the AXI memory, the AXI-Lite master and a
+            clock. Ports: none. Latency: as the processor. Reset: rst high for the first 4 cycles."""
             dut = processor(cfg, dev.clk, dev.rst, dev.axi, dev.axil, dev.irq)
             memory = axi_memory(dev.clk, dev.axi, dev.mem, cfg.beat_bytes)
             master = axil_master(dev.clk, dev.axil, dev._requests, dev._answers)
