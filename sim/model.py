@@ -311,7 +311,7 @@ class GoldenDevice:
                 pc += 1
             else:
                 {Op.FC: m.fc, Op.ACT: m.act, Op.EW: m.ew}[op](pc, f)
-                self.timing.issue(op, f)
+                self.timing.issue(op, f, pc=pc)
                 pc += 1
             self.executed += 1  # it left the issue stage; a faulting instruction never does
 
@@ -329,7 +329,7 @@ class GoldenDevice:
                 raise ProcessorFault(ErrorCode.AXI_ERROR, pc, f"write at 0x{addr:x} outside memory")
             data = m.abuf[f["src0"]:f["src0"] + n].astype(dtype).tobytes()
             self.mem[addr:addr + len(data)] = data
-            self.timing.issue(op, f, addr)
+            self.timing.issue(op, f, addr, pc=pc)
             return
         target = f["func"]
         if target == isa.LoadTarget.ABUF:
@@ -349,7 +349,7 @@ class GoldenDevice:
             nbytes = -(-n * 4 // cfg.beat_bytes) * cfg.beat_bytes
             raw = self._bus_read(addr, nbytes, pc)
             m.bbuf[f["dst"]:f["dst"] + n] = np.frombuffer(raw, dtype="<i4")[:n]
-        self.timing.issue(op, f, addr)
+        self.timing.issue(op, f, addr, pc=pc)
 
 
 class CycleModel:
@@ -381,6 +381,7 @@ class CycleModel:
         self.reset()
 
     def reset(self) -> None:
+        self.events: list[tuple[int, Kernel, int, int]] = []  # (pc, kernel, issue cycle, done cycle)
         self.now = 0          # cycle in which the instruction at pc is considered for issue
         self.start_cycle = 0  # the cycle CTRL.START was taken
         self.running: list[tuple[int, Kernel, list, list]] = []  # (done cycle, kernel, reads, writes)
@@ -453,7 +454,7 @@ class CycleModel:
         self._c.instrs += 1
         self._c.cycles = self.now - self.start_cycle
 
-    def issue(self, op: Op, f: dict, addr: int = 0) -> None:
+    def issue(self, op: Op, f: dict, addr: int = 0, pc: int = -1) -> None:
         cfg, p = self.cfg, self.cfg.lanes
         kernel = isa.FORMATS[op][1]
         reads, writes = isa.access_ranges(op, f)
@@ -487,6 +488,7 @@ class CycleModel:
             dur = 3  # start -> CHECK -> FINISH -> done
         self._retire(c)
         self.running.append((c + dur, kernel, reads, writes))
+        self.events.append((pc, kernel, c - self.start_cycle, c + dur - self.start_cycle))
         self._c.busy[kernel] += dur
         self._c.instrs += 1
         if blocking:

@@ -4,7 +4,7 @@
     program = wf.compile()            # listing, formats, memory map (print(program))
     wf.deploy()                       # weights into the on-chip buffers, once
     y = wf.predict(x)                 # (T, C) -> (K,) or (T, K); a list of sequences -> a list
-    wf.last_profile                   # cycles and busy cycles per kernel of the last call
+    wf.last_profile                   # cycles, busy cycles per kernel, and per layer and kernel
 
 Targets: "model" (bit-exact golden model with its cycle model, instant), "myhdl" (the MyHDL
 design in MyHDL's own simulator, in this process; slow), "icarus" and "verilator" (the converted
@@ -60,6 +60,7 @@ class Workflow:
         self.session = None
         self._device = None
         self._driver = None
+        self._shadow = None
 
     # ---- compile and deploy -------------------------------------------------------------------
     def compile(self, calibration=None):
@@ -136,6 +137,13 @@ class Workflow:
                 self._device = self.session
         self._driver = HostDriver(self._device, self.program)
         self.deploy_profile = run_sync(self._driver.deploy())
+        # The golden model follows every call (it is exact and costs milliseconds): its cycle
+        # model attributes the cycles to layers, which the hardware counters cannot.
+        if self.target == "model":
+            self._shadow = self._driver
+        else:
+            self._shadow = HostDriver(SyncDevice(GoldenDevice(self.config, mem_bytes=mem)), self.program)
+            run_sync(self._shadow.deploy())
         return self.deploy_profile
 
     def _ready(self) -> HostDriver:
@@ -157,6 +165,8 @@ class Workflow:
     def reset_state(self) -> None:
         """Stored state := each LSTM layer's initial state."""
         run_sync(self._ready().reset_state())
+        if self._shadow is not self._driver:
+            run_sync(self._shadow.reset_state())
 
     @property
     def state(self) -> list:
@@ -167,19 +177,28 @@ class Workflow:
     def state(self, value) -> None:
         """Set the stored state (one (h, c) pair per LSTM layer), e.g. from a saved session."""
         run_sync(self._ready().write_state(value))
+        if self._shadow is not self._driver:
+            run_sync(self._shadow.write_state(value))
 
     def _run(self, x, stateful: bool):
         driver = self._ready()
         single = isinstance(x, np.ndarray) and x.ndim == 2
         seqs = [x] if single else list(x)
         outputs, profiles = [], []
-        t0 = time.perf_counter()
+        layers: dict = {}
+        wall = 0.0
         sim0 = self.session.simulated_seconds if self.session else 0.0
         for seq in seqs:
+            t0 = time.perf_counter()
             y, profile = run_sync(driver.predict(np.asarray(seq), stateful=stateful))
+            wall += time.perf_counter() - t0
             outputs.append(y)
             profiles.append(profile)
-        self.last_profile = _merge(profiles, time.perf_counter() - t0)
+            if self._shadow is not driver:
+                run_sync(self._shadow.predict(np.asarray(seq), stateful=stateful))
+            _add_layer_cycles(layers, self.program, self._shadow.dev.device.timing.events)
+        self.last_profile = _merge(profiles, wall)
+        self.last_profile["layers"] = layers
         if self.session is not None:
             # wall time inside the simulator while the processor ran, versus the rest (requests,
             # host-side encoding): the per-call overhead of a session
@@ -209,6 +228,15 @@ def _mem_size(image_bytes: int) -> int:
     while size < 2 * image_bytes:
         size <<= 1
     return size
+
+
+def _add_layer_cycles(layers: dict, program, events) -> None:
+    """Add the busy cycles of one run, per layer and kernel, from the cycle model's events
+    (pc, kernel, issue cycle, done cycle) of the run program."""
+    names = {e.pc: e.layer or "control" for e in program.listing if e.program == "run"}
+    for pc, kernel, start, done in events:
+        per_kernel = layers.setdefault(names.get(pc, "control"), {})
+        per_kernel[kernel.name] = per_kernel.get(kernel.name, 0) + done - start
 
 
 def _merge(profiles, wall_seconds: float) -> dict:

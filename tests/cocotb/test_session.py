@@ -32,6 +32,10 @@ def test_one_process_serves_the_session(simulator):
         for x in xs:  # one call per sequence, lengths chosen per call without recompiling
             assert np.array_equal(wf.predict(x), golden.predict(x))
             assert wf.last_profile["cycles"] == golden.last_profile["cycles"]
+            # per-layer cycles (from the golden cycle model) add up to the RTL's busy counters
+            layers = wf.last_profile["layers"]
+            assert {k: sum(per.get(k, 0) for per in layers.values()) for k in wf.last_profile["busy"]} \
+                == wf.last_profile["busy"]
         assert all(np.array_equal(a, b) for a, b in zip(wf.predict(xs), golden.predict(xs)))  # a list, one call
         for x in xs[1:]:
             assert np.array_equal(wf.predict_and_update_state(x), golden.predict_and_update_state(x))

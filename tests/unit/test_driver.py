@@ -240,3 +240,14 @@ def test_timeout_names_the_stalled_instruction(program):
     with pytest.raises(DeviceTimeout, match="deploy program stalled at pc 1: deploy.load_biases") as info:
         run_sync(driver.deploy())
     assert info.value.cycles == driver.timeout_cycles(0)
+
+
+def test_workflow_profile_attributes_cycles_to_layers(network):
+    """last_profile["layers"]: busy cycles per layer and kernel; they add up to the counters."""
+    from sim import Workflow
+
+    wf = Workflow(network)
+    wf.predict([np.zeros((3, network.input_size)), np.ones((5, network.input_size))])
+    layers, busy = wf.last_profile["layers"], wf.last_profile["busy"]
+    assert "lstm_1" in layers and layers["lstm_1"]["FC"] > 0
+    assert {k: sum(per.get(k, 0) for per in layers.values()) for k in busy} == busy
