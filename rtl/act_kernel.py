@@ -253,6 +253,8 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, rd_data, wr):
         wr.en.next = 0
         v1.next = rd.en
         v2.next = v1
+        if rd.en:  # the passes address one element per cycle; a state change restarts the count
+            issued.next = issued + 1
         if state == State.IDLE:
             if ctl.start:
                 src.next = dec.src0
@@ -268,8 +270,6 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, rd_data, wr):
                 else:
                     state.next = State.MAX
         elif state == State.MAX:
-            if rd.en:
-                issued.next = issued + 1
             if v2:
                 if done_cnt == 0 or z > m:
                     m.next = z
@@ -280,8 +280,6 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, rd_data, wr):
                     done_cnt.next = 0
                     s_sum.next = 0
         elif state == State.SUM:
-            if rd.en:
-                issued.next = issued + 1
             if v5:
                 s_sum.next = s_sum + e_val
                 done_cnt.next = done_cnt + 1
@@ -305,8 +303,6 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, rd_data, wr):
                 done_cnt.next = 0
                 out_k.next = 0
         elif state == State.OUT:
-            if rd.en:
-                issued.next = issued + 1
             if v8:
                 wr.en.next = 1
                 wr.addr.next = dst + out_k

@@ -13,7 +13,7 @@ import collections
 import os
 import pathlib
 
-from myhdl import ResetSignal, Signal, block, delay, instance, intbv
+from myhdl import ResetSignal, Signal, block, instance, intbv
 
 from rtl import isa
 from rtl.config import ProcessorConfig
@@ -134,7 +134,7 @@ class MyHDLDevice:
 
     def __init__(self, cfg: ProcessorConfig, mem_bytes: int = 1 << 22, waves: bool = False,
                  run_dir: str | os.PathLike | None = None):
-        from rtl.top import processor
+        from rtl.top import clock_gen, processor
 
         self.cfg = cfg
         self.mem = bytearray(mem_bytes)
@@ -157,12 +157,7 @@ class MyHDLDevice:
             memory = axi_memory(dev.clk, dev.axi, dev.mem, cfg.beat_bytes)
             master = axil_master(dev.clk, dev.axil, dev._requests, dev._answers)
 
-            @instance
-            def clock():
-                dev.clk.next = 0
-                while True:
-                    yield delay(HALF_PERIOD)
-                    dev.clk.next = not dev.clk
+            clock = clock_gen(dev.clk, HALF_PERIOD)
 
             return dut, memory, master, clock
 

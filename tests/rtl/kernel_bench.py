@@ -11,7 +11,7 @@ closes the one that is running."""
 from __future__ import annotations
 
 import numpy as np
-from myhdl import ResetSignal, Signal, block, delay, instance, intbv
+from myhdl import ResetSignal, Signal, block, instance, intbv
 
 from rtl import isa
 from rtl.abuf import abuf
@@ -21,6 +21,7 @@ from rtl.ew_kernel import ew_kernel
 from rtl.fc_kernel import fc_kernel
 from rtl.interfaces import AbufReadPort, AbufWritePort, Decoded, KernelCtl, RamPort
 from rtl.primitives import ram
+from rtl.top import clock_gen
 from sim.model import Machine
 
 HALF_PERIOD = 5
@@ -112,12 +113,7 @@ class KernelBench:
     def _bench(self):
         dut = self.top()
 
-        @instance
-        def clock():
-            self.clk.next = 0
-            while True:
-                yield delay(HALF_PERIOD)
-                self.clk.next = not self.clk
+        clock = clock_gen(self.clk, HALF_PERIOD)
 
         @instance
         def stimulus():
