@@ -10,7 +10,8 @@ Memory map (byte offsets from the image base, every region starting on a 64-byte
     FCBiasDataOffset          int32 biases, in bias-buffer order
     StateDataOffset           initial state: per LSTM layer h, then c, each padded to an AXI beat
     StoredStateOffset         the same size: the state kept between stateful calls
-    InputDataOffset           max_sequence_length rows of input_row_bytes (row = one time step)
+    InputDataOffset           max_sequence_length + 1 rows of input_row_bytes (row = one time step;
+                              the run program reads one row past the sequence, see lower.py)
     OutputResultOffset        max_sequence_length rows of output_row_bytes (one row in "last" mode)
     EndOffset
 
@@ -97,7 +98,8 @@ def _memory_map(cfg: ProcessorConfig, plan: Lowered, n_deploy: int, max_t: int, 
                ("FCBiasDataOffset", plan.bias_entries * cfg.BIAS_BITS // 8),
                ("StateDataOffset", plan.state.nbytes),
                ("StoredStateOffset", plan.state.nbytes),
-               ("InputDataOffset", max_t * plan.input_row_bytes),
+               # one row more than the longest sequence: the run program loads x_{t+1} in step t
+               ("InputDataOffset", (max_t + 1) * plan.input_row_bytes),
                ("OutputResultOffset", out_rows * plan.output_row_bytes))
     mm, offset = {}, 0
     for name, size in regions:

@@ -1,11 +1,23 @@
 """Lowering: a network and its formats → buffer allocation, weight placement and the run program.
 
-Activation buffer (element addresses; the buffer takes unaligned P-wide accesses, so nothing is
-padded): first the vector ``[x; h_1; h_2; ...]``, so that layer l's FC input ``[h_{l-1}; h_l]``
-(``[x; h_1]`` for layer 1) is one contiguous range; then per LSTM layer five H-element slots
-``zi, zf, zg, zo, c`` (the FC kernel writes the preactivations, the ACT kernel turns them into gate
-values in place, the element-wise kernel reuses them for i⊙g, f⊙c and tanh(c)); then one slot per
-FullyConnected output, and one for the softmax's probabilities.
+Activation buffer (rtl/abuf.py; element addresses, see isa.region_bounds):
+
+- region V holds the vector ``[x; h_1; h_2; ...]`` from its start, so that layer l's FC input
+  ``[h_{l-1}; h_l]`` (``[x; h_1]`` for layer 1) is one contiguous range (V takes P-wide accesses
+  at any element, so nothing is padded);
+- region Z (written only by the FC kernel) holds per LSTM layer the four gate preactivations
+  ``zi, zf, zg, zo`` and one slot per FullyConnected output;
+- region E holds per LSTM layer the gates ``gi, gf, gg, go`` and the cell state ``c``, and the
+  softmax's probabilities. Slots in Z and E start at a row (P elements).
+
+Per step and LSTM layer (the element-wise kernel reads operand a through E's first read port and
+operand b through its second):
+
+    FC wX:   [x; h] (V) -> zX (Z)             X = i, f, g, o
+    ACT:     zi -> gi, zf -> gf, zg -> gg, zo -> go (Z -> E)
+    EW:      gi <- gi*gg ; gf <- gf*c ; c <- gf + gi          (i*g, f*c, c = f*c + i*g)
+    ACT:     gg <- tanh(c)
+    EW:      h <- go*gg (E -> V)
 
 Weight buffer: each FC, i.e. each LSTM gate matrix ``[W_g | R_g]`` and each FullyConnected layer, is
 ``rows`` rows of ``ceil(K/P)`` words (zero padded past K), one after the other; the bias buffer holds
@@ -14,19 +26,23 @@ the matching rows' biases in the same order.
 Run program (its length does not depend on T; the loop count is the SEQ_LEN register)::
 
     LOAD h, c of every layer from the state area (BASE3)
+    LOAD x_0 (BASE1)
     LOOP SEQ_LEN
-      LOAD x_t (BASE1 + t·input_row_bytes)
       per LSTM layer: FC wi, sigmoid i, FC wf, sigmoid f, FC wg, tanh g, FC wo,
-                      i⊙g, f⊙c, c = f⊙c + i⊙g, tanh(c), sigmoid o, h = o⊙tanh(c)
-      [sequence mode: FullyConnected layers, softmax, STORE y_t (BASE2 + t·output_row_bytes)]
+                      i*g, f*c, c = f*c + i*g, tanh(c), [layer 1: LOAD x_{t+1}], sigmoid o, h = o*tanh(c)
+      [sequence mode: FullyConnected layers, softmax, STORE y_t (BASE2 + t*output_row_bytes)]
     ENDLOOP
     [last mode: FullyConnected layers, softmax, STORE y]
     STORE h, c of every layer to the state area, only if FLAGS bit 0 (KEEP_STATE_COND)
     END
 
-The order interleaves the kernels: sigmoid(i) runs while the FC kernel computes the next gate, and
-the element-wise work of a step overlaps the FC of the output gate. Every instruction carries the
-layer and op name (``lstm_1.wi``, ``lstm_1.sigmoid_i``, ...) for the listing and error messages.
+The order interleaves the kernels: sigmoid(i) runs while the FC kernel computes the next gate, the
+element-wise work of a step overlaps the FC of the output gate, and the next step's input is
+loaded (software pipelined: x_{t+1} in step t, after the last FC that reads x_t) while the step's
+last activations run, so the load is off the recurrent path and does not compete with h for V's
+write port. The input area therefore has one row more than the longest sequence. Every
+instruction carries the layer and op name (``lstm_1.wi``, ``lstm_1.sigmoid_i``, ...) for the
+listing and error messages.
 """
 from __future__ import annotations
 
@@ -234,15 +250,19 @@ def lower(net: Network, cfg: ProcessorConfig, formats: dict[str, QFormat]) -> Lo
     for s in state.slots:
         em.load(s.layer, f"{s.layer}.load_h", s.h_addr, s.size, BASE_STATE, s.h_offset)
         em.load(s.layer, f"{s.layer}.load_c", s.c_addr, s.size, BASE_STATE, s.c_offset)
+    x_addr = buffers["x"][0]
+    em.load(inp.name, f"{inp.name}.load_x", x_addr, net.input_size, BASE_INPUT, 0)
     loop_pc = len(em.instrs)
     em.emit("", "loop", Op.LOOP, func=LoopCount.SEQ_LEN)  # jump patched below
-    x_addr = buffers["x"][0]
-    em.load(inp.name, f"{inp.name}.load_x", x_addr, net.input_size, BASE_INPUT, 0, stride=input_row_bytes)
+
+    def load_next_x() -> None:
+        em.load(inp.name, f"{inp.name}.load_x_next", x_addr, net.input_size, BASE_INPUT, input_row_bytes,
+                stride=input_row_bytes)
 
     # the vector the next layer reads: (address, size, format name, producing layer)
     vec = (x_addr, net.input_size, "x", inp.name)
-    for layer in lstms:
-        _lstm_step(em, layer, buffers, block, vec[0], vec[1], vec[2])
+    for k, layer in enumerate(lstms):
+        _lstm_step(em, layer, buffers, block, vec[0], vec[1], vec[2], load_next_x if k == 0 else None)
         vec = (buffers[f"{layer.name}.h"][0], layer.num_hidden, f"{layer.name}.h", layer.name)
 
     softmax = next((layer for layer in net.layers if isinstance(layer, Softmax)), None)
@@ -280,46 +300,59 @@ def lower(net: Network, cfg: ProcessorConfig, formats: dict[str, QFormat]) -> Lo
 
 
 def _lstm_step(em: _Emitter, layer: LSTM, buffers: dict, block: dict, v_addr: int, v_size: int,
-               v_tensor: str) -> None:
+               v_tensor: str, before_output_gate=None) -> None:
     """One time step of one LSTM layer. Its FC input [input; h] starts at v_addr: the input part
-    (`v_tensor`, v_size elements) and h have formats of their own, met by the FC's segment shift."""
+    (`v_tensor`, v_size elements) and h have formats of their own, met by the FC's segment shift.
+    `before_output_gate` emits instructions (the next step's input load) once the step's last FC
+    has read the input."""
     L, n = layer.name, layer.num_hidden
-    zi, zf, zg, zo, c, h = (buffers[f"{L}.{s}"][0] for s in ("zi", "zf", "zg", "zo", "c", "h"))
+    zi, zf, zg, zo = (buffers[f"{L}.{s}"][0] for s in ("zi", "zf", "zg", "zo"))
+    gi, gf, gg, go, c, h = (buffers[f"{L}.{s}"][0] for s in ("gi", "gf", "gg", "go", "c", "h"))
     cols = v_size + n
     z, gates, cell = f"{L}.z", f"{L}.gates", f"{L}.c"
     gate_fn, state_fn = GATE_FUNCTIONS[layer.gate_activation], STATE_FUNCTIONS[layer.state_activation]
     gn, sn = (layer.gate_activation.replace("-", "_"), layer.state_activation)  # op names: sigmoid_i, tanh_g, ...
     h_tensor = f"{L}.h"
     em.fc(L, f"{L}.wi", block[f"{L}.wi"], v_addr, cols, zi, h_tensor, z, first=v_tensor)
-    em.act(L, f"{L}.{gn}_i", gate_fn, zi, zi, n, z, gates)
+    em.act(L, f"{L}.{gn}_i", gate_fn, zi, gi, n, z, gates)
     em.fc(L, f"{L}.wf", block[f"{L}.wf"], v_addr, cols, zf, h_tensor, z, first=v_tensor)
-    em.act(L, f"{L}.{gn}_f", gate_fn, zf, zf, n, z, gates)
+    em.act(L, f"{L}.{gn}_f", gate_fn, zf, gf, n, z, gates)
     em.fc(L, f"{L}.wg", block[f"{L}.wg"], v_addr, cols, zg, h_tensor, z, first=v_tensor)
-    em.act(L, f"{L}.{sn}_g", state_fn, zg, zg, n, z, gates)
+    em.act(L, f"{L}.{sn}_g", state_fn, zg, gg, n, z, gates)
     em.fc(L, f"{L}.wo", block[f"{L}.wo"], v_addr, cols, zo, h_tensor, z, first=v_tensor)
-    em.mul(L, f"{L}.mul_ig", zi, zg, zi, n, gates, gates, cell)
-    em.mul(L, f"{L}.mul_fc", zf, c, zf, n, gates, cell, cell)
-    em.add(L, f"{L}.add_c", zf, zi, c, n, cell, cell, cell)
-    em.act(L, f"{L}.{sn}_c", state_fn, c, zg, n, cell, gates)
-    em.act(L, f"{L}.{gn}_o", gate_fn, zo, zo, n, z, gates)
-    em.mul(L, f"{L}.mul_h", zo, zg, h, n, gates, gates, f"{L}.h")
+    em.mul(L, f"{L}.mul_ig", gi, gg, gi, n, gates, gates, cell)
+    em.mul(L, f"{L}.mul_fc", gf, c, gf, n, gates, cell, cell)
+    em.add(L, f"{L}.add_c", gf, gi, c, n, cell, cell, cell)
+    em.act(L, f"{L}.{sn}_c", state_fn, c, gg, n, cell, gates)
+    if before_output_gate is not None:
+        before_output_gate()
+    em.act(L, f"{L}.{gn}_o", gate_fn, zo, go, n, z, gates)
+    em.mul(L, f"{L}.mul_h", go, gg, h, n, gates, gates, f"{L}.h")
 
 
 def _allocate(net: Network, cfg: ProcessorConfig, lstms: list[LSTM], fcs: list[FullyConnected]) -> dict:
-    """Activation-buffer slots: the vector [x; h_1; ...], per LSTM zi, zf, zg, zo, c, per FC its output."""
-    sizes = [("x", net.input_size)] + [(f"{layer.name}.h", layer.num_hidden) for layer in lstms]
-    for layer in lstms:
-        sizes += [(f"{layer.name}.{s}", layer.num_hidden) for s in ("zi", "zf", "zg", "zo", "c")]
-    sizes += [(f"{fc.name}.y", fc.output_size) for fc in fcs]
-    if any(isinstance(layer, Softmax) for layer in net.layers):
-        sizes.append(("softmax.p", net.output_size))
-    buffers, addr = {}, 0
-    for name, n in sizes:
-        buffers[name] = (addr, n)
-        addr += n
-    if addr > cfg.abuf_elements:
-        raise CompileError(f"activation buffer: the network needs {addr} elements, the config has "
-                           f"{cfg.abuf_elements} (abuf_words={cfg.abuf_words} x lanes={cfg.lanes})")
+    """Activation-buffer slots, region by region (see the module docstring): V holds [x; h_1; ...]
+    unpadded; Z and E slots start at rows."""
+    bounds = isa.region_bounds(cfg)
+    regions = {
+        isa.Region.V: [("x", net.input_size)] + [(f"{layer.name}.h", layer.num_hidden) for layer in lstms],
+        isa.Region.Z: [(f"{layer.name}.{s}", layer.num_hidden) for layer in lstms for s in ("zi", "zf", "zg", "zo")]
+        + [(f"{fc.name}.y", fc.output_size) for fc in fcs],
+        isa.Region.E: [(f"{layer.name}.{s}", layer.num_hidden) for layer in lstms for s in ("gi", "gf", "gg", "go", "c")]
+        + ([("softmax.p", net.output_size)] if any(isinstance(layer, Softmax) for layer in net.layers) else []),
+    }
+    buffers = {}
+    for region, slots in regions.items():
+        lo, hi = bounds[region]
+        addr = lo
+        for name, n in slots:
+            buffers[name] = (addr, n)
+            addr += n if region == isa.Region.V else pad(n, cfg.lanes)
+        if addr > hi:
+            rows = {isa.Region.V: "vbuf_words", isa.Region.Z: "zbuf_words", isa.Region.E: "ebuf_words"}[region]
+            raise CompileError(f"activation buffer region {region.name}: the network needs {addr - lo} elements "
+                               f"({', '.join(name for name, _ in slots)}), the config has {hi - lo} "
+                               f"({rows}={getattr(cfg, rows)} x lanes={cfg.lanes})")
     return buffers
 
 

@@ -77,6 +77,16 @@ class Program:
     #: FLAGS value that makes the run program store the final state (LOAD/STORE cond=1: bit 0).
     KEEP_STATE_FLAG = 1 << (KEEP_STATE_COND - 1)
 
+    def region_use(self, region: isa.Region) -> int:
+        """Elements of an activation-buffer region the program's slots occupy (up to the end of the
+        last slot, row padding included)."""
+        lo, hi = isa.region_bounds(self.config)[region]
+        ends = [a + n for a, n in self.buffers.values() if lo <= a < hi]
+        if not ends:
+            return 0
+        end = max(ends)
+        return (end if region == isa.Region.V else -(-end // self.config.lanes) * self.config.lanes) - lo
+
     def __repr__(self) -> str:
         return (f"<Program {self.config.short_id()}: {len(self.network.layers)} layers, output "
                 f"{self.output_mode!r}, run {len(self.run_instructions)} instructions, "
@@ -217,9 +227,10 @@ class Program:
         out += [f"Instructions: deploy {len(self.deploy_instructions)}, run {len(self.run_instructions)} "
                 f"(imem holds {cfg.imem_depth}); per time step: {counts}",
                 f"Ideal FC cycles per time step: {self.ideal_cycles_per_step():g} (lanes={cfg.lanes})",
-                f"Buffers: activations {sum(n for _, n in self.buffers.values())} of {cfg.abuf_elements} elements, "
-                f"weights {self.weight_words} of {cfg.wbuf_words} words, biases {self.bias_entries} of "
-                f"{cfg.bbuf_depth} entries", "", "Memory map"]
+                "Buffers: activations " + ", ".join(
+                    f"{r.name} {self.region_use(r)} of {hi - lo}" for r, (lo, hi) in isa.region_bounds(cfg).items())
+                + f" elements, weights {self.weight_words} of {cfg.wbuf_words} words, biases {self.bias_entries} "
+                f"of {cfg.bbuf_depth} entries", "", "Memory map"]
         names = list(self.memory_map)
         out += _table([("region", "offset", "size")] + [
             (n, f"0x{self.memory_map[n]:08x}",

@@ -1,109 +1,377 @@
-"""Activation/state buffer: P banks of elements with unaligned P-wide read and write ports."""
+"""Activation buffer: three regions, each its own memory with one write port, behind the
+kernels' read and write ports.
+
+    region  memory                               read ports (who)              write port (who)
+    V       P banks of W bits, one per lane      1 (FC, DMA)                   1 (EW, DMA)
+    Z       rows of P*W bits, lane enables       1 (FC, ACT, EW a, DMA)        1 (FC)
+    E       two copies of rows of P*W bits       2: E0 (ACT, EW a), E1 (EW b, DMA)   1 (ACT, EW, DMA)
+
+Every memory has at most one write port and two ports in all, so each maps to block RAM (a bank
+or copy = simple dual-port RAM). The issue unit (rtl/issue.py) never lets two kernels use the same
+region port at once (isa.Resource), so a port's address is a plain multiplexer of its users.
+
+V is banked by element (element e in bank e % P, row e // P) so a P-wide access at any element
+address reaches each bank once: the depth concatenation [x; h] of the FC kernel's input is one
+contiguous range that needs no copy. Z and E are read and written by whole rows: the compiler
+places their tensors at row boundaries, and single-element writes (FC results, softmax) use lane
+enables.
+
+Timing (all ports): a read's (en, region, addr), registered by the kernel in cycle c, addresses
+the memory at the end of c; the memory's output is registered again at the end of c+1 (nothing
+between a block RAM's output and a flip-flop: its clock-to-output delay leaves no room); the
+port's lane selection (V: rotation to the address) is registered at the end of c+2, so the data
+is valid in c+3 (READ_LATENCY). A write port's registers, valid in cycle c, are decoded into
+rows, lane enables and (V) rotated data at the end of c and written at the end of c+1.
+"""
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, block, intbv
+from myhdl import ConcatSignal, Signal, always, always_comb, block, concat, intbv
 
-from .config import ProcessorConfig
+from . import isa
+from .config import ProcessorConfig, clog2
 
-
-@block
-def abuf_read_rotate(cfg: ProcessorConfig, clk, port, bank_qs):
-    """Rotate registered bank outputs to lane order and register them on `port.data`: lane l
-    takes bank (addr + l) mod P.
-
-    Ports: clk; port (AbufReadPort: en, addr in, data out); bank_qs (in, list of the P banks'
-    registered elements for this port).
-    Latency: data is valid 2 cycles after an enabled addr (bank read + this register), held
-    otherwise. No reset: data only matters when a kernel has presented an address."""
-    p, w = cfg.lanes, cfg.data_bits
-    assert len(bank_qs) == p and len(port.data) == p * w
-    banks_q = ConcatSignal(*reversed(bank_qs))
-    off_q = Signal(intbv(0, min=0, max=p))
-    en_q = Signal(bool(0))
-    mask = p - 1
-
-    @always(clk.posedge)
-    def track():
-        # a lane-by-lane selection in the clocked process, not a barrel shifter on a wire: an
-        # event-driven simulator would re-evaluate a shifter for every bank output that changes
-        en_q.next = port.en
-        if port.en:
-            off_q.next = port.addr & mask
-        if en_q:
-            for lane in range(p):
-                lo = lane * w
-                src = ((off_q + lane) & mask) * w
-                port.data.next[lo + w:lo] = banks_q[src + w:src]
-
-    return track
+REGION_V, REGION_Z, REGION_E = int(isa.Region.V), int(isa.Region.Z), int(isa.Region.E)
 
 
 @block
-def abuf_bank(cfg: ProcessorConfig, b: int, clk, wports, rports, q0, q1, q2, q3, q4):
-    """Bank b: elements e with e mod P == b, at row e div P.
+def v_bank(cfg: ProcessorConfig, b: int, clk, ren, rrows, wen, wrows, wdata, q):
+    """Bank b of region V: the elements e with e % P == b, at row e // P.
 
-    Ports: clk; wports (4 AbufWritePort, in); rports (5 AbufReadPort, en and addr in); q0..q4
-    (out, this bank's element for each read port, registered). Signals go in one by one, not in
-    lists: the converter would turn a list into a memory.
-    Latency: write at the edge ending the cycle of `en`; read data 1 cycle after an enabled
-    address. Later write ports win if two write the same element in one cycle (the issue unit
-    prevents it). No reset: contents survive reset, like a block RAM; converted Verilog
-    initialises them to 0."""
-    p, w = cfg.lanes, cfg.data_bits
-    assert len(wports) == 4 and len(rports) == 5
-    lb = cfg.lane_bits
-    mask = p - 1
-    rows = cfg.abuf_words
-    mem = [Signal(intbv(0)[w:]) for _ in range(rows)]
-    w0, w1, w2, w3 = wports
-    r0, r1, r2, r3, r4 = rports
+    Ports: clk; ren (in, a read this cycle); rrows, wrows (in, P packed row addresses, this
+    bank's at bits b*R); wen (in, P bits: bank b writes); wdata (in, P packed elements); q (out,
+    the element read, registered). Latency: read 1, write at the clock edge.
+    No reset: contents survive reset like a block RAM's; converted Verilog initialises them to 0."""
+    w, depth = cfg.data_bits, cfg.vbuf_words
+    rb = clog2(depth)
+    assert len(rrows) == len(wrows) == cfg.lanes * rb and len(wdata) == cfg.lanes * w
+    mem = [Signal(intbv(0)[w:]) for _ in range(depth)]
+    lo_r, lo_d = b * rb, b * w
 
     @always(clk.posedge)
     def access():
-        # A port starting at element a covers bank b at row a div P, or the next row for banks
-        # below a's own bank; the bank takes the port's lane (b - a) mod P.
-        if w0.en and ((b - (w0.addr & mask)) & mask) < w0.count:
-            src = ((b - (w0.addr & mask)) & mask) * w
-            mem[(w0.addr >> lb) + (b < (w0.addr & mask))].next = w0.data[src + w:src]
-        if w1.en and ((b - (w1.addr & mask)) & mask) < w1.count:
-            src = ((b - (w1.addr & mask)) & mask) * w
-            mem[(w1.addr >> lb) + (b < (w1.addr & mask))].next = w1.data[src + w:src]
-        if w2.en and ((b - (w2.addr & mask)) & mask) < w2.count:
-            src = ((b - (w2.addr & mask)) & mask) * w
-            mem[(w2.addr >> lb) + (b < (w2.addr & mask))].next = w2.data[src + w:src]
-        if w3.en and ((b - (w3.addr & mask)) & mask) < w3.count:
-            src = ((b - (w3.addr & mask)) & mask) * w
-            mem[(w3.addr >> lb) + (b < (w3.addr & mask))].next = w3.data[src + w:src]
-        if r0.en:
-            q0.next = mem[((r0.addr >> lb) + (b < (r0.addr & mask))) & (rows - 1)]
-        if r1.en:
-            q1.next = mem[((r1.addr >> lb) + (b < (r1.addr & mask))) & (rows - 1)]
-        if r2.en:
-            q2.next = mem[((r2.addr >> lb) + (b < (r2.addr & mask))) & (rows - 1)]
-        if r3.en:
-            q3.next = mem[((r3.addr >> lb) + (b < (r3.addr & mask))) & (rows - 1)]
-        if r4.en:
-            q4.next = mem[((r4.addr >> lb) + (b < (r4.addr & mask))) & (rows - 1)]
+        if wen[b]:
+            mem[wrows[lo_r + rb:lo_r]].next = wdata[lo_d + w:lo_d]
+        if ren:
+            q.next = mem[rrows[lo_r + rb:lo_r]]
+
+    return access
+
+
+@block
+def row_memory(cfg: ProcessorConfig, depth: int, clk, ren, rrow, wen, wrow, wdata, q):
+    """A memory of `depth` rows of P elements with per-lane write enables (regions Z and E).
+
+    Ports: clk; ren, rrow (in, read a row); wen (in, P lane enables), wrow, wdata (in, the row
+    and its row-aligned data); q (out, the row read, registered). Latency: read 1, write at the
+    clock edge. No reset (memory contents)."""
+    p, w = cfg.lanes, cfg.data_bits
+    assert len(q) == len(wdata) == p * w and len(wen) == p
+    mem = [Signal(intbv(0)[p * w:]) for _ in range(depth)]
+
+    @always(clk.posedge)
+    def access():
+        for lane in range(p):
+            if wen[lane]:
+                lo = lane * w
+                mem[wrow].next[lo + w:lo] = wdata[lo + w:lo]
+        if ren:
+            q.next = mem[rrow]
 
     return access
 
 
 @block
 def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc, wr_act, wr_ew, wr_dma):
-    """The activation/state buffer: `cfg.abuf_words` rows of P elements in P banks.
+    """The activation buffer (see the module docstring for the regions and their ports).
 
-    Ports: clk; five AbufReadPort (FC, ACT, EW operand a, EW operand b, DMA store) and four
-    AbufWritePort (FC, ACT, EW, DMA load). Every port reaches P consecutive elements from any
-    element address in one cycle. Read latency 2 cycles; writes land at the clock edge.
-    No reset (memory contents)."""
-    p, w = cfg.lanes, cfg.data_bits
-    rports = (rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma)
-    wports = (wr_fc, wr_act, wr_ew, wr_dma)
+    Ports: clk; five AbufReadPort (FC, ACT, EW operand a, EW operand b, DMA) and four
+    AbufWritePort (FC, ACT, EW, DMA). A port may only address the regions isa.PORTS gives it,
+    one at a time per region port; the issue unit guarantees both.
+    Latency: READ_LATENCY = 3 from a read's address to its data; a write lands at the end of the
+    cycle after its port registers. No reset: contents survive reset like block RAM."""
+    p, w, lb = cfg.lanes, cfg.data_bits, cfg.lane_bits
+    mask = p - 1
+    e = cfg.elems_per_beat
+    e_shift = clog2(e) if e > 1 else 0
+    axb = cfg.axi_data_bits
+    v_rows, z_rows, e_rows = cfg.vbuf_words, cfg.zbuf_words, cfg.ebuf_words
+    vrb, zrb, erb = clog2(v_rows), clog2(z_rows), clog2(e_rows)
+    vm, zm, em = v_rows - 1, z_rows - 1, e_rows - 1
     insts = []
-    # qs[j][b]: bank b's registered element for read port j
-    qs = [[Signal(intbv(0)[w:]) for _ in range(p)] for _ in rports]
+
+    # ---- read address selection: one user per region port at a time -----------------------------
+    v_ren, z_ren, e0_ren, e1_ren = [Signal(bool(0)) for _ in range(4)]
+    v_raddr = Signal(intbv(0)[16:])
+    v_rrows = Signal(intbv(0)[p * vrb:])
+    z_rrow = Signal(intbv(0)[zrb:])
+    e0_rrow = Signal(intbv(0)[erb:])
+    e1_rrow = Signal(intbv(0)[erb:])
+
+    @always_comb
+    def read_select():
+        # rows within a region are the low address bits: regions start at multiples of their size
+        v_ren.next = 0
+        v_raddr.next = rd_fc.addr
+        if rd_fc.en and rd_fc.region == REGION_V:
+            v_ren.next = 1
+        elif rd_dma.en and rd_dma.region == REGION_V:
+            v_ren.next = 1
+            v_raddr.next = rd_dma.addr
+        z_ren.next = 1
+        if rd_fc.en and rd_fc.region == REGION_Z:
+            z_rrow.next = (rd_fc.addr >> lb) & zm
+        elif rd_act.en and rd_act.region == REGION_Z:
+            z_rrow.next = (rd_act.addr >> lb) & zm
+        elif rd_ewa.en and rd_ewa.region == REGION_Z:
+            z_rrow.next = (rd_ewa.addr >> lb) & zm
+        elif rd_dma.en and rd_dma.region == REGION_Z:
+            z_rrow.next = (rd_dma.addr >> lb) & zm
+        else:
+            z_ren.next = 0
+            z_rrow.next = 0
+        e0_ren.next = 1
+        if rd_act.en and rd_act.region == REGION_E:
+            e0_rrow.next = (rd_act.addr >> lb) & em
+        elif rd_ewa.en and rd_ewa.region == REGION_E:
+            e0_rrow.next = (rd_ewa.addr >> lb) & em
+        else:
+            e0_ren.next = 0
+            e0_rrow.next = 0
+        e1_ren.next = 1
+        if rd_ewb.en and rd_ewb.region == REGION_E:
+            e1_rrow.next = (rd_ewb.addr >> lb) & em
+        elif rd_dma.en and rd_dma.region == REGION_E:
+            e1_rrow.next = (rd_dma.addr >> lb) & em
+        else:
+            e1_ren.next = 0
+            e1_rrow.next = 0
+
+    @always_comb
+    def v_read_rows():
+        # A P-wide access from element a reaches bank b at row a // P, or the next row for the
+        # banks below a's own bank.
+        off = intbv(0)[lb:]
+        off[:] = v_raddr & mask
+        for b in range(p):
+            lo = b * vrb
+            if b < off:
+                v_rrows.next[lo + vrb:lo] = ((v_raddr >> lb) + 1) & vm
+            else:
+                v_rrows.next[lo + vrb:lo] = (v_raddr >> lb) & vm
+
+    # ---- write stages: decode the owning kernel's write into rows and lane enables ---------------
+    v_wen = Signal(intbv(0)[p:])
+    v_wrows = Signal(intbv(0)[p * vrb:])
+    v_wdata = Signal(intbv(0)[p * w:])
+    z_wen, e_wen = Signal(intbv(0)[p:]), Signal(intbv(0)[p:])
+    z_wrow = Signal(intbv(0)[zrb:])
+    e_wrow = Signal(intbv(0)[erb:])
+    z_wdata, e_wdata = Signal(intbv(0)[p * w:]), Signal(intbv(0)[p * w:])
+
+    @always(clk.posedge)
+    def v_write_stage():
+        en = False
+        addr = intbv(0)[16:]
+        count = intbv(0, min=0, max=p + 1)
+        data = intbv(0)[p * w:]
+        off = intbv(0)[lb:]
+        lane = intbv(0)[lb:]
+        if wr_ew.en and wr_ew.region == REGION_V:
+            en = True
+            addr[:] = wr_ew.addr
+            count[:] = wr_ew.count
+            data[:] = wr_ew.data
+        elif wr_dma.en and wr_dma.region == REGION_V:
+            en = True
+            addr[:] = wr_dma.addr
+            count[:] = wr_dma.count
+            data[:] = wr_dma.data
+        if en:
+            off[:] = addr & mask
+            for b in range(p):
+                lane[:] = (b - off) & mask  # the port lane bank b takes
+                v_wen.next[b] = lane < count
+                lo = b * vrb
+                if b < off:
+                    v_wrows.next[lo + vrb:lo] = ((addr >> lb) + 1) & vm
+                else:
+                    v_wrows.next[lo + vrb:lo] = (addr >> lb) & vm
+                lo = b * w
+                src = lane * w
+                v_wdata.next[lo + w:lo] = data[src + w:src]
+        elif v_wen != 0:
+            v_wen.next = 0
+
+    @always(clk.posedge)
+    def z_write_stage():
+        off = intbv(0)[lb:]
+        if wr_fc.en and wr_fc.region == REGION_Z:
+            off[:] = wr_fc.addr & mask
+            for lane in range(p):
+                z_wen.next[lane] = lane >= off and lane < off + wr_fc.count
+            z_wrow.next = (wr_fc.addr >> lb) & zm
+            z_wdata.next = wr_fc.data
+        elif z_wen != 0:
+            z_wen.next = 0
+
+    @always(clk.posedge)
+    def e_write_stage():
+        en = False
+        addr = intbv(0)[16:]
+        count = intbv(0, min=0, max=p + 1)
+        off = intbv(0)[lb:]
+        if wr_act.en and wr_act.region == REGION_E:
+            en = True
+            addr[:] = wr_act.addr
+            count[:] = wr_act.count
+            e_wdata.next = wr_act.data
+        elif wr_ew.en and wr_ew.region == REGION_E:
+            en = True
+            addr[:] = wr_ew.addr
+            count[:] = wr_ew.count
+            e_wdata.next = wr_ew.data
+        elif wr_dma.en and wr_dma.region == REGION_E:
+            en = True
+            addr[:] = wr_dma.addr
+            count[:] = wr_dma.count
+            e_wdata.next = wr_dma.data
+        if en:
+            off[:] = addr & mask
+            for lane in range(p):
+                e_wen.next[lane] = lane >= off and lane < off + count
+            e_wrow.next = (addr >> lb) & em
+        elif e_wen != 0:
+            e_wen.next = 0
+
+    # ---- the memories -----------------------------------------------------------------------------
+    v_q = [Signal(intbv(0)[w:]) for _ in range(p)]
     for b in range(p):
-        insts.append(abuf_bank(cfg, b, clk, wports, rports, *[q[b] for q in qs]))
-    for j, port in enumerate(rports):
-        insts.append(abuf_read_rotate(cfg, clk, port, qs[j]))
+        insts.append(v_bank(cfg, b, clk, v_ren, v_rrows, v_wen, v_wrows, v_wdata, v_q[b]))
+    z_q, e0_q, e1_q = [Signal(intbv(0)[p * w:]) for _ in range(3)]
+    insts.append(row_memory(cfg, z_rows, clk, z_ren, z_rrow, z_wen, z_wrow, z_wdata, z_q))
+    insts.append(row_memory(cfg, e_rows, clk, e0_ren, e0_rrow, e_wen, e_wrow, e_wdata, e0_q))
+    insts.append(row_memory(cfg, e_rows, clk, e1_ren, e1_rrow, e_wen, e_wrow, e_wdata, e1_q))
+
+    # ---- memory outputs straight into registers ------------------------------------------------------
+    v_cat = ConcatSignal(*reversed(v_q))
+    v_r, z_r, e0_r, e1_r = [Signal(intbv(0)[p * w:]) for _ in range(4)]
+    fresh = Signal(intbv(0)[4:])  # which memories were read in the previous cycle
+
+    @always(clk.posedge)
+    def capture():
+        fresh.next = concat(e1_ren, e0_ren, z_ren, v_ren)
+        if fresh[0]:
+            v_r.next = v_cat
+        if fresh[1]:
+            z_r.next = z_q
+        if fresh[2]:
+            e0_r.next = e0_q
+        if fresh[3]:
+            e1_r.next = e1_q
+
+    # ---- per-port lane selection, registered: data valid READ_LATENCY cycles after the address -----
+    @block
+    def tags(port, en2, reg2, off2):
+        """Enable, region and lane offset of a port's reads, two cycles behind the address (beside
+        the memory and capture registers). Ports: port (in), en2, reg2, off2 (out). Latency 2.
+        No reset: en2 follows port.en, which the kernels clear on reset."""
+        en1 = Signal(bool(0))
+        reg1 = Signal(intbv(0)[2:])
+        off1 = Signal(intbv(0)[lb:])
+
+        @always(clk.posedge)
+        def follow():
+            en1.next = port.en
+            en2.next = en1
+            if port.en:
+                reg1.next = port.region
+                off1.next = port.addr & mask
+            if en1:
+                reg2.next = reg1
+                off2.next = off1
+
+        return follow
+
+    @block
+    def fc_output(port):
+        """FC port: region V rotated so that lane 0 is the addressed element, or a Z row.
+        Ports: port (AbufReadPort). Latency: data 3 cycles after the address. No reset."""
+        en2 = Signal(bool(0))
+        reg2 = Signal(intbv(0)[2:])
+        off2 = Signal(intbv(0)[lb:])
+
+        @always(clk.posedge)
+        def select():
+            if en2:
+                if reg2 == REGION_V:
+                    for lane in range(p):
+                        lo = lane * w
+                        src = ((off2 + lane) & mask) * w
+                        port.data.next[lo + w:lo] = v_r[src + w:src]
+                else:
+                    port.data.next = z_r
+
+        return tags(port, en2, reg2, off2), select
+
+    @block
+    def z_or_e0_output(port):
+        """ACT and EW operand a: a Z row or an E row (copy 0). Ports: port (AbufReadPort).
+        Latency: data 3 cycles after the address. No reset."""
+        en2 = Signal(bool(0))
+        reg2 = Signal(intbv(0)[2:])
+        off2 = Signal(intbv(0)[lb:])
+
+        @always(clk.posedge)
+        def select():
+            if en2:
+                if reg2 == REGION_Z:
+                    port.data.next = z_r
+                else:
+                    port.data.next = e0_r
+
+        return tags(port, en2, reg2, off2), select
+
+    @block
+    def e1_output(port):
+        """EW operand b: an E row (copy 1). Ports: port (AbufReadPort). Latency 3. No reset."""
+        en2 = Signal(bool(0))
+        reg2 = Signal(intbv(0)[2:])
+        off2 = Signal(intbv(0)[lb:])
+
+        @always(clk.posedge)
+        def select():
+            if en2:
+                port.data.next = e1_r
+
+        return tags(port, en2, reg2, off2), select
+
+    @block
+    def dma_output(port):
+        """DMA (STORE): the AXI beat of elements addr.. in the low lanes, from V (any element),
+        Z or E (copy 1; the beat's place in the row). Ports: port (AbufReadPort). Latency 3.
+        No reset."""
+        en2 = Signal(bool(0))
+        reg2 = Signal(intbv(0)[2:])
+        off2 = Signal(intbv(0)[lb:])
+
+        @always(clk.posedge)
+        def select():
+            if en2:
+                if reg2 == REGION_V:
+                    for lane in range(e):
+                        lo = lane * w
+                        src = ((off2 + lane) & mask) * w
+                        port.data.next[lo + w:lo] = v_r[src + w:src]
+                elif reg2 == REGION_Z:
+                    src = (off2 >> e_shift) * axb
+                    port.data.next[axb:0] = z_r[src + axb:src]
+                else:
+                    src = (off2 >> e_shift) * axb
+                    port.data.next[axb:0] = e1_r[src + axb:src]
+
+        return tags(port, en2, reg2, off2), select
+
+    insts += [read_select, v_read_rows, v_write_stage, z_write_stage, e_write_stage, capture,
+              fc_output(rd_fc), z_or_e0_output(rd_act), z_or_e0_output(rd_ewa), e1_output(rd_ewb),
+              dma_output(rd_dma)]
     return insts

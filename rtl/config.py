@@ -28,7 +28,10 @@ class ProcessorConfig:
 
     lanes          P: MAC lanes of the FC kernel and element lanes of every on-chip vector path.
     data_type      "int16" or "int8": width of activations and weights.
-    abuf_words     activation/state buffer depth, in words of ``lanes`` elements.
+    vbuf_words     rows of the activation buffer's V region (vectors [x; h_1; ...]: P banks,
+                   P-wide reads and writes at any element address), in rows of ``lanes`` elements.
+    zbuf_words     rows of the Z region (FC results; P-wide accesses at row boundaries).
+    ebuf_words     rows of the E region (element-wise operands and results; two read ports).
     wbuf_words     weight buffer depth, in words of ``lanes`` weights.
     bbuf_depth     bias buffer depth, in 32-bit entries (one per FC output row).
     imem_depth     instruction memory depth, in 128-bit instructions.
@@ -43,7 +46,9 @@ class ProcessorConfig:
 
     lanes: int = 16
     data_type: str = "int16"
-    abuf_words: int = 512
+    vbuf_words: int = 256
+    zbuf_words: int = 512
+    ebuf_words: int = 512
     wbuf_words: int = 4096
     bbuf_depth: int = 1024
     imem_depth: int = 256
@@ -67,7 +72,8 @@ class ProcessorConfig:
             errors.append(f"lanes={self.lanes!r}: expected a power of two from 4 to 64")
         if self.axi_data_bits not in AXI_DATA_WIDTHS:
             errors.append(f"axi_data_bits={self.axi_data_bits!r}: expected one of {AXI_DATA_WIDTHS}")
-        for name, lo, hi in (("abuf_words", 4, 1 << 14), ("wbuf_words", 4, 1 << 16),
+        for name, lo, hi in (("vbuf_words", 4, 1 << 14), ("zbuf_words", 4, 1 << 14), ("ebuf_words", 4, 1 << 14),
+                             ("wbuf_words", 4, 1 << 16),
                              ("bbuf_depth", 4, 1 << 16), ("imem_depth", 8, 1 << 16),
                              ("lut_depth", 16, 1 << 12), ("softsign_lut_depth", 16, 1 << 14),
                              ("exp_lut_depth", 16, 1 << 14)):
@@ -79,9 +85,11 @@ class ProcessorConfig:
         if not isinstance(self.lut_frac_bits, int) or not 0 <= self.lut_frac_bits <= 12:
             errors.append(f"lut_frac_bits={self.lut_frac_bits!r}: expected 0..12")
         if not errors:
-            if self.abuf_words * self.lanes > (1 << 16):
-                errors.append(f"abuf_words*lanes={self.abuf_words * self.lanes}: element addresses "
-                              "are 16 bits, at most 65536 elements")
+            if self.abuf_elements > (1 << 16):
+                errors.append(f"the activation buffer's regions (vbuf_words={self.vbuf_words}, "
+                              f"zbuf_words={self.zbuf_words}, ebuf_words={self.ebuf_words}, each at a multiple "
+                              f"of its own size) end at element {self.abuf_elements}: element addresses are 16 "
+                              "bits, at most 65536")
             if self.elems_per_beat > self.lanes:
                 errors.append(f"axi_data_bits={self.axi_data_bits} carries {self.elems_per_beat} "
                               f"{self.data_type} elements per beat, more than lanes={self.lanes}")
@@ -123,8 +131,22 @@ class ProcessorConfig:
         return clog2(self.lanes)
 
     @property
+    def region_rows(self) -> dict[str, tuple[int, int]]:
+        """Activation-buffer regions as name -> (first row, rows). Each region starts at a multiple
+        of its own (power-of-two) size, so a row's place in its region is its low address bits
+        and the hardware never subtracts a base; the gaps between regions are not addressable."""
+        out, row = {}, 0
+        for name, rows in (("V", self.vbuf_words), ("Z", self.zbuf_words), ("E", self.ebuf_words)):
+            row = -(-row // rows) * rows
+            out[name] = (row, rows)
+            row += rows
+        return out
+
+    @property
     def abuf_elements(self) -> int:
-        return self.abuf_words * self.lanes
+        """Element addresses up to the end of the last region (gaps included)."""
+        first, rows = self.region_rows["E"]
+        return (first + rows) * self.lanes
 
     @property
     def elems_per_beat(self) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import pathlib
+import re
 import warnings
 
 from myhdl import ResetSignal, Signal
@@ -53,10 +54,23 @@ def convert(cfg: ProcessorConfig, out_dir: str | pathlib.Path, sim: bool = True,
         warnings.simplefilter("always")
         inst.convert(hdl="Verilog", path=str(out_dir), name=name, testbench=False, no_myhdl_header=True,
                      initial_values=True)
+    _combinational_blocks_as_always_comb(out_dir / f"{name}.v")
     # Expected: the AXI ID inputs and AXI-Lite WSTRB are unused, as is the ACT kernel's second
     # read enable. Kept next to the Verilog for whoever reads it, not printed on every build.
     (out_dir / f"{name}.warnings.txt").write_text("".join(f"{w.category.__name__}: {w.message}\n" for w in caught))
     return out_dir / f"{name}.v"
+
+
+def _combinational_blocks_as_always_comb(path: pathlib.Path) -> None:
+    """MyHDL writes an `always_comb` process as `always @(inputs)`, which a Verilog simulator runs
+    only when an input changes, never at time 0: an output whose inputs keep their initial values
+    keeps its own initial value even where the logic gives another (a kernel's `ready` stayed 0 in
+    Icarus while MyHDL and Verilator had it at 1). SystemVerilog's `always_comb` is evaluated at
+    time 0 as well, which is the semantics MyHDL simulates; every consumer (Icarus -g2012,
+    Verilator, Yosys -sv) reads it."""
+    text = path.read_text()
+    text = re.sub(r"^always @\((?![^)]*edge)[^)]*\) begin:", "always_comb begin:", text, flags=re.M)
+    path.write_text(text)
 
 
 def main(argv=None) -> None:

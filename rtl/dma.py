@@ -29,10 +29,13 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
       err, err_code    out: pulse with done/fetch_done when the transfer failed, and why
                        (isa.ErrorCode.MISALIGNED or AXI_ERROR)
       axi              Axi4Master bundle
-    Timing: one burst in flight; reads take one beat per cycle into the activation buffer,
-    weight and instruction memories and 1 + 32-bit entries per beat cycles into the bias buffer;
-    writes take 4 cycles per beat plus the write response. Bursts are INCR, at most 256 beats,
-    and do not cross 4 KB boundaries.
+    Timing: the external address BASE[base] + ddr_offset + t*stride takes 3 cycles (registered
+    multiplier blocks, then two additions); one burst in flight; reads take one beat per cycle
+    into the activation buffer (each beat replicated across the write port's word), weight and
+    instruction memories and 1 + 32-bit entries per beat cycles into the bias buffer; writes take
+    5 cycles per beat (the activation buffer's read latency) plus the write response. Bursts are
+    INCR, at most 256 beats, and do not cross 4 KB boundaries. done comes in a cycle at whose end
+    every buffer write has landed.
 
     Latency: see Timing; CycleModel._read_cycles/_write_cycles give the exact counts. Reset: synchronous, back to IDLE."""
     p, w = cfg.lanes, cfg.data_bits
@@ -55,8 +58,8 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     LOADTARGET_WBUF = int(isa.LoadTarget.WBUF)
     OP_LOAD = int(isa.Op.LOAD)
     OP_STORE = int(isa.Op.STORE)
-    State = enum("IDLE", "CHECK", "AR", "R", "DRAIN", "AW", "W_WAIT1", "W_WAIT2", "W_LATCH", "W_SEND", "B",
-                 "FINISH")
+    State = enum("IDLE", "ADDR1", "ADDR2", "ADDR3", "CHECK", "AR", "R", "DRAIN", "AW", "W_WAIT1", "W_WAIT2",
+                 "W_WAIT3", "W_LATCH", "W_SEND", "B", "FINISH")
     state = Signal(State.IDLE)
     T_ABUF, T_WBUF, T_BBUF, T_IMEM = 0, 1, 2, 3
     target = Signal(intbv(0)[2:])
@@ -79,6 +82,14 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     failed = Signal(bool(0))
     misaligned = Signal(bool(0))
     beats_req = Signal(intbv(0)[24:])
+    # address pipeline: t*stride in two 16-bit halves (multiplier blocks), then two additions
+    t_lo, t_hi = Signal(intbv(0)[16:]), Signal(intbv(0)[16:])
+    stride = Signal(intbv(0)[16:])
+    base_off = Signal(modbv(0)[32:])
+    prod_lo, prod_hi = Signal(intbv(0)[32:]), Signal(intbv(0)[32:])
+    part = Signal(modbv(0)[32:])
+    region = Signal(intbv(0)[2:])
+    reps = cfg.word_bits // axb  # beats per activation-buffer word: a LOAD's beat is replicated
 
     @always_comb
     def select_base():
@@ -103,8 +114,11 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
 
     @always_comb
     def store_read_enable():
-        # STORE presents the beat's source address in W_WAIT1; its data arrives by W_LATCH
+        # STORE presents the beat's source address in W_WAIT1; its data arrives in W_LATCH
         rd.en.next = state == State.W_WAIT1
+        rd.region.next = region
+        wr.region.next = region
+        ctl.ready.next = not ctl.busy or ctl.done
 
     @always_comb
     def shift_in():
@@ -168,12 +182,26 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                 is_fetch.next = 0
                 is_store.next = dec.opcode == OP_STORE
                 target.next = dec.func if dec.opcode == OP_LOAD else T_ABUF
-                addr.next = base_sel + dec.ddr_offset + loop_t * dec.stride
+                region.next = dec.src0_region if dec.opcode == OP_STORE else dec.dst_region
+                base_off.next = base_sel + dec.ddr_offset
+                t_lo.next = loop_t[16:]
+                t_hi.next = loop_t[32:16]
+                stride.next = dec.stride
                 misaligned.next = 0
                 beats_left.next = beats_req
                 left.next = dec.length
                 ptr.next = dec.src0 if dec.opcode == OP_STORE else dec.dst
-                state.next = State.CHECK
+                state.next = State.ADDR1
+        elif state == State.ADDR1:
+            prod_lo.next = t_lo * stride
+            prod_hi.next = (t_hi * stride) & 0xFFFF
+            state.next = State.ADDR2
+        elif state == State.ADDR2:
+            part.next = base_off + prod_lo
+            state.next = State.ADDR3
+        elif state == State.ADDR3:
+            addr.next = part + (prod_hi << 16)
+            state.next = State.CHECK
         elif state == State.CHECK:
             if misaligned or (addr & (cfg.beat_bytes - 1)) != 0:
                 failed.next = 1
@@ -207,7 +235,9 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                     wr.en.next = not failed and axi.rresp == 0
                     wr.addr.next = ptr
                     wr.count.next = e if left >= e else left
-                    wr.data.next = axi.rdata
+                    for k in range(reps):
+                        lo = k * axb
+                        wr.data.next[lo + axb:lo] = axi.rdata
                     ptr.next = ptr + e
                     left.next = left - e
                 elif target == T_BBUF:
@@ -259,6 +289,8 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         elif state == State.W_WAIT1:
             state.next = State.W_WAIT2
         elif state == State.W_WAIT2:
+            state.next = State.W_WAIT3
+        elif state == State.W_WAIT3:
             state.next = State.W_LATCH
         elif state == State.W_LATCH:
             axi.wdata.next = rd.data[axb:]

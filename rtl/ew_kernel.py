@@ -1,48 +1,58 @@
-"""Element-wise (adder) kernel: add with alignment shifts, or multiply; round, saturate."""
+"""Element-wise (adder) kernel: add with alignment shifts, or multiply; round, saturate. A
+pipeline: the next instruction starts as soon as the previous one has presented its last word."""
 from __future__ import annotations
 
-from myhdl import Signal, always, always_comb, always_seq, block, intbv
+from myhdl import ConcatSignal, Signal, always, always_seq, block, intbv
 
+from . import isa
 from .config import ProcessorConfig
-from .primitives import delay_line, round_lanes, saturate_lanes
-from .vector_unit import vector_sequencer, vector_writeback
+from .interfaces import READ_LATENCY
+from .vector_unit import stream_control, vector_sequencer
 
-# Cycles from a word's read addresses to its result entering the write-back register:
-# buffer read (2), add/multiply (1), round (1), saturate (1).
-EW_LANE_LATENCY = 5
+
+def ew_latency(cfg: ProcessorConfig) -> int:
+    """Cycles from the cycle an instruction presents its last word to its done pulse: read
+    (READ_LATENCY), shift or multiply (1), sum (1), round (1), saturate (1), write stage (1)."""
+    return READ_LATENCY + 5
 
 
 @block
-def ew_lanes(cfg: ProcessorConfig, clk, rst, en, data_a, data_b, is_mul, sh_a, sh_b, sh_out, result, sat_vec):
-    """All P lanes: y = sat(round(((a << sh_a) + (b << sh_b)) >> sh_out)) or sat(round(a*b >> sh_out)).
+def ew_lanes(cfg: ProcessorConfig, clk, en, data_a, data_b, is_mul, sh_a, sh_b, r):
+    """The first two stages of all P lanes: r = (a << sh_a) + (b << sh_b), or a*b (a DSP block with
+    registered inputs and output).
 
-    Ports: clk, rst (clears the stage registers); en (advance); data_a, data_b (in, P*W-bit
-    words); is_mul, sh_a, sh_b, sh_out (in, held for the instruction); result (out, P*W bits);
-    sat_vec (out, P bits: the lane was clipped, valid with result). Latency 3 cycles from data.
-    One process per stage for all lanes.
-
-    Reset: synchronous, clears every stage register."""
+    Ports: clk; en (advance); data_a, data_b (in, P*W-bit words); is_mul, sh_a, sh_b (in, for the
+    word in the first stage); r (out, list of P signed signals used as an array). Latency 2. One process per stage for all lanes. No reset: only valid words are
+    written, by the control that travels beside them."""
     p, w = cfg.lanes, cfg.data_bits
     wide = 1 << (2 * w)  # |r| < 2^(2W) for shifts <= W-1 (the ISA's limit)
-    r = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
+    prod = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
+    sa = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
+    sb = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
+    mul_d = Signal(bool(0))
 
     @always(clk.posedge)
-    def combine():
-        if rst:
-            for lane in range(p):
-                r[lane].next = 0
-        elif en:
+    def operands():
+        if en:
+            mul_d.next = is_mul
             for lane in range(p):
                 lo = lane * w
                 if is_mul:
-                    r[lane].next = data_a[lo + w:lo].signed() * data_b[lo + w:lo].signed()
+                    prod[lane].next = data_a[lo + w:lo].signed() * data_b[lo + w:lo].signed()
                 else:
-                    r[lane].next = (data_a[lo + w:lo].signed() << sh_a) + (data_b[lo + w:lo].signed() << sh_b)
+                    sa[lane].next = data_a[lo + w:lo].signed() << sh_a
+                    sb[lane].next = data_b[lo + w:lo].signed() << sh_b
 
-    tq = [Signal(intbv(0, min=-2 * wide, max=2 * wide)) for _ in range(p)]
-    rounding = round_lanes(clk, rst, en, r, sh_out, tq)
-    clipping = saturate_lanes(cfg, clk, rst, en, tq, result, sat_vec)
-    return combine, rounding, clipping
+    @always(clk.posedge)
+    def combine():
+        if en:
+            for lane in range(p):
+                if mul_d:
+                    r[lane].next = prod[lane]
+                else:
+                    r[lane].next = sa[lane] + sb[lane]
+
+    return operands, combine
 
 
 @block
@@ -50,47 +60,125 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
     """Executes EW (func 0 add, 1 multiply) over `length` elements, P per cycle.
 
     Ports:
-      clk, rst    clock; synchronous active-high reset
-      ctl         KernelCtl: start in; busy, done out
-      dec         Decoded fields latched at start: func, dst, src0, src1, length, shift0..2
+      clk, rst    clock; synchronous active-high reset (idle, nothing in flight)
+      ctl         KernelCtl: start in; ready, busy, done out
+      dec         Decoded fields, sampled at start: func, dst, src0, src1, length, shift0..2 and
+                  the regions of dst, src0, src1
       rd_a, rd_b  AbufReadPort for the two operands; wr AbufWritePort out
-      sat_count   out: results clipped this cycle (0..P), counted when written
+      sat_count   out: results clipped in the word written this cycle (0..P)
     Timing: words of P elements, one per cycle from the cycle after start; a word is written
-    EW_LANE_LATENCY + 1 cycles after its addresses; done pulses the cycle after the last write.
-    Busy cycles: ceil(length/P) + EW_LANE_LATENCY + 2.
-
-    Latency: see Timing. Reset: synchronous, idle."""
-    p, w = cfg.lanes, cfg.data_bits
-    is_mul = Signal(bool(0))
-    sh_a, sh_b, sh_out = [Signal(intbv(0)[6:]) for _ in range(3)]
+    ew_latency(cfg) cycles after its addresses (its write lands at the end of the done cycle for
+    the last word); the next instruction may start in the cycle of the last word (see
+    vector_unit.stream_control). Busy cycles per instruction alone: ceil(length/P) + ew_latency(cfg).
+    Reset: synchronous: idle, nothing in flight."""
+    p, w, lb = cfg.lanes, cfg.data_bits, cfg.lane_bits
+    seq_valid, seq_last = Signal(bool(0)), Signal(bool(0))
+    seq_count = Signal(intbv(0, min=0, max=p + 1))
+    seq_waddr = Signal(intbv(0)[16:])
+    s_mul = Signal(bool(0))
+    s_sh_a, s_sh_b, s_sh_out = [Signal(intbv(0)[6:]) for _ in range(3)]
+    s_region = Signal(intbv(0)[2:])
 
     @always_seq(clk.posedge, reset=rst)
     def latch():
+        # per-instruction parameters, beside the sequencer's per-word registers
         if ctl.start:
-            is_mul.next = dec.func == 1
-            sh_a.next = dec.shift0
-            sh_b.next = dec.shift1
-            sh_out.next = dec.shift2
+            s_mul.next = dec.func == int(isa.EwFunc.MUL)
+            s_sh_a.next = dec.shift0
+            s_sh_b.next = dec.shift1
+            s_sh_out.next = dec.shift2
+            s_region.next = dec.dst_region
 
-    seq_valid = Signal(bool(0))
-    seq_count = Signal(intbv(0, min=0, max=p + 1))
-    seq = vector_sequencer(cfg, clk, rst, ctl.start, dec.length, dec.src0, dec.src1, rd_a.addr, rd_b.addr,
-                           rd_a.en, rd_b.en, seq_valid, seq_count)
-    result = Signal(intbv(0)[p * w:])
-    sat_vec = Signal(intbv(0)[p:])
-    lanes = ew_lanes(cfg, clk, rst, ctl.busy, rd_a.data, rd_b.data, is_mul, sh_a, sh_b, sh_out, result, sat_vec)
-    res_valid = Signal(bool(0))
-    res_count = Signal(intbv(0, min=0, max=p + 1))
-    follow = [delay_line(clk, rst, ctl.busy, seq_valid, res_valid, EW_LANE_LATENCY),
-              delay_line(clk, rst, ctl.busy, seq_count, res_count, EW_LANE_LATENCY)]
+    seq = vector_sequencer(cfg, clk, rst, ctl.start, dec, rd_a, rd_b, seq_valid, seq_last, seq_count, seq_waddr)
+    handshake = stream_control(clk, rst, ctl, seq_valid, seq_last, Signal(bool(0)))
 
-    @always_comb
-    def count_saturations():
-        n = 0
-        for lane in range(p):
-            if res_valid and lane < res_count and sat_vec[lane]:
-                n += 1
-        sat_count.next = n
+    # ---- control of each word, beside its data ------------------------------------------------------
+    # packed (LSB first): valid, last, count, waddr, region, mul, sh_a, sh_b, sh_out
+    nb = lb + 1
+    ctl0 = ConcatSignal(s_sh_out, s_sh_b, s_sh_a, s_mul, s_region, seq_waddr, seq_count, seq_last, seq_valid)
+    o_valid, o_last, o_count = 0, 1, 2
+    o_waddr = o_count + nb
+    o_region = o_waddr + 16
+    o_mul = o_region + 2
+    o_sh_a = o_mul + 1
+    o_sh_b = o_sh_a + 6
+    o_sh_out = o_sh_b + 6
+    cw = len(ctl0)
+    assert o_sh_out + 6 == cw
+    t_ops, t_round, t_sat = READ_LATENCY, READ_LATENCY + 2, READ_LATENCY + 3
+    c_ops, c_round, c_sat = [Signal(intbv(0)[cw:]) for _ in range(3)]
+    line = [Signal(intbv(0)[cw:]) for _ in range(t_sat - 1)]
 
-    wb = vector_writeback(cfg, clk, rst, ctl, dec.dst, dec.length, res_valid, res_count, result, wr)
-    return latch, seq, lanes, follow, count_saturations, wb
+    @always(clk.posedge)
+    def control_line():
+        # c_X holds, in cycle t + X, the control of the word presented in cycle t
+        if rst:
+            for k in range(t_sat - 1):
+                line[k].next = 0
+            c_ops.next = 0
+            c_round.next = 0
+            c_sat.next = 0
+        elif ctl.busy:
+            line[0].next = ctl0
+            for k in range(1, t_sat - 1):
+                line[k].next = line[k - 1]
+            c_ops.next = line[t_ops - 2]
+            c_round.next = line[t_round - 2]
+            c_sat.next = line[t_sat - 2]
+
+    wide = 1 << (2 * w)
+    r = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
+    lanes = ew_lanes(cfg, clk, ctl.busy, rd_a.data, rd_b.data, c_ops(o_mul), c_ops(o_sh_b, o_sh_a),
+                     c_ops(o_sh_out, o_sh_b), r)
+
+    tq = [Signal(intbv(0, min=-2 * wide, max=2 * wide)) for _ in range(p)]
+    top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
+    over_at, under_at = 2 * cfg.data_max + 1, 2 * cfg.data_min - 2
+    tq_lo = w + 1
+    done_d = Signal(bool(0))
+
+    @always(clk.posedge)
+    def round_lanes():
+        # round to nearest, ties up: ((r >> (s-1)) + 1) >> 1
+        shift = intbv(0)[6:]
+        if ctl.busy:
+            shift[:] = c_round[o_sh_out + 6:o_sh_out]
+            for lane in range(p):
+                if shift == 0:
+                    tq[lane].next = r[lane] << 1
+                else:
+                    tq[lane].next = r[lane] >> (shift - 1)
+
+    @always_seq(clk.posedge, reset=rst)
+    def saturate_write():
+        # (tq + 1) >> 1 > max  <=>  tq >= 2*max + 1;  (tq + 1) >> 1 < min  <=>  tq <= 2*min - 2
+        low = intbv(0)[tq_lo + 1:]
+        count = intbv(0, min=0, max=p + 1)
+        n = intbv(0, min=0, max=p + 1)
+        valid = bool(c_sat[o_valid])
+        n[:] = 0
+        wr.en.next = valid
+        done_d.next = valid and bool(c_sat[o_last])
+        ctl.done.next = done_d
+        sat_count.next = 0
+        if valid:
+            count[:] = c_sat[o_waddr:o_count]
+            wr.addr.next = c_sat[o_region:o_waddr]
+            wr.region.next = c_sat[o_mul:o_region]
+            wr.count.next = count
+            for lane in range(p):
+                lo = lane * w
+                if tq[lane] >= over_at:
+                    wr.data.next[lo + w:lo] = top_code
+                    if lane < count:
+                        n[:] = n + 1
+                elif tq[lane] <= under_at:
+                    wr.data.next[lo + w:lo] = bottom_code
+                    if lane < count:
+                        n[:] = n + 1
+                else:
+                    low[:] = tq[lane][tq_lo:] + 1
+                    wr.data.next[lo + w:lo] = low[w + 1:1]
+            sat_count.next = n
+
+    return latch, seq, handshake, control_line, lanes, round_lanes, saturate_write

@@ -1,96 +1,91 @@
-"""FC kernel: P MAC lanes along the input vector, adder tree, wide accumulator, round, saturate."""
+"""FC kernel: P MAC lanes along the input vector, two masked adder trees (one per column segment),
+wide accumulator, round, saturate. A pipeline: the next instruction starts as soon as the previous
+one has presented its last word, so back-to-back FC instructions (the four gates of an LSTM step)
+pay the pipeline fill once."""
 from __future__ import annotations
 
-from myhdl import Signal, always, always_comb, always_seq, block, intbv, modbv
+from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, intbv, modbv
 
+from . import isa
 from .config import ProcessorConfig
-from .primitives import adder_tree, delay_line, pipe_reg
-
-# Cycles from presenting a (row, word) address to writing that row's result, minus the adder
-# tree's log2(P) levels: wbuf/abuf read (2), product (1), accumulate (1), round (1), saturate (1).
-FC_FIXED_LATENCY = 6
+from .interfaces import READ_LATENCY
 
 
-@block
-def fc_products(cfg: ProcessorConfig, clk, rst, en, act_data, w_data, nvalid, nfirst, seg_shift, prods):
-    """All P lanes: prods[l] = a_l*w_l when l < nvalid, else 0 (masks padding and stale buffer
-    data); shifted left by seg_shift when l < nfirst (the column belongs to the first segment).
+def fc_latency(cfg: ProcessorConfig) -> int:
+    """Cycles from the cycle an instruction presents its last word to its done pulse (in the cycle
+    at whose end its last write lands): read (READ_LATENCY), product (1), two adder trees
+    (log2 P), segment shift (1), segment sum (1), accumulate (1), round (1), saturate into the
+    write port (1), write stage (1)."""
+    return READ_LATENCY + 7 + cfg.lane_bits
 
-    Ports: clk, rst (clears the products); en (advance); act_data, w_data (in, P*W-bit vectors);
-    nvalid, nfirst, seg_shift (in); prods (out, list of P signals used as an array). Latency 1.
-    One process for all lanes.
-    Reset: synchronous, clears the products."""
-    p, w = cfg.lanes, cfg.data_bits
 
-    @always(clk.posedge)
-    def mul():
-        if rst:
-            for lane in range(p):
-                prods[lane].next = 0
-        elif en:
-            for lane in range(p):
-                lo = lane * w
-                if lane < nvalid and lane < nfirst:
-                    prods[lane].next = (act_data[lo + w:lo].signed() * w_data[lo + w:lo].signed()) << seg_shift
-                elif lane < nvalid:
-                    prods[lane].next = act_data[lo + w:lo].signed() * w_data[lo + w:lo].signed()
-                else:
-                    prods[lane].next = 0
-
-    return mul
+REGION_Z = int(isa.Region.Z)
 
 
 @block
 def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat):
-    """Executes FC: y[n] = sat(round((bias[b+n] + sum_k W[n,k]*a[src0+k]) >> shift0)).
+    """Executes FC: y[n] = sat(round((bias[b+n] + sum_k W[n,k]*a[src0+k]*2^(shift1 if k < split)) >> shift0)).
 
     Ports:
       clk, rst      clock; synchronous active-high reset (idles the kernel, clears the pipeline)
-      ctl           KernelCtl: start in; busy, done out
-      dec           Decoded fields latched at start: dst, src0, src1 (weight word address),
-                    length (rows), cols (K >= 1), bias, shift0, shift1 and split (the products of
-                    columns < split are shifted left by shift1)
-      rd            AbufReadPort: addr out, data in (latency 2)
-      wr            AbufWritePort out: one result element per row
-      wram, bram    RamPort of the weight buffer (raddr out, rdata in) and the bias buffer
-      sat           out, one-cycle pulse per saturated result
-    Timing: one (row, word) per cycle, ceil(cols/P) words per row; the last result is written
-    FC_FIXED_LATENCY + log2(P) cycles after its last word's address; done follows one cycle later.
-    Busy cycles per instruction: rows*ceil(cols/P) + FC_FIXED_LATENCY + log2(P) + 1.
+      ctl           KernelCtl: start in; ready, busy, done out
+      dec           Decoded fields, sampled at start: dst, src0 (and src0_region: V or Z), src1
+                    (weight word address), length (rows), cols (K >= 1), bias, shift0, shift1,
+                    split (the products of columns < split are shifted left by shift1)
+      rd            AbufReadPort (en, region, addr out; data in, READ_LATENCY)
+      wr            AbufWritePort out: one result element per row, replicated in every lane
+      wram, bram    RamPort read sides of the weight buffer (raddr out, rdata in, latency 1) and
+                    the bias buffer
+      sat           out, one-cycle pulse per saturated result (with its write)
+    Timing: the word (row n, word j) of an instruction started in cycle c is presented in cycle
+    c + 1 + n*ceil(cols/P) + j; `ready` is high in the cycle of its last word (a start then
+    continues without a gap) and whenever the sequencer is idle, provided at most one other
+    instruction is in flight or the older one is done in that cycle. An instruction's done pulse
+    comes fc_latency(cfg) cycles after its last word. busy is high from the cycle after a start
+    to the last done (inclusive).
+    Busy cycles per instruction alone: rows*ceil(cols/P) + fc_latency(cfg).
+    Reset: synchronous: sequencer idle, nothing in flight, pipeline registers cleared.
     """
     p, w, lb = cfg.lanes, cfg.data_bits, cfg.lane_bits
     assert len(rd.data) == p * w and len(wram.rdata) == p * w and len(bram.rdata) == cfg.BIAS_BITS
     kw_bits = 16 - lb + 1
+    bb = len(bram.raddr)
 
-    # ---- sequencer: the (row, word) whose addresses are presented this cycle -------------------
-    rows = Signal(intbv(0)[16:])
-    src = Signal(intbv(0)[16:])
-    kw = Signal(intbv(0)[kw_bits:])
+    # ---- sequencer: registers of the word presented this cycle -----------------------------------
+    s_valid, s_first, s_last, s_last_row = [Signal(bool(0)) for _ in range(4)]
+    s_nvalid = Signal(intbv(0, min=0, max=p + 1))   # lanes holding columns < cols
+    s_nfirst = Signal(intbv(0, min=0, max=p + 1))   # lanes holding columns < split
+    s_out = Signal(intbv(0)[16:])                   # destination element of this row
+    s_bias = Signal(intbv(0)[bb:])                  # bias entry of this row
+    s_shift0 = Signal(intbv(0)[6:])
+    s_shift1 = Signal(intbv(0)[6:])
+    rows, row = Signal(intbv(0)[16:]), Signal(intbv(0)[16:])
+    kw, word = Signal(intbv(0)[kw_bits:]), Signal(intbv(0)[kw_bits:])
     kw_start = Signal(intbv(0)[kw_bits:])
+    src = Signal(intbv(0)[16:])
     cols = Signal(intbv(0)[17:])
-    rem = Signal(intbv(0, min=-(1 << 17), max=1 << 17))  # columns from this word to the row end
     split = Signal(intbv(0)[12:])
+    rem = Signal(intbv(0, min=-(1 << 17), max=1 << 17))   # columns from this word to the row end
     xrem = Signal(intbv(0, min=-(1 << 17), max=1 << 17))  # first-segment columns from this word on
-    xrem_next = Signal(intbv(0, min=-(1 << 17), max=1 << 17))
-    t0_nfirst = Signal(intbv(0, min=0, max=p + 1))
-    row = Signal(intbv(0)[16:])
-    word = Signal(intbv(0)[kw_bits:])
-    t0_valid, t0_first, t0_last = [Signal(bool(0)) for _ in range(3)]
-    t0_nvalid = Signal(intbv(0, min=0, max=p + 1))
     rem_next = Signal(intbv(0, min=-(1 << 17), max=1 << 17))
+    xrem_next = Signal(intbv(0, min=-(1 << 17), max=1 << 17))
+    inflight = Signal(intbv(0, min=0, max=3))
 
     @always_comb
     def words_per_row():
         kw_start.next = (dec.cols + (p - 1)) >> lb
 
     @always_comb
-    def read_enable():
-        rd.en.next = t0_valid
-
-    @always_comb
     def remaining():
         rem_next.next = rem - p
         xrem_next.next = xrem - p
+
+    @always_comb
+    def handshake():
+        seq_free = not s_valid or (s_last and s_last_row)
+        ctl.ready.next = seq_free and (inflight < 2 or ctl.done)
+        ctl.busy.next = inflight != 0
+        rd.en.next = s_valid
 
     @always_seq(clk.posedge, reset=rst)
     def sequencer():
@@ -98,154 +93,270 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             rows.next = dec.length
             src.next = dec.src0
             cols.next = dec.cols
+            split.next = dec.split
             kw.next = kw_start
-            rd.addr.next = dec.src0
-            wram.raddr.next = dec.src1
-            bram.raddr.next = dec.bias
             row.next = 0
             word.next = 0
+            rd.addr.next = dec.src0
+            rd.region.next = dec.src0_region
+            wram.raddr.next = dec.src1
+            s_bias.next = dec.bias
+            s_out.next = dec.dst
+            s_shift0.next = dec.shift0
+            s_shift1.next = dec.shift1
             rem.next = dec.cols
-            split.next = dec.split
             xrem.next = dec.split
-            t0_nfirst.next = p if dec.split >= p else dec.split
-            t0_valid.next = dec.length != 0
-            t0_first.next = 1
-            t0_last.next = kw_start == 1
-            t0_nvalid.next = p if dec.cols >= p else dec.cols
-        elif t0_valid:
+            s_valid.next = dec.length != 0
+            s_first.next = 1
+            s_last.next = kw_start == 1
+            s_last_row.next = dec.length == 1
+            s_nvalid.next = p if dec.cols >= p else dec.cols
+            s_nfirst.next = p if dec.split >= p else dec.split
+        elif s_valid:
             wram.raddr.next = wram.raddr + 1
-            if t0_last:
-                if row == rows - 1:
-                    t0_valid.next = 0
+            if s_last:
+                if s_last_row:
+                    s_valid.next = 0
                 else:
                     row.next = row + 1
+                    s_last_row.next = row + 2 == rows
                     word.next = 0
                     rd.addr.next = src
-                    bram.raddr.next = bram.raddr + 1
+                    s_bias.next = s_bias + 1
+                    s_out.next = s_out + 1
                     rem.next = cols
                     xrem.next = split
-                    t0_nfirst.next = p if split >= p else split
-                    t0_first.next = 1
-                    t0_last.next = kw == 1
-                    t0_nvalid.next = p if cols >= p else cols
+                    s_first.next = 1
+                    s_last.next = kw == 1
+                    s_nvalid.next = p if cols >= p else cols
+                    s_nfirst.next = p if split >= p else split
             else:
                 word.next = word + 1
                 rd.addr.next = rd.addr + p
                 rem.next = rem_next
                 xrem.next = xrem_next
+                s_first.next = 0
+                s_last.next = word == kw - 2
+                s_nvalid.next = p if rem_next >= p else rem_next
                 if xrem_next >= p:
-                    t0_nfirst.next = p
+                    s_nfirst.next = p
                 elif xrem_next > 0:
-                    t0_nfirst.next = xrem_next
+                    s_nfirst.next = xrem_next
                 else:
-                    t0_nfirst.next = 0
-                t0_first.next = 0
-                t0_last.next = word == kw - 2
-                t0_nvalid.next = p if rem_next >= p else rem_next
+                    s_nfirst.next = 0
 
-    # ---- operand alignment: weights/bias arrive 1 cycle after the address, activations 2 -------
-    t2_valid, t2_first, t2_last = [Signal(bool(0)) for _ in range(3)]
-    t2_nvalid = Signal(intbv(0, min=0, max=p + 1))
-    t2_nfirst = Signal(intbv(0, min=0, max=p + 1))
-    seg_shift = Signal(intbv(0)[6:])
-    w_d = Signal(intbv(0)[p * w:])
-    b_d = Signal(intbv(0)[cfg.BIAS_BITS:])
-    align = [
-        delay_line(clk, rst, ctl.busy, t0_valid, t2_valid, 2),
-        delay_line(clk, rst, ctl.busy, t0_first, t2_first, 2),
-        delay_line(clk, rst, ctl.busy, t0_last, t2_last, 2),
-        delay_line(clk, rst, ctl.busy, t0_nvalid, t2_nvalid, 2),
-        delay_line(clk, rst, ctl.busy, t0_nfirst, t2_nfirst, 2),
-        pipe_reg(clk, rst, ctl.busy, wram.rdata, w_d),
-        pipe_reg(clk, rst, ctl.busy, bram.rdata, b_d),
-    ]
+    # ---- the word's control travels beside its data: one delay line with taps -------------------
+    # packed (LSB first): valid, first, last, inst_last, nvalid, nfirst, shift1, shift0, out, bias
+    nb = lb + 1
+    s_inst_last = Signal(bool(0))
 
-    # ---- P products, then the adder tree ----------------------------------------------------------
-    pmax = 1 << (2 * w - 2 + (w - 1))  # a product, shifted by up to W-1 (the ISA's limit)
+    @always_comb
+    def instruction_last():
+        s_inst_last.next = s_valid and s_last and s_last_row
+
+    ctl0 = ConcatSignal(s_bias, s_out, s_shift0, s_shift1, s_nfirst, s_nvalid, s_inst_last, s_last, s_first,
+                        s_valid)
+    cw = len(ctl0)
+    o_valid, o_first, o_last, o_ilast = 0, 1, 2, 3
+    o_nvalid = 4
+    o_nfirst = o_nvalid + nb
+    o_shift1 = o_nfirst + nb
+    o_shift0 = o_shift1 + 6
+    o_out = o_shift0 + 6
+    o_bias = o_out + 16
+    assert o_bias + bb == cw
+    t_mask = READ_LATENCY + 1             # products registered: lane masks
+    t_tree = t_mask + lb                  # tree sums registered: segment shift, bias address
+    t_acc = t_tree + 2                    # segment sum registered: accumulate (bias arrives)
+    t_round = t_acc + 1                   # accumulator holds the word's sum
+    t_sat = t_round + 1
+    taps = (t_mask, t_tree, t_acc, t_round, t_sat)
+    tap_sigs = [Signal(intbv(0)[cw:]) for _ in taps]
+    c_mask, c_tree, c_acc, c_round, c_sat = tap_sigs
+    line = [Signal(intbv(0)[cw:]) for _ in range(t_sat)]
+
+    @always(clk.posedge)
+    def control_line():
+        # line[k] holds the control of the word presented k+1 cycles ago; tap c_X holds, in cycle
+        # t + X, the control of the word presented in cycle t
+        if rst:
+            for k in range(t_sat):
+                line[k].next = 0
+            c_mask.next = 0
+            c_tree.next = 0
+            c_acc.next = 0
+            c_round.next = 0
+            c_sat.next = 0
+        elif ctl.busy or s_valid:
+            line[0].next = ctl0
+            for k in range(1, t_sat):
+                line[k].next = line[k - 1]
+            c_mask.next = line[t_mask - 2]
+            c_tree.next = line[t_tree - 2]
+            c_acc.next = line[t_acc - 2]
+            c_round.next = line[t_round - 2]
+            c_sat.next = line[t_sat - 2]
+
+    # ---- operands: weights arrive 1 cycle after their address, activations READ_LATENCY ---------
+    w_pipe = [Signal(intbv(0)[p * w:]) for _ in range(READ_LATENCY - 1)]
+    w_d = w_pipe[-1]
+
+    @always(clk.posedge)
+    def weights():
+        # the weight RAM's output goes straight into a register, then waits for the activations
+        if ctl.busy:
+            w_pipe[0].next = wram.rdata
+            for k in range(1, READ_LATENCY - 1):
+                w_pipe[k].next = w_pipe[k - 1]
+
+    # ---- P products (DSP blocks: registered inputs and output) ----------------------------------
+    pmax = 1 << (2 * w - 2)
     prods = [Signal(intbv(0, min=-pmax, max=pmax + 1)) for _ in range(p)]
-    lanes = fc_products(cfg, clk, rst, ctl.busy, rd.data, w_d, t2_nvalid, t2_nfirst, seg_shift, prods)
-    tree_lat = lb + 1  # product register + tree levels
-    psum = Signal(intbv(0, min=-pmax * p, max=pmax * p + 1))
-    tree = adder_tree(clk, rst, ctl.busy, prods, psum)
-    ts_valid, ts_first, ts_last = [Signal(bool(0)) for _ in range(3)]
-    b_s = Signal(intbv(0)[cfg.BIAS_BITS:])
-    follow = [
-        delay_line(clk, rst, ctl.busy, t2_valid, ts_valid, tree_lat),
-        delay_line(clk, rst, ctl.busy, t2_first, ts_first, tree_lat),
-        delay_line(clk, rst, ctl.busy, t2_last, ts_last, tree_lat),
-        delay_line(clk, rst, ctl.busy, b_d, b_s, tree_lat),
-    ]
 
-    # ---- accumulate, round, saturate, write ---------------------------------------------------
-    half = 1 << (cfg.acc_bits - 1)
-    acc = Signal(modbv(0, min=-half, max=half))
-    acc_full = Signal(bool(0))
-    shift = Signal(intbv(0)[6:])
-    tq = Signal(intbv(0, min=-2 * half, max=2 * half))
-    tq_valid = Signal(bool(0))
-    rounded = Signal(intbv(0, min=-half, max=half))
-    out = Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1))
-    dst = Signal(intbv(0)[16:])
-    out_row = Signal(intbv(0)[16:])
+    @always(clk.posedge)
+    def multiply():
+        if ctl.busy:
+            for lane in range(p):
+                lo = lane * w
+                prods[lane].next = rd.data[lo + w:lo].signed() * w_d[lo + w:lo].signed()
 
-    @always_seq(clk.posedge, reset=rst)
+    # ---- two adder trees: lanes of the first column segment and the rest; padding lanes are 0 ------
+    smax = pmax * p
+    levels_a, levels_b = [], []
+    n = p
+    while n > 1:
+        n //= 2
+        levels_a.append([Signal(intbv(0, min=-smax, max=smax + 1)) for _ in range(n)])
+        levels_b.append([Signal(intbv(0, min=-smax, max=smax + 1)) for _ in range(n)])
+    first_a, first_b = levels_a[0], levels_b[0]
+    half = p // 2
+
+    @always(clk.posedge)
+    def tree_first_level():
+        # lane l counts in tree A if l < nfirst, in tree B if nfirst <= l < nvalid
+        nvalid = intbv(0, min=0, max=p + 1)
+        nfirst = intbv(0, min=0, max=p + 1)
+        if ctl.busy:
+            nvalid[:] = c_mask[o_nfirst:o_nvalid]
+            nfirst[:] = c_mask[o_shift1:o_nfirst]
+            for i in range(half):
+                a0 = 2 * i
+                a1 = 2 * i + 1
+                if a0 < nfirst and a1 < nfirst:
+                    first_a[i].next = prods[a0] + prods[a1]
+                    first_b[i].next = 0
+                elif a0 < nfirst:
+                    first_a[i].next = prods[a0]
+                    if a1 < nvalid:
+                        first_b[i].next = prods[a1]
+                    else:
+                        first_b[i].next = 0
+                else:
+                    first_a[i].next = 0
+                    if a1 < nvalid:
+                        first_b[i].next = prods[a0] + prods[a1]
+                    elif a0 < nvalid:
+                        first_b[i].next = prods[a0]
+                    else:
+                        first_b[i].next = 0
+
+    tree_insts = []
+    for k in range(1, len(levels_a)):
+        tree_insts.append(_tree_level(clk, ctl.busy, levels_a[k - 1], levels_a[k]))
+        tree_insts.append(_tree_level(clk, ctl.busy, levels_b[k - 1], levels_b[k]))
+    sum_a, sum_b = levels_a[-1][0], levels_b[-1][0]
+
+    # ---- segment alignment, sum, accumulate ---------------------------------------------------------
+    amax = smax << (w - 1)
+    shifted_a = Signal(intbv(0, min=-amax, max=amax + 1))
+    sum_b_d = Signal(intbv(0, min=-smax, max=smax + 1))
+    psum = Signal(intbv(0, min=-2 * amax, max=2 * amax + 1))
+    half_acc = 1 << (cfg.acc_bits - 1)
+    acc = Signal(modbv(0, min=-half_acc, max=half_acc))
+    bias_q = Signal(intbv(0)[cfg.BIAS_BITS:])
+
+    @always_comb
+    def bias_address():
+        # the bias of a row is read so that it arrives with the row's first word at the accumulator
+        bram.raddr.next = c_tree[o_bias + bb:o_bias]
+
+    @always(clk.posedge)
+    def segments():
+        if ctl.busy:
+            shifted_a.next = sum_a << c_tree[o_shift0:o_shift1]
+            sum_b_d.next = sum_b
+            psum.next = shifted_a + sum_b_d
+            bias_q.next = bram.rdata  # straight from the block RAM into a register
+
+    @always(clk.posedge)
     def accumulate():
-        if ts_valid:
-            if ts_first:
-                acc.next = b_s.signed() + psum
+        if ctl.busy and c_acc[o_valid]:
+            if c_acc[o_first]:
+                acc.next = bias_q.signed() + psum
             else:
                 acc.next = acc + psum
-        acc_full.next = ts_valid and ts_last
 
-    @always_seq(clk.posedge, reset=rst)
+    # ---- round (to nearest, ties up), saturate, write ----------------------------------------------
+    tq = Signal(intbv(0, min=-2 * half_acc, max=2 * half_acc))
+    tq_lo = w + 1  # the bits of tq that make the result when it does not saturate
+    top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
+    over_at, under_at = 2 * cfg.data_max + 1, 2 * cfg.data_min - 2
+    done_d = Signal(bool(0))
+
+    @always(clk.posedge)
     def round_stage():
-        # round(acc / 2^s) to nearest, ties up == ((acc >> (s-1)) + 1) >> 1, no wide constant
-        if ctl.start:
-            shift.next = dec.shift0
-            seg_shift.next = dec.shift1
-        if shift == 0:
-            tq.next = acc << 1
-        else:
-            tq.next = acc >> (shift - 1)
-        tq_valid.next = acc_full
-
-    @always_comb
-    def half_up():
-        rounded.next = (tq + 1) >> 1
+        # round(acc / 2^s) = ((acc >> (s-1)) + 1) >> 1, no wide constant
+        shift0 = intbv(0)[6:]
+        if ctl.busy:
+            shift0[:] = c_round[o_out:o_shift0]
+            if shift0 == 0:
+                tq.next = acc << 1
+            else:
+                tq.next = acc >> (shift0 - 1)
 
     @always_seq(clk.posedge, reset=rst)
-    def saturate():
+    def saturate_write():
+        # (tq + 1) >> 1 > max  <=>  tq >= 2*max + 1;  (tq + 1) >> 1 < min  <=>  tq <= 2*min - 2
+        value = intbv(0)[w:]
+        low = intbv(0)[tq_lo + 1:]
+        row_done = bool(c_sat[o_valid] and c_sat[o_last])
         sat.next = 0
-        if rounded > cfg.data_max:
-            out.next = cfg.data_max
-            sat.next = tq_valid
-        elif rounded < cfg.data_min:
-            out.next = cfg.data_min
-            sat.next = tq_valid
-        else:
-            out.next = rounded
-        wr.en.next = tq_valid
+        wr.en.next = row_done
+        done_d.next = row_done and bool(c_sat[o_ilast])
+        ctl.done.next = done_d
+        inflight.next = inflight + ctl.start - ctl.done
+        if row_done:
+            if tq >= over_at:
+                value[:] = top_code
+                sat.next = 1
+            elif tq <= under_at:
+                value[:] = bottom_code
+                sat.next = 1
+            else:
+                low[:] = tq[tq_lo:] + 1
+                value[:] = low[w + 1:1]
+            wr.addr.next = c_sat[o_bias:o_out]
+            wr.count.next = 1
+            wr.region.next = REGION_Z
+            for lane in range(p):
+                lo = lane * w
+                wr.data.next[lo + w:lo] = value
 
-    @always_comb
-    def write_port():
-        wr.addr.next = dst + out_row
-        wr.count.next = 1
-        wr.data.next = out[w:]
+    return (words_per_row, remaining, handshake, sequencer, instruction_last, control_line, weights, multiply,
+            tree_first_level, tree_insts, bias_address, segments, accumulate, round_stage, saturate_write)
 
-    @always_seq(clk.posedge, reset=rst)
-    def control():
-        ctl.done.next = 0
-        if ctl.start:
-            dst.next = dec.dst
-            out_row.next = 0
-            ctl.busy.next = 1
-            ctl.done.next = dec.length == 0
-        elif wr.en:
-            out_row.next = out_row + 1
-            if out_row == rows - 1:
-                ctl.done.next = 1
-        if ctl.done and not ctl.start:  # a new instruction may start in the done cycle
-            ctl.busy.next = 0
 
-    return (words_per_row, read_enable, remaining, sequencer, align, lanes, tree, follow, accumulate, round_stage,
-            half_up, saturate, write_port, control)
+@block
+def _tree_level(clk, en, cur, nxt):
+    """nxt[i] = cur[2i] + cur[2i+1], registered, one process per level.
+    Ports: clk; en (advance); cur (in), nxt (out): lists used as arrays. Latency 1.
+    No reset: the accumulator only takes sums of valid words."""
+    m = len(nxt)
+
+    @always(clk.posedge)
+    def add():
+        if en:
+            for i in range(m):
+                nxt[i].next = cur[2 * i] + cur[2 * i + 1]
+
+    return add

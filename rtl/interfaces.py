@@ -11,28 +11,41 @@ from .config import ProcessorConfig, clog2
 ELEM_ADDR_BITS = 16
 
 
-class AbufReadPort:
-    """P consecutive elements from any element address.
+# Cycles from a read port's (en, region, addr) to its data, and from a write port's registers to
+# the write: see rtl/abuf.py.
+READ_LATENCY = 3
 
-    en     the address is valid this cycle (reads have no side effect; the enable only saves
-           simulation work: banks and rotators of an idle port do nothing)
-    addr   element address
-    data   lanes 0..P-1 = elements addr..addr+P-1, lane 0 in the low bits; valid 2 cycles after
-           an enabled addr, held otherwise
+
+class AbufReadPort:
+    """A kernel's read port onto the activation buffer.
+
+    en      a read is presented this cycle (a registered output of the kernel)
+    region  isa.Region of the address (the kernel knows it from the instruction)
+    addr    element address
+    data    READ_LATENCY cycles after an enabled read, held otherwise: region V gives the P
+            elements addr..addr+P-1 (lane l = element addr+l, any alignment); regions Z and E
+            give the row holding addr (lane l = element addr - addr%P + l). The DMA's port
+            instead gives the beat (AXI word) of elements addr.. in its low lanes.
     """
 
     def __init__(self, cfg: ProcessorConfig):
         self.en = Signal(bool(0))
+        self.region = Signal(intbv(0)[2:])
         self.addr = Signal(intbv(0)[ELEM_ADDR_BITS:])
         self.data = Signal(intbv(0)[cfg.word_bits:])
 
 
 class AbufWritePort:
-    """Write lanes 0..count-1 of `data` to elements addr..addr+count-1 at the clock edge ending
-    the cycle in which `en` is high; a read presented in the next cycle sees the new values."""
+    """A kernel's write port: `count` elements from element `addr`, written at the end of the cycle
+    after the one in which `en` (a registered output of the kernel) is high, so a read presented
+    two cycles after `en` sees them. Data lane i goes to element addr+i in region V; in Z and E the
+    row's lanes addr%P .. addr%P+count-1 take the same lanes of `data` (row aligned). Writers of
+    fewer than P elements replicate them across the word (a single element in every lane, an AXI
+    beat in every beat position), which satisfies both conventions."""
 
     def __init__(self, cfg: ProcessorConfig):
         self.en = Signal(bool(0))
+        self.region = Signal(intbv(0)[2:])
         self.addr = Signal(intbv(0)[ELEM_ADDR_BITS:])
         self.count = Signal(intbv(0, min=0, max=cfg.lanes + 1))
         self.data = Signal(intbv(0)[cfg.word_bits:])
@@ -50,26 +63,35 @@ class RamPort:
 
 
 class Decoded:
-    """Fields of the instruction waiting to issue, sliced from the instruction word by the decoder
-    (positions from rtl.isa.FIELDS). Kernels latch the fields they need when `start` is high."""
+    """Fields of the instruction being issued, registered in the issue unit's last stage
+    (positions from rtl.isa.FIELDS), plus the region (isa.Region) of src0, src1 and dst.
+    Kernels latch the fields they need when their `start` is high."""
 
     def __init__(self):
         for f in isa.FIELDS.values():
             if f.name not in ("opcode", "jump", "waddr", "count"):  # aliases share a signal
                 setattr(self, f.name, Signal(intbv(0)[f.width:]))
         self.opcode = Signal(intbv(0)[4:])
+        self.src0_region = Signal(intbv(0)[2:])
+        self.src1_region = Signal(intbv(0)[2:])
+        self.dst_region = Signal(intbv(0)[2:])
 
 
 class KernelCtl:
     """Handshake between the issue unit and one kernel.
 
     start  in, one-cycle pulse: begin the instruction whose fields are on `Decoded` this cycle
-    busy   out, high from the cycle after start until done (inclusive)
-    done   out, one-cycle pulse after the instruction's last buffer write has landed
+    ready  out: the kernel takes a start this cycle (streaming kernels: the previous instruction is
+           presenting its last word, or none is; the DMA: idle, or done this cycle)
+    busy   out, high while an instruction is in flight: from the cycle after a start until its
+           done (inclusive)
+    done   out, one-cycle pulse per instruction, in order, in the cycle at whose end its last
+           buffer write lands: an instruction started in that cycle reads the result
     """
 
     def __init__(self):
         self.start = Signal(bool(0))
+        self.ready = Signal(bool(0))
         self.busy = Signal(bool(0))
         self.done = Signal(bool(0))
 

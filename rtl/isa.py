@@ -95,11 +95,58 @@ class LoopCount(enum.IntEnum):
 
 
 class Kernel(enum.IntEnum):
-    """Execution units; each runs one instruction at a time, all run concurrently."""
+    """Execution units; all run concurrently. FC, ACT and EW are pipelines that take the next
+    instruction as soon as the previous one has read its last word (up to two in flight each);
+    the DMA runs one transfer at a time."""
     FC = 0
     ACT = 1
     EW = 2
     DMA = 3
+
+
+class Region(enum.IntEnum):
+    """Regions of the activation buffer's element address space (`region_bounds`). Each is its own
+    memory with one write port: block RAM with at most one write and two ports per RAM."""
+    V = 0  # vectors [x; h_1; ...]: P banks, P-wide reads and writes at any element address
+    Z = 1  # FC results: P-element rows, P-wide accesses start at a row
+    E = 2  # element-wise operands and results: P-element rows, two read ports (two copies)
+
+
+REGION_DOC = {
+    Region.V: "vectors [x; h_1; h_2; ...] read by the FC kernel: P banks, so P-wide reads and writes start "
+              "at any element; read by FC and DMA, written by EW and DMA",
+    Region.Z: "FC results: rows of P elements (P-wide accesses start at a row; FC writes single elements); "
+              "read by FC, ACT, EW (operand a) and DMA, written by FC only",
+    Region.E: "element-wise operands and results: rows of P elements, two copies for two read ports; "
+              "read by ACT and EW operand a (port 0), EW operand b and DMA (port 1), written by ACT, EW and DMA",
+}
+ALIGNED_REGIONS = (Region.Z, Region.E)
+
+
+class Resource(enum.IntEnum):
+    """The ports of the regions. Instructions of different kernels that need the same port do not
+    run at the same time (the issue unit waits); one kernel's instructions share its own ports."""
+    V_READ = 0
+    V_WRITE = 1
+    Z_READ = 2
+    Z_WRITE = 3
+    E_READ0 = 4
+    E_READ1 = 5
+    E_WRITE = 6
+
+
+#: Kernel ports: the regions each reaches and the region port each access uses.
+PORTS: dict[str, dict[Region, Resource]] = {
+    "fc.read": {Region.V: Resource.V_READ, Region.Z: Resource.Z_READ},
+    "fc.write": {Region.Z: Resource.Z_WRITE},
+    "act.read": {Region.Z: Resource.Z_READ, Region.E: Resource.E_READ0},
+    "act.write": {Region.E: Resource.E_WRITE},
+    "ew.read_a": {Region.Z: Resource.Z_READ, Region.E: Resource.E_READ0},
+    "ew.read_b": {Region.E: Resource.E_READ1},
+    "ew.write": {Region.V: Resource.V_WRITE, Region.E: Resource.E_WRITE},
+    "dma.read": {Region.V: Resource.V_READ, Region.Z: Resource.Z_READ, Region.E: Resource.E_READ1},
+    "dma.write": {Region.V: Resource.V_WRITE, Region.E: Resource.E_WRITE},
+}
 
 
 # Which fields each opcode uses, which kernel executes it, and what it does.
@@ -108,10 +155,13 @@ FORMATS: dict[Op, tuple[tuple[str, ...], Kernel | None, str]] = {
     Op.END: ((), None, "waits until every kernel is idle, then sets STATUS.DONE and stops"),
     Op.SYNC: ((), None, "waits until every kernel is idle"),
     Op.LOOP: (("func", "count", "jump"), None,
-              "starts a loop over the following instructions up to ENDLOOP; trip count from `count` "
-              "(func=0) or the SEQ_LEN register (func=1); the loop index t runs 0..count-1 and is 0 "
-              "outside loops; a trip count of 0 continues at `jump`; loops do not nest"),
-    Op.ENDLOOP: ((), None, "ends the loop body: next iteration, or falls through after the last"),
+              "starts a loop over the following instructions up to the ENDLOOP at `jump`-1 (`jump` is "
+              "the pc after the loop, at least pc+3: the body holds an instruction besides the "
+              "ENDLOOP); trip count from `count` (func=0) or the SEQ_LEN register (func=1); the loop "
+              "index t runs 0..count-1 and is 0 outside loops; a trip count of 0 continues at `jump`; "
+              "loops do not nest"),
+    Op.ENDLOOP: ((), None, "ends the loop body (it must sit at the LOOP's `jump`-1, and only an ENDLOOP may): "
+                          "next iteration, or falls through after the last"),
     Op.LOAD: (("func", "dst", "length", "ddr_offset", "stride", "base", "cond"), Kernel.DMA,
               "copies from external memory at BASE[base] + ddr_offset + t*stride (beat aligned) into "
               "the buffer selected by func (0 activations: `length` elements; 1 weights: `length` "
@@ -172,23 +222,117 @@ def from_bytes(blob: bytes) -> list[int]:
     return [int.from_bytes(blob[i:i + n], "little") for i in range(0, len(blob), n)]
 
 
+@dataclasses.dataclass(frozen=True)
+class Access:
+    """One activation-buffer access of an instruction: the kernel port, the element range
+    [lo, hi), whether it moves P elements per cycle (`wide`; such accesses start at a row in the
+    aligned regions) or one element per cycle, and the instruction field that gives lo."""
+    port: str
+    lo: int
+    hi: int
+    wide: bool
+    field: str
+
+    @property
+    def is_write(self) -> bool:
+        return self.port.endswith(".write")
+
+
+def accesses(op: Op, f: dict[str, int]) -> list[Access]:
+    """The activation-buffer accesses of an instruction (empty ranges included)."""
+    n = f.get("length", 0)
+    if op == Op.FC:
+        return [Access("fc.read", f["src0"], f["src0"] + f["cols"], True, "src0"),
+                Access("fc.write", f["dst"], f["dst"] + n, False, "dst")]
+    if op == Op.ACT:
+        wide = f["func"] != ActFunc.SOFTMAX
+        return [Access("act.read", f["src0"], f["src0"] + n, wide, "src0"),
+                Access("act.write", f["dst"], f["dst"] + n, wide, "dst")]
+    if op == Op.EW:
+        return [Access("ew.read_a", f["src0"], f["src0"] + n, True, "src0"),
+                Access("ew.read_b", f["src1"], f["src1"] + n, True, "src1"),
+                Access("ew.write", f["dst"], f["dst"] + n, True, "dst")]
+    if op == Op.LOAD and f["func"] == LoadTarget.ABUF:
+        return [Access("dma.write", f["dst"], f["dst"] + n, True, "dst")]
+    if op == Op.STORE:
+        return [Access("dma.read", f["src0"], f["src0"] + n, True, "src0")]
+    return []
+
+
 def access_ranges(op: Op, f: dict[str, int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Activation-buffer element ranges [lo, hi) an instruction reads and writes.
 
     The issue unit does not start an instruction whose reads overlap a running instruction's
     writes, or whose writes overlap a running instruction's reads or writes."""
+    acc = accesses(op, f)
+    return ([(a.lo, a.hi) for a in acc if not a.is_write], [(a.lo, a.hi) for a in acc if a.is_write])
+
+
+def region_bounds(cfg) -> dict[Region, tuple[int, int]]:
+    """Element address range [lo, hi) of each region (see ProcessorConfig.region_rows)."""
+    return {Region[name]: (first * cfg.lanes, (first + rows) * cfg.lanes)
+            for name, (first, rows) in cfg.region_rows.items()}
+
+
+def region_of(cfg, addr: int) -> Region | None:
+    """The region holding an element address, or None for the gaps between regions."""
+    for region, (lo, hi) in region_bounds(cfg).items():
+        if lo <= addr < hi:
+            return region
+    return None
+
+
+def check_access(op: Op, f: dict[str, int], cfg) -> str | None:
+    """Why an instruction's activation-buffer accesses break the region rules (ErrorCode.REGION_ERROR),
+    or None: every non-empty range lies inside one region that its kernel port reaches, and a wide
+    access into an aligned region (Z, E) starts at a row (a multiple of P elements)."""
+    bounds = region_bounds(cfg)
+    for a in accesses(op, f):
+        if a.hi <= a.lo:
+            continue
+        region = region_of(cfg, a.lo)
+        if region is None:
+            return f"{op.name}.{a.field}={a.lo} is in no region of the activation buffer"
+        if a.hi > bounds[region][1]:
+            return (f"{op.name} range [{a.lo}, {a.hi}) runs past the end of region {region.name} "
+                    f"[{bounds[region][0]}, {bounds[region][1]})")
+        if region not in PORTS[a.port]:
+            reach = ", ".join(r.name for r in PORTS[a.port])
+            return f"{op.name}.{a.field}={a.lo} is in region {region.name}, which the {a.port} port cannot reach ({reach})"
+        if a.wide and region in ALIGNED_REGIONS and a.lo % cfg.lanes:
+            return f"{op.name}.{a.field}={a.lo} in region {region.name} does not start a row of {cfg.lanes} elements"
+    return None
+
+
+def check_bounds(op: Op, f: dict[str, int], cfg) -> str | None:
+    """Why an instruction reaches past the end of a buffer (ErrorCode.BUFFER_OVERFLOW), or None:
+    an activation-buffer range past its last element, FC weight rows past the weight buffer or
+    biases past the bias buffer, a weight or bias LOAD past its buffer."""
+    for a in accesses(op, f):
+        if a.hi > cfg.abuf_elements:
+            return f"{op.name} range [{a.lo}, {a.hi}) runs past the activation buffer ({cfg.abuf_elements} elements)"
     n = f.get("length", 0)
     if op == Op.FC:
-        return [(f["src0"], f["src0"] + f["cols"])], [(f["dst"], f["dst"] + n)]
-    if op == Op.ACT:
-        return [(f["src0"], f["src0"] + n)], [(f["dst"], f["dst"] + n)]
-    if op == Op.EW:
-        return [(f["src0"], f["src0"] + n), (f["src1"], f["src1"] + n)], [(f["dst"], f["dst"] + n)]
-    if op == Op.LOAD and f["func"] == LoadTarget.ABUF:
-        return [], [(f["dst"], f["dst"] + n)]
-    if op == Op.STORE:
-        return [(f["src0"], f["src0"] + n)], []
-    return [], []
+        if f["waddr"] + n * -(-f["cols"] // cfg.lanes) > cfg.wbuf_words:
+            return f"FC weights from word {f['waddr']} run past the weight buffer ({cfg.wbuf_words} words)"
+        if f["bias"] + n > cfg.bbuf_depth:
+            return f"FC biases from entry {f['bias']} run past the bias buffer ({cfg.bbuf_depth} entries)"
+    if op == Op.LOAD and f["func"] == LoadTarget.WBUF and f["dst"] + n > cfg.wbuf_words:
+        return f"LOAD of {n} words at {f['dst']} runs past the weight buffer ({cfg.wbuf_words} words)"
+    if op == Op.LOAD and f["func"] == LoadTarget.BBUF and f["dst"] + n > cfg.bbuf_depth:
+        return f"LOAD of {n} biases at {f['dst']} runs past the bias buffer ({cfg.bbuf_depth} entries)"
+    return None
+
+
+def resources(op: Op, f: dict[str, int], cfg) -> set[Resource]:
+    """Region ports an instruction uses (for instructions that pass `check_access`)."""
+    out = set()
+    for a in accesses(op, f):
+        if a.hi > a.lo:
+            region = region_of(cfg, a.lo)
+            if region is not None and region in PORTS[a.port]:
+                out.add(PORTS[a.port][region])
+    return out
 
 
 def field_limits(cfg) -> dict[tuple[Op, str], int]:
@@ -244,9 +388,12 @@ class ErrorCode(enum.IntEnum):
     AXI_ERROR = 2           # SLVERR/DECERR on a read or write response
     BUFFER_OVERFLOW = 3     # an access range runs past the end of its buffer
     BAD_PROGRAM = 4         # PROG_LEN is 0 or larger than the instruction memory
-    LOOP_ERROR = 5          # nested LOOP, or ENDLOOP outside a loop
+    LOOP_ERROR = 5          # nested LOOP, LOOP with jump < pc+3, ENDLOOP outside a loop or not at the
+                            # LOOP's jump-1, or another instruction there
     PC_OVERRUN = 6          # execution ran past the last instruction without END
     MISALIGNED = 7          # LOAD/STORE external address not aligned to the AXI beat
+    REGION_ERROR = 8        # an access range is outside the regions, crosses a region's end, is in a
+                            # region its kernel cannot reach, or is wide and not row aligned in Z/E
 
 
 # ---- register map (AXI4-Lite slave, 32-bit registers) ------------------------------------------

@@ -11,7 +11,7 @@ from .dma import dma
 from .ew_kernel import ew_kernel
 from .fc_kernel import fc_kernel
 from .interfaces import AbufReadPort, AbufWritePort, Decoded, KernelCtl, RamPort
-from .issue import issue_unit
+from .issue import imem_predecode, issue_unit
 from .primitives import ram
 from .regs import control_regs
 
@@ -41,8 +41,9 @@ def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
     error_code = Signal(intbv(0)[8:])
     pc = Signal(intbv(0)[16:])
     loop_t = Signal(intbv(0)[32:])
-    # issue <-> dma fetch path
+    # issue <-> dma fetch path (through the instruction predecoder)
     fetch_start, fetch_done, dma_err = [Signal(bool(0)) for _ in range(3)]
+    fetch_done_d, fetch_err_d = Signal(bool(0)), Signal(bool(0))
     fetch_addr = Signal(intbv(0)[32:])
     fetch_len = Signal(intbv(0)[16:])
     dma_err_code = Signal(intbv(0)[8:])
@@ -53,7 +54,8 @@ def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
     wr_fc, wr_act, wr_ew, wr_dma = [AbufWritePort(cfg) for _ in range(4)]
     wram = RamPort(cfg.wbuf_words, cfg.word_bits)
     bram = RamPort(cfg.bbuf_depth, cfg.BIAS_BITS)
-    iram = RamPort(cfg.imem_depth, isa.INSTR_BITS)
+    dma_iram = RamPort(cfg.imem_depth, isa.INSTR_BITS)      # the DMA's side of the predecoder
+    iram = RamPort(cfg.imem_depth, isa.INSTR_BITS + 1)      # instruction + predecoded bit
     fc_sat = Signal(bool(0))
     ew_sat = Signal(intbv(0, min=0, max=cfg.lanes + 1))
     sat_inc = Signal(intbv(0, min=0, max=cfg.lanes + 2))
@@ -67,11 +69,12 @@ def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
                      *bases, flags, running, done, error, error_code, pc, executed, ctl_fc.busy, ctl_act.busy,
                      ctl_ew.busy, ctl_dma.busy, sat_inc, irq),
         issue_unit(cfg, clk, rst, run_start, prog_dirty, prog_addr, prog_len, seq_len, flags, fetch_start,
-                   fetch_addr, fetch_len, fetch_done, dma_err, dma_err_code, prog_fetched, iram.raddr,
-                   iram.rdata, dec, ctl_fc, ctl_act, ctl_ew, ctl_dma, loop_t, running, done, error, error_code,
-                   pc, executed),
+                   fetch_addr, fetch_len, fetch_done_d, fetch_err_d, dma_err, dma_err_code, prog_fetched,
+                   iram.raddr, iram.rdata, dec, ctl_fc, ctl_act, ctl_ew, ctl_dma, loop_t, running, done, error,
+                   error_code, pc, executed),
         dma(cfg, clk, rst, ctl_dma, dec, loop_t, *bases, fetch_start, fetch_addr, fetch_len, fetch_done, rd_dma,
-            wr_dma, wram, bram, iram, dma_err, dma_err_code, m_axi),
+            wr_dma, wram, bram, dma_iram, dma_err, dma_err_code, m_axi),
+        imem_predecode(cfg, clk, rst, dma_iram, iram, fetch_done, dma_err, fetch_done_d, fetch_err_d),
         fc_kernel(cfg, clk, rst, ctl_fc, dec, rd_fc, wr_fc, wram, bram, fc_sat),
         act_kernel(cfg, clk, rst, ctl_act, dec, rd_act, wr_act),
         ew_kernel(cfg, clk, rst, ctl_ew, dec, rd_ewa, rd_ewb, wr_ew, ew_sat),

@@ -1,22 +1,24 @@
-"""Sequencing shared by the element-wise kernels (ACT, EW): P elements per cycle over a range."""
+"""Sequencing shared by the element-wise kernels (ACT, EW): P elements per cycle over a range, and
+the bookkeeping of a streaming kernel (ready, busy, instructions in flight)."""
 from __future__ import annotations
 
-from myhdl import Signal, always_comb, always_seq, block, intbv
+from myhdl import Signal, always, always_comb, always_seq, block, intbv
 
 from .config import ProcessorConfig
 
 
 @block
-def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, length, src_a, src_b, addr_a, addr_b,
-                     en_a, en_b, valid, count):
-    """Walks `length` elements P at a time from src_a (and src_b) on read-port addresses.
+def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, valid, last, count, waddr):
+    """Walks `length` elements P at a time: the read addresses of operand a (from src0) and b (from
+    src1) and the write address (from dst) of each word.
 
-    Ports: clk, rst (sync, idles the sequencer); start, length, src_a, src_b (in, sampled at
-    start); addr_a, addr_b (out, read-port addresses); valid (out: the addresses belong to a word
-    of this instruction), count (out: elements of that word, 1..P).
-    Timing: the first word's addresses are presented the cycle after start, one word per cycle.
-
-    Latency: addresses from the cycle after start. Reset: synchronous, idle."""
+    Ports: clk, rst (sync, idles the sequencer); start (in); dec (in: length, src0, src1, dst and
+    their regions, sampled at start); rd_a, rd_b (AbufReadPort: en, region, addr out); valid (out:
+    a word is presented this cycle), last (out: it is the instruction's last word), count (out:
+    its elements, 1..P), waddr (out: where its results go).
+    Timing: the first word is presented the cycle after start, one word per cycle; a start in the
+    cycle of a last word continues without a gap. Latency: addresses from the cycle after start.
+    Reset: synchronous, idle."""
     p = cfg.lanes
     rem = Signal(intbv(0, min=-(1 << 17), max=1 << 17))  # elements from this word to the end
     rem_next = Signal(intbv(0, min=-(1 << 17), max=1 << 17))
@@ -27,63 +29,56 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, length, src_a, src_b
 
     @always_comb
     def read_enable():
-        en_a.next = valid
-        en_b.next = valid
+        rd_a.en.next = valid
+        rd_b.en.next = valid
 
     @always_seq(clk.posedge, reset=rst)
     def walk():
         if start:
-            addr_a.next = src_a
-            addr_b.next = src_b
-            rem.next = length
-            valid.next = length != 0
-            count.next = p if length >= p else length
+            rd_a.addr.next = dec.src0
+            rd_b.addr.next = dec.src1
+            rd_a.region.next = dec.src0_region
+            rd_b.region.next = dec.src1_region
+            waddr.next = dec.dst
+            rem.next = dec.length
+            valid.next = dec.length != 0
+            last.next = dec.length <= p
+            count.next = p if dec.length >= p else dec.length
         elif valid:
-            addr_a.next = addr_a + p
-            addr_b.next = addr_b + p
+            rd_a.addr.next = rd_a.addr + p
+            rd_b.addr.next = rd_b.addr + p
+            waddr.next = waddr + p
             rem.next = rem_next
-            if rem_next > 0:
-                valid.next = 1
-                count.next = p if rem_next >= p else rem_next
-            else:
+            if last:
                 valid.next = 0
                 count.next = 0
+            else:
+                last.next = rem_next <= p
+                count.next = p if rem_next >= p else rem_next
 
     return next_rem, read_enable, walk
 
 
 @block
-def vector_writeback(cfg: ProcessorConfig, clk, rst, ctl, dst, length, valid, count, data, wr):
-    """Writes result words to consecutive addresses from dst and signals completion.
+def stream_control(clk, rst, ctl, seq_valid, seq_last, extra_block):
+    """Handshake of a streaming kernel: `ready` when the sequencer is idle or on its last word and
+    at most one other instruction is in flight (or the older one is done this cycle); `busy` while
+    any instruction is in flight (from the cycle after its start to its done, inclusive).
 
-    Ports: clk, rst; ctl (KernelCtl: start in, busy/done out); dst, length (in, sampled at
-    start); valid, count, data (in: a result word of `count` elements this cycle); wr
-    (AbufWritePort out, registered: the word lands at the end of the next cycle).
-    done pulses the cycle after the last word lands (the cycle after start if length is 0).
+    Ports: clk, rst (sync: nothing in flight); ctl (KernelCtl: start and done in, as the kernel
+    drives done; ready and busy out); seq_valid, seq_last (in, the sequencer's word);
+    extra_block (in: another unit of the kernel holds it, e.g. the softmax unit).
+    Latency: ready and busy are combinational from registers. Reset: synchronous, idle."""
+    inflight = Signal(intbv(0, min=0, max=3))
 
-    Latency: a result word lands at the end of the cycle after it arrives. Reset: synchronous, idle."""
-    ptr = Signal(intbv(0)[16:])
-    left = Signal(intbv(0)[17:])  # elements still to write
+    @always_comb
+    def handshake():
+        seq_free = not seq_valid or seq_last
+        ctl.ready.next = seq_free and (inflight < 2 or ctl.done) and not extra_block
+        ctl.busy.next = inflight != 0
 
     @always_seq(clk.posedge, reset=rst)
-    def write():
-        ctl.done.next = 0
-        wr.en.next = 0
-        if ctl.start:
-            ptr.next = dst
-            left.next = length
-            ctl.busy.next = 1
-            ctl.done.next = length == 0
-        elif valid:
-            wr.en.next = 1
-            wr.addr.next = ptr
-            wr.count.next = count
-            wr.data.next = data
-            ptr.next = ptr + count
-            left.next = left - count
-        if wr.en and left == 0 and not ctl.start:
-            ctl.done.next = 1
-        if ctl.done and not ctl.start:  # a new instruction may start in the done cycle
-            ctl.busy.next = 0
+    def count():
+        inflight.next = inflight + ctl.start - ctl.done
 
-    return write
+    return handshake, count

@@ -71,22 +71,11 @@ class Machine:
         self.sat_count += int(np.count_nonzero((v < lo) | (v > hi)))
         return np.clip(v, lo, hi)
 
-    def _arange(self, pc: int, lo: int, n: int, what: str):
-        if lo + n > self.cfg.abuf_elements:
-            raise ProcessorFault(ErrorCode.BUFFER_OVERFLOW, pc,
-                                 f"{what} [{lo}, {lo + n}) past the activation buffer ({self.cfg.abuf_elements})")
-
     # -- kernels --
     def fc(self, pc: int, f: dict) -> None:
         cfg, p = self.cfg, self.cfg.lanes
         n_rows, k = f["length"], f["cols"]
         kw = -(-k // p)
-        self._arange(pc, f["src0"], k, "FC source")
-        self._arange(pc, f["dst"], n_rows, "FC destination")
-        if f["waddr"] + n_rows * kw > cfg.wbuf_words:
-            raise ProcessorFault(ErrorCode.BUFFER_OVERFLOW, pc, "FC weights past the weight buffer")
-        if f["bias"] + n_rows > cfg.bbuf_depth:
-            raise ProcessorFault(ErrorCode.BUFFER_OVERFLOW, pc, "FC bias past the bias buffer")
         w = self.wbuf[f["waddr"]:f["waddr"] + n_rows * kw].reshape(n_rows, kw * p)[:, :k]
         a = self.abuf[f["src0"]:f["src0"] + k].copy()
         a[:f["split"]] <<= f["shift1"]  # the first column segment's products scaled up by 2^shift1
@@ -112,8 +101,6 @@ class Machine:
     def act(self, pc: int, f: dict) -> None:
         cfg = self.cfg
         n = f["length"]
-        self._arange(pc, f["src0"], n, "ACT source")
-        self._arange(pc, f["dst"], n, "ACT destination")
         fb = cfg.lut_frac_bits
         x = self.abuf[f["src0"]:f["src0"] + n]
         if f["func"] == isa.ActFunc.SOFTMAX:
@@ -148,9 +135,6 @@ class Machine:
 
     def ew(self, pc: int, f: dict) -> None:
         n = f["length"]
-        for key in ("src0", "src1"):
-            self._arange(pc, f[key], n, f"EW {key}")
-        self._arange(pc, f["dst"], n, "EW destination")
         a = self.abuf[f["src0"]:f["src0"] + n]
         b = self.abuf[f["src1"]:f["src1"] + n]
         if f["func"] == isa.EwFunc.ADD:
@@ -271,6 +255,19 @@ class GoldenDevice:
             why = isa.check_legal(op, f, cfg)
             if why:
                 raise ProcessorFault(ErrorCode.ILLEGAL_OPCODE, pc, why)
+            why = isa.check_bounds(op, f, cfg)
+            if why:
+                raise ProcessorFault(ErrorCode.BUFFER_OVERFLOW, pc, why)
+            why = isa.check_access(op, f, cfg)
+            if why:
+                raise ProcessorFault(ErrorCode.REGION_ERROR, pc, why)
+            at_end = loop is not None and pc == loop[2]
+            if op == Op.ENDLOOP and not at_end:
+                raise ProcessorFault(ErrorCode.LOOP_ERROR, pc, "ENDLOOP outside a loop or not at its LOOP's jump-1"
+                                     if loop is None else f"ENDLOOP at pc {pc}, the loop ends at {loop[2]}")
+            if at_end and op != Op.ENDLOOP:
+                raise ProcessorFault(ErrorCode.LOOP_ERROR, pc, f"{op.name} at the loop's end (pc {pc}): only an "
+                                     "ENDLOOP may sit at its LOOP's jump-1")
             if self.keep_trace:
                 self.trace.append((pc, op, f))
             if op == Op.END:
@@ -286,16 +283,17 @@ class GoldenDevice:
             elif op == Op.LOOP:
                 if loop is not None:
                     raise ProcessorFault(ErrorCode.LOOP_ERROR, pc, "LOOP inside a loop")
+                if f["jump"] < pc + 3:
+                    raise ProcessorFault(ErrorCode.LOOP_ERROR, pc, f"LOOP jump={f['jump']}: the body needs an "
+                                         "instruction and the ENDLOOP (jump >= pc+3)")
                 count = f["count"] if f["func"] == isa.LoopCount.IMMEDIATE else self.regs["SEQ_LEN"]
-                self.timing.control()
+                self.timing.control(zero_trip=count == 0)
                 if count == 0:
                     pc = f["jump"]
                 else:
-                    loop, t = (pc + 1, count), 0
+                    loop, t = (pc + 1, count, f["jump"] - 1), 0
                     pc += 1
             elif op == Op.ENDLOOP:
-                if loop is None:
-                    raise ProcessorFault(ErrorCode.LOOP_ERROR, pc, "ENDLOOP outside a loop")
                 self.timing.control()
                 t += 1
                 if t < loop[1]:
@@ -308,6 +306,9 @@ class GoldenDevice:
                     self.timing.control()
                 else:
                     self._dma(pc, op, f, t)
+                pc += 1
+            elif f["length"] == 0:
+                self.timing.control()  # nothing to compute: it leaves the issue stage like a NOP
                 pc += 1
             else:
                 {Op.FC: m.fc, Op.ACT: m.act, Op.EW: m.ew}[op](pc, f)
@@ -324,7 +325,6 @@ class GoldenDevice:
         eb = cfg.elem_bytes
         dtype = np.dtype(f"<i{eb}")
         if op == Op.STORE:
-            m._arange(pc, f["src0"], n, "STORE source")
             if addr + n * eb > len(self.mem):
                 raise ProcessorFault(ErrorCode.AXI_ERROR, pc, f"write at 0x{addr:x} outside memory")
             data = m.abuf[f["src0"]:f["src0"] + n].astype(dtype).tobytes()
@@ -333,19 +333,14 @@ class GoldenDevice:
             return
         target = f["func"]
         if target == isa.LoadTarget.ABUF:
-            m._arange(pc, f["dst"], n, "LOAD destination")
             raw = self._bus_read(addr, -(-n * eb // cfg.beat_bytes) * cfg.beat_bytes, pc)
             m.abuf[f["dst"]:f["dst"] + n] = np.frombuffer(raw, dtype=dtype)[:n]
             nbytes = len(raw)
         elif target == isa.LoadTarget.WBUF:
-            if f["dst"] + n > cfg.wbuf_words:
-                raise ProcessorFault(ErrorCode.BUFFER_OVERFLOW, pc, "LOAD past the weight buffer")
             raw = self._bus_read(addr, n * cfg.word_bits // 8, pc)
             m.wbuf[f["dst"]:f["dst"] + n] = np.frombuffer(raw, dtype=dtype).reshape(n, cfg.lanes)
             nbytes = len(raw)
         else:
-            if f["dst"] + n > cfg.bbuf_depth:
-                raise ProcessorFault(ErrorCode.BUFFER_OVERFLOW, pc, "LOAD past the bias buffer")
             nbytes = -(-n * 4 // cfg.beat_bytes) * cfg.beat_bytes
             raw = self._bus_read(addr, nbytes, pc)
             m.bbuf[f["dst"]:f["dst"] + n] = np.frombuffer(raw, dtype="<i4")[:n]
@@ -353,26 +348,46 @@ class GoldenDevice:
 
 
 class CycleModel:
-    """Predicts the RTL's cycle counts, cycle for cycle, from the documented kernel timings.
+    """Predicts the RTL's cycle counts, cycle for cycle, from the documented timings of the issue
+    unit (rtl/issue.py) and the kernels.
 
-    The issue unit takes one instruction per cycle in order. A kernel instruction issues in the
-    first cycle in which its kernel is free and no running instruction conflicts with its
-    activation-buffer ranges (isa.access_ranges); a kernel that signals done in a cycle already
-    counts as free in that cycle. Loads into the weight and bias buffers wait for all kernels and
-    hold issue until the cycle after they finish. Kernel durations (issue cycle to done cycle):
+    Front end. Instruction k of the run (in execution order) is presented to the instruction memory
+    in cycle P_k = max(P_{k-1} + 1 (+2 after a LOOP of zero trips), Q_{k-4} + 1), the first cycle
+    with fewer than four instructions between the fetch and the issue stage; it reaches the R
+    register in R_k = max(P_k + 3, Q_{k-1} + 1) and moves into the issue stage at the end of
+    Q_k = max(R_k, I_{k-1}), where I_{k-1} is the cycle the previous instruction left it. The first
+    instruction is presented in the run's first cycle (the cycle after START, or after the program
+    fetch). Loops cost nothing beyond their LOOP and ENDLOOP instructions.
 
-        FC    rows*ceil(cols/P) + log2(P) + 7
-        ACT   ceil(length/P) + 9               EW   ceil(length/P) + 7
-        ACT softmax  3*length + 2*(16 + lut_frac_bits) + 18
-        DMA   2 cycles to the first address handshake, then per burst of B beats: read
-              mem_read_latency + B - 1 cycles to the last beat (+1 cycle per 32-bit entry for
-              bias loads), write 4 per beat + mem_write_latency to the response; 2 cycles
+    Issue. Instruction k leaves the issue stage in the first cycle I_k >= Q_k + 1 in which:
+    control instructions (NOP, LOOP, ENDLOOP, skipped LOAD/STORE, FC/ACT/EW of length 0): always;
+    END and SYNC: every kernel is idle; a kernel instruction: its kernel takes it (FC, ACT, EW: the
+    previous instruction of the kernel has presented its last word, I >= I_prev + N_prev, and fewer
+    than two of its instructions are in flight; softmax: the ACT kernel is empty, and holds it until
+    done; DMA: idle), no instruction in flight conflicts with it (RAW/WAR/WAW on the activation
+    buffer ranges, rounded out to rows in regions Z and E; or a region port used by another kernel),
+    and no weight/bias load holds issue (they wait for all kernels and hold issue until the cycle
+    after their done). "In flight" ends with the done cycle (a done frees in its own cycle).
+
+    Durations (issue cycle to done cycle), N = words presented:
+
+        FC    N = rows*ceil(cols/P)    N + 10 + log2(P)
+        ACT   N = ceil(length/P)       N + 14             EW   N + 8
+        ACT softmax  3*length + 2*(16 + lut_frac_bits) + 1 + 32
+        DMA   4 cycles to the first address handshake (1 for the program fetch), then per burst of
+              B beats: read mem_read_latency + B - 1 cycles to the last beat (+1 cycle per 32-bit
+              entry for bias loads), write 5 per beat + mem_write_latency to the response; 2 cycles
               between bursts; 3 cycles after the last one.
 
     `mem_read_latency` (AR handshake to first beat) and `mem_write_latency` (last W handshake to
     B) describe the external memory; the defaults are those of cocotbext-axi's AxiRam without
     back-pressure. With back-pressure the RTL takes longer and the model is a lower bound.
     """
+
+    FETCH_LIMIT = 4          # rtl/issue.py FETCH_LIMIT
+    ZERO_TRIP_GAP = 2        # fetch cycles lost after a LOOP of zero trips
+    ADDRESS_CYCLES = 3       # the DMA's external address pipeline (LOAD/STORE, not the program fetch)
+    PREDECODE = 2            # rtl/issue.py PREDECODE_LATENCY: program writes and the fetch's done
 
     def __init__(self, cfg: ProcessorConfig, mem_read_latency: int = 2, mem_write_latency: int = 2):
         self.cfg = cfg
@@ -382,14 +397,26 @@ class CycleModel:
 
     def reset(self) -> None:
         self.events: list[tuple[int, Kernel, int, int]] = []  # (pc, kernel, issue cycle, done cycle)
-        self.now = 0          # cycle in which the instruction at pc is considered for issue
         self.start_cycle = 0  # the cycle CTRL.START was taken
-        self.running: list[tuple[int, Kernel, list, list]] = []  # (done cycle, kernel, reads, writes)
+        self.run_begin = 0    # the run's first cycle
+        # (done cycle, kernel, hazard reads, hazard writes, region ports)
+        self.running: list[tuple[int, Kernel, list, list, set]] = []
+        self.seq_free = {k: 0 for k in (Kernel.FC, Kernel.ACT, Kernel.EW)}
+        self.softmax_done = 0
         self.drain_until = 0  # a weight/bias load holds issue until this cycle
-        self._c = Counters()
+        self.busy_intervals = {k: [] for k in Kernel}
+        self._instrs = 0
+        self._cycles = 0
+        self._p = None        # P of the previous instruction
+        self._q = []          # Q of the previous instructions (the last FETCH_LIMIT)
+        self._leave = None    # the cycle the previous instruction left the issue stage
+        self._gap = 0
 
     def counters(self) -> Counters:
-        return self._c
+        c = Counters(cycles=self._cycles, instrs=self._instrs)
+        for k, spans in self.busy_intervals.items():
+            c.busy[k] = _union_length(spans)
+        return c
 
     # ---- DMA ------------------------------------------------------------------------------------
     def _bursts(self, addr: int, beats: int) -> list[int]:
@@ -402,12 +429,12 @@ class CycleModel:
             addr += n * bb
         return out
 
-    def _read_cycles(self, addr: int, beats: int, entries: int = 0) -> int:
+    def _read_cycles(self, addr: int, beats: int, entries: int = 0, address_cycles: int = 0) -> int:
         """Cycles from the DMA's start to its done for a read of `beats` beats."""
-        cycles = 1  # start -> CHECK
+        cycles = 1 + address_cycles  # start -> (address pipeline) -> CHECK
         epb = self.cfg.axi_data_bits // self.cfg.BIAS_BITS
         left = entries
-        for k, n in enumerate(self._bursts(addr, beats)):
+        for n in self._bursts(addr, beats):
             cycles += 1  # CHECK -> address handshake
             if entries:
                 # each beat waits for the previous beat's entries to be written out
@@ -421,80 +448,137 @@ class CycleModel:
         return cycles + 2 - (1 if entries else 0)
 
     def _write_cycles(self, addr: int, beats: int) -> int:
-        cycles = 1
+        cycles = 1 + self.ADDRESS_CYCLES
         for n in self._bursts(addr, beats):
-            cycles += 1 + 4 * n + self.mem_write_latency + 1
+            cycles += 1 + 5 * n + self.mem_write_latency + 1
         return cycles + 2
 
     def fetch(self, instructions: int, addr: int) -> None:
         beats = instructions * isa.INSTR_BITS // self.cfg.axi_data_bits
-        # fetch_start one cycle after START; the first instruction two cycles after fetch_done
-        self.now = self.start_cycle + 1 + self._read_cycles(addr, beats) + 2
+        # fetch_start in the cycle after START, the done PREDECODE cycles after the DMA's, RUN next
+        self.run_begin = self.start_cycle + 1 + self._read_cycles(addr, beats) + self.PREDECODE + 1
 
     def no_fetch(self) -> None:
-        self.now = self.start_cycle + 2
+        self.run_begin = self.start_cycle + 1
 
-    # ---- issue ----------------------------------------------------------------------------------
-    def _retire(self, cycle: int) -> None:
-        self.running = [r for r in self.running if r[0] > cycle]
+    # ---- front end --------------------------------------------------------------------------------
+    def _front(self) -> int:
+        """The first cycle the next instruction can leave the issue stage, as far as the front end
+        is concerned (see the class docstring)."""
+        p = self.run_begin if self._p is None else self._p + 1 + self._gap
+        if len(self._q) == self.FETCH_LIMIT:
+            p = max(p, self._q[0] + 1)
+        r = p + 3 if not self._q else max(p + 3, self._q[-1] + 1)
+        q = r if self._leave is None else max(r, self._leave)
+        self._p, self._gap = p, 0
+        self._q = (self._q + [q])[-self.FETCH_LIMIT:]
+        return q + 1
 
-    def _all_done(self) -> int:
-        return max([self.now] + [r[0] for r in self.running])
+    def _in_flight(self, cycle: int) -> list:
+        return [r for r in self.running if r[0] > cycle]
 
-    def control(self) -> None:
-        self._c.instrs += 1
-        self.now += 1
+    def _all_done(self, cycle: int) -> int:
+        return max([cycle] + [r[0] for r in self.running])
+
+    def control(self, zero_trip: bool = False) -> None:
+        self._instrs += 1
+        self._leave = self._front()
+        if zero_trip:
+            self._gap = self.ZERO_TRIP_GAP
 
     def sync(self) -> None:
-        self.now = self._all_done()  # waits for idle kernels only, not for the drain flag
-        self.control()
+        c = self._front()
+        self._leave = self._all_done(c)
+        self._instrs += 1
 
     def end(self) -> None:
-        self.now = self._all_done()
-        self._c.instrs += 1
-        self._c.cycles = self.now - self.start_cycle
+        c = self._front()
+        self._leave = self._all_done(c)
+        self._instrs += 1
+        self._cycles = self._leave - self.start_cycle
+
+    # ---- kernel instructions ---------------------------------------------------------------------
+    def _hazard_ranges(self, op: Op, f: dict) -> tuple[list, list]:
+        """Access ranges as the scoreboard compares them: rounded out to rows in Z and E."""
+        p = self.cfg.lanes
+        reads, writes = [], []
+        for a in isa.accesses(op, f):
+            lo, hi = a.lo, a.hi
+            if hi > lo and isa.region_of(self.cfg, lo) in isa.ALIGNED_REGIONS:
+                lo, hi = lo // p * p, -(-hi // p) * p
+            (writes if a.is_write else reads).append((lo, hi))
+        return reads, writes
 
     def issue(self, op: Op, f: dict, addr: int = 0, pc: int = -1) -> None:
         cfg, p = self.cfg, self.cfg.lanes
         kernel = isa.FORMATS[op][1]
-        reads, writes = isa.access_ranges(op, f)
+        reads, writes = self._hazard_ranges(op, f)
+        ports = isa.resources(op, f, cfg)
         blocking = op == Op.LOAD and f["func"] != isa.LoadTarget.ABUF
-        c = max(self.now, self.drain_until)
+        softmax = op == Op.ACT and f["func"] == isa.ActFunc.SOFTMAX
+        c = max(self._front(), self.drain_until)
         if blocking:
-            c = max(c, self._all_done())
-        for done, k, r_reads, r_writes in self.running:
-            if k == kernel or any(_overlap(a, b) for a in reads for b in r_writes) or \
-                    any(_overlap(a, b) for a in writes for b in r_reads + r_writes):
+            c = max(c, self._all_done(c))
+        for done, k, r_reads, r_writes, r_ports in self.running:
+            if any(_overlap(a, b) for a in reads for b in r_writes) or \
+                    any(_overlap(a, b) for a in writes for b in r_reads + r_writes) or \
+                    (k != kernel and ports & r_ports):
                 c = max(c, done)
+        same = [r[0] for r in self.running if r[1] == kernel and r[0] > c]
+        if kernel == Kernel.DMA or softmax:
+            c = max([c] + same)
+        else:
+            c = max(c, self.seq_free[kernel], self.softmax_done if kernel == Kernel.ACT else 0)
+            if len(same) >= 2:
+                c = max(c, sorted(same)[-2])
         n = f.get("length", 0)
         if op == Op.FC:
-            dur = n * -(-f["cols"] // p) + cfg.lane_bits + 7 if n else 1
-        elif op == Op.ACT and f["func"] == isa.ActFunc.SOFTMAX:
+            words = n * -(-f["cols"] // p)
+            dur = words + 10 + cfg.lane_bits
+        elif softmax:
             # three element-serial passes and a restoring division, N = 2*(16+F) quotient bits
-            n_bits = 2 * (cfg.LUT_VALUE_BITS + cfg.lut_frac_bits)
-            dur = 3 * n + n_bits + 1 + 17 if n else 2
+            words = 0
+            dur = 3 * n + 2 * (cfg.LUT_VALUE_BITS + cfg.lut_frac_bits) + 1 + 32
         elif op in (Op.ACT, Op.EW):
-            dur = -(-n // p) + (9 if op == Op.ACT else 7) if n else 1
+            words = -(-n // p)
+            dur = words + (14 if op == Op.ACT else 8)
         elif op == Op.STORE:
             dur = self._write_cycles(addr, -(-n // cfg.elems_per_beat))
         elif f["func"] == isa.LoadTarget.ABUF:
-            dur = self._read_cycles(addr, -(-n // cfg.elems_per_beat))
+            dur = self._read_cycles(addr, -(-n // cfg.elems_per_beat), address_cycles=self.ADDRESS_CYCLES)
         elif f["func"] == isa.LoadTarget.WBUF:
-            dur = self._read_cycles(addr, n * cfg.word_bits // cfg.axi_data_bits)
+            dur = self._read_cycles(addr, n * cfg.word_bits // cfg.axi_data_bits, address_cycles=self.ADDRESS_CYCLES)
         else:
             epb = cfg.axi_data_bits // cfg.BIAS_BITS
-            dur = self._read_cycles(addr, -(-n // epb), entries=n)
+            dur = self._read_cycles(addr, -(-n // epb), entries=n, address_cycles=self.ADDRESS_CYCLES)
         if not n and op in (Op.LOAD, Op.STORE):
-            dur = 3  # start -> CHECK -> FINISH -> done
-        self._retire(c)
-        self.running.append((c + dur, kernel, reads, writes))
-        self.events.append((pc, kernel, c - self.start_cycle, c + dur - self.start_cycle))
-        self._c.busy[kernel] += dur
-        self._c.instrs += 1
+            dur = 3 + self.ADDRESS_CYCLES  # start -> address pipeline -> CHECK -> FINISH -> done
+        done = c + dur
+        if kernel in self.seq_free:
+            self.seq_free[kernel] = c + max(words, 1)
+        if softmax:
+            self.softmax_done = done
+        self.running = [r for r in self.running if r[0] > c] + [(done, kernel, reads, writes, ports)]
+        self.events.append((pc, kernel, c - self.start_cycle, done - self.start_cycle))
+        self.busy_intervals[kernel].append((c + 1, done))
+        self._instrs += 1
         if blocking:
-            self.drain_until = c + dur + 1
-        self.now = c + 1
+            self.drain_until = done + 1
+        self._leave = c
 
 
 def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < a[1] and b[0] < b[1] and a[0] < b[1] and b[0] < a[1]
+
+
+def _union_length(spans: list[tuple[int, int]]) -> int:
+    """Cycles covered by inclusive [first, last] intervals."""
+    total, end = 0, None
+    for lo, hi in sorted(spans):
+        if end is None or lo > end:
+            total += hi - lo + 1
+            end = hi
+        elif hi > end:
+            total += hi - end
+            end = hi
+    return total

@@ -8,8 +8,8 @@ import pytest
 from rtl.config import ProcessorConfig
 from sim import runner
 
-CONFIGS = [ProcessorConfig(lanes=16, abuf_words=64, wbuf_words=512, bbuf_depth=256, imem_depth=128),
-           ProcessorConfig(lanes=8, data_type="int8", abuf_words=64, wbuf_words=1024, bbuf_depth=256,
+CONFIGS = [ProcessorConfig(lanes=16, vbuf_words=16, zbuf_words=32, ebuf_words=32, wbuf_words=512, bbuf_depth=256, imem_depth=128),
+           ProcessorConfig(lanes=8, data_type="int8", vbuf_words=16, zbuf_words=32, ebuf_words=32, wbuf_words=1024, bbuf_depth=256,
                            imem_depth=128)]
 
 

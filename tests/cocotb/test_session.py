@@ -16,7 +16,7 @@ from sim.driver import DeviceTimeout
 from sim.runner import SIMULATORS
 from sim.session import SimulatorError
 
-CFG = ProcessorConfig(lanes=16, abuf_words=64, wbuf_words=512, bbuf_depth=256, imem_depth=64)
+CFG = ProcessorConfig(lanes=16, vbuf_words=16, zbuf_words=32, ebuf_words=32, wbuf_words=512, bbuf_depth=256, imem_depth=64)
 NET = networks.classifier(seed=3)
 
 

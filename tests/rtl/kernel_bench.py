@@ -1,7 +1,8 @@
 """MyHDL-native bench for the compute kernels: the activation buffer, weight and bias RAMs and the
 FC, ACT and EW kernels, driven directly (no control unit, no AXI). Each test loads random data,
 runs one instruction on the RTL in the MyHDL simulator and on the golden model's `Machine`, and
-compares the buffers bit for bit.
+compares the buffers bit for bit. The activation buffer's memories are loaded and read back
+directly (a backdoor, `abuf_memories`), so every region can be set up in one cycle.
 
 Elaborating the design costs far more than simulating one instruction (MyHDL inspects the call
 stack for every generator it creates), so a bench elaborates once and keeps its simulation alive:
@@ -14,6 +15,7 @@ import numpy as np
 from myhdl import ResetSignal, Signal, block, instance, intbv
 
 from rtl import isa
+from rtl.isa import Op
 from rtl.abuf import abuf
 from rtl.act_kernel import act_kernel
 from rtl.config import ProcessorConfig
@@ -58,8 +60,9 @@ class KernelBench:
     @block
     def top(self):
         cfg, r, w = self.cfg, self.rports, self.wports
+        self._abuf = abuf(cfg, self.clk, *r, *w)
         return [
-            abuf(cfg, self.clk, *r, *w),
+            self._abuf,
             ram(self.clk, self.wram, cfg.wbuf_words),
             ram(self.clk, self.bram, cfg.bbuf_depth),
             fc_kernel(cfg, self.clk, self.rst, self.ctl[isa.Kernel.FC], self.dec, r[0], w[0], self.wram,
@@ -141,13 +144,8 @@ class KernelBench:
         for _ in range(3):
             yield clk.posedge
         self.rst.next = 0
-        dma_w, dma_r = self.wports[3], self.rports[4]
-        # preload buffers through the DMA write port and the RAM write ports
-        for base in range(0, cfg.abuf_elements, p):
-            dma_w.en.next, dma_w.addr.next, dma_w.count.next = 1, base, p
-            dma_w.data.next = pack(machine.abuf[base:base + p])
-            yield clk.posedge
-        dma_w.en.next = 0
+        mems = abuf_memories(cfg, self._abuf)
+        load_abuf(cfg, mems, machine.abuf)
         rows = {i for i, row in enumerate(machine.wbuf) if row.any()}
         for i in sorted(rows | self._wbuf_rows):  # non-zero rows now, and rows to clear
             self.wram.we.next, self.wram.waddr.next = 1, i
@@ -164,10 +162,16 @@ class KernelBench:
         for op, fields in instructions:
             kernel = isa.FORMATS[op][1]
             ctl = self.ctl[kernel]
-            for name in ("func", "dst", "src0", "src1", "length", "cols", "bias", "shift0", "shift1", "shift2"):
+            for name in ("func", "dst", "src0", "src1", "length", "cols", "bias", "shift0", "shift1", "shift2",
+                         "split"):
                 getattr(self.dec, name).next = 0
             for name, v in fields.items():
                 getattr(self.dec, {"waddr": "src1"}.get(name, name)).next = v
+            for name in ("src0", "src1", "dst"):
+                if op == Op.FC and name == "src1":
+                    continue  # the weight address
+                region = isa.region_of(cfg, fields.get(name, 0))
+                getattr(self.dec, f"{name}_region").next = 0 if region is None else int(region)
             ctl.start.next = 1
             yield clk.posedge
             ctl.start.next = 0
@@ -183,29 +187,75 @@ class KernelBench:
             cycles.append(n)
             yield clk.posedge
             busy.append(nbusy + int(ctl.busy))  # + the cycle after done
-        # read back the whole activation buffer, one address per cycle: the address set in step c
-        # is on the port during the cycle that ends at step c's yield; its data are on the port
-        # two cycles later, so they are seen after the yield of step c + 2
-        words = cfg.abuf_words
-        out = np.zeros(cfg.abuf_elements, dtype=np.int64)
-        dma_r.en.next = 1
-        for c in range(words + 2):
-            if c < words:
-                dma_r.addr.next = c * p
-            else:
-                dma_r.en.next = 0
-            yield clk.posedge
-            if c >= 2:
-                word = int(dma_r.data)
-                for i in range(p):
-                    v = (word >> (cfg.data_bits * i)) & mask
-                    out[(c - 2) * p + i] = v - (1 << cfg.data_bits) if v >> (cfg.data_bits - 1) else v
-        self._result = dict(abuf=out, cycles=cycles, busy=busy, saturations=sats)
+        yield clk.posedge  # the write of the last done lands at the end of its cycle
+        self._result = dict(abuf=read_abuf(cfg, mems), cycles=cycles, busy=busy, saturations=sats)
+
+
+def abuf_memories(cfg: ProcessorConfig, block) -> dict:
+    """The activation buffer's memories inside an elaborated `abuf` block: {"V": [P bank lists],
+    "Z": rows, "E0": rows, "E1": rows} (lists of MyHDL signals)."""
+    # instance names carry a counter that keeps growing across elaborations: go by order
+    banks = [s.memdict["mem"].mem for s in block.subs if s.name.startswith("v_bank")]
+    rows = [s.memdict["mem"].mem for s in block.subs if s.name.startswith("row_memory")]
+    assert len(banks) == cfg.lanes and len(rows) == 3
+    return {"V": banks, "Z": rows[0], "E0": rows[1], "E1": rows[2]}
+
+
+def _region_rows(cfg: ProcessorConfig) -> dict:
+    return {name: (first * cfg.lanes, rows) for name, (first, rows) in cfg.region_rows.items()}
+
+
+def load_abuf(cfg: ProcessorConfig, mems: dict, values: np.ndarray) -> None:
+    """Set every memory of the activation buffer from the flat element array `values` (takes
+    effect at the next delta cycle, like a write)."""
+    p, w = cfg.lanes, cfg.data_bits
+    mask = (1 << w) - 1
+    regions = _region_rows(cfg)
+    base, rows = regions["V"]
+    for e in range(rows * p):
+        mems["V"][e % p][e // p].next = int(values[base + e]) & mask
+    for name, copies in (("Z", ("Z",)), ("E", ("E0", "E1"))):
+        base, rows = regions[name]
+        for r in range(rows):
+            word = sum((int(v) & mask) << (w * i) for i, v in enumerate(values[base + r * p:base + (r + 1) * p]))
+            for c in copies:
+                mems[c][r].next = word
+
+
+def read_abuf(cfg: ProcessorConfig, mems: dict) -> np.ndarray:
+    """The flat element array held by the activation buffer's memories (gaps between regions
+    are 0; E is read from copy 0, and copy 1 must agree)."""
+    p, w = cfg.lanes, cfg.data_bits
+    out = np.zeros(cfg.abuf_elements, dtype=np.int64)
+
+    def signed(v: int) -> int:
+        return v - (1 << w) if v >> (w - 1) else v
+
+    regions = _region_rows(cfg)
+    base, rows = regions["V"]
+    for e in range(rows * p):
+        out[base + e] = signed(int(mems["V"][e % p][e // p].val))
+    for name, mem in (("Z", mems["Z"]), ("E", mems["E0"])):
+        base, rows = regions[name]
+        for r in range(rows):
+            word = int(mem[r].val)
+            for i in range(p):
+                out[base + r * p + i] = signed((word >> (w * i)) & ((1 << w) - 1))
+    assert all(int(a.val) == int(b.val) for a, b in zip(mems["E0"], mems["E1"])), "the two copies of E differ"
+    return out
 
 
 def random_machine(cfg: ProcessorConfig, rng: np.random.Generator) -> Machine:
     m = Machine(cfg)
-    m.abuf[:] = rng.integers(cfg.data_min, cfg.data_max + 1, cfg.abuf_elements)
+    m.abuf[:] = random_abuf(cfg, rng)
     m.wbuf[:] = rng.integers(cfg.data_min, cfg.data_max + 1, m.wbuf.shape)
     m.bbuf[:] = rng.integers(-(1 << 24), 1 << 24, cfg.bbuf_depth)
     return m
+
+
+def random_abuf(cfg: ProcessorConfig, rng: np.random.Generator) -> np.ndarray:
+    """Random elements in the regions, zeros in the gaps between them (which hold no memory)."""
+    values = np.zeros(cfg.abuf_elements, dtype=np.int64)
+    for lo, hi in isa.region_bounds(cfg).values():
+        values[lo:hi] = rng.integers(cfg.data_min, cfg.data_max + 1, hi - lo)
+    return values

@@ -12,7 +12,7 @@ from sim.driver import HostDriver, SyncDevice, run_sync
 from sim.model import GoldenDevice
 from tests.state_scenarios import check_state_semantics, with_initial_state
 
-CFG = ProcessorConfig(lanes=4, abuf_words=32, wbuf_words=128, bbuf_depth=64, imem_depth=64)
+CFG = ProcessorConfig(lanes=4, vbuf_words=16, zbuf_words=16, ebuf_words=16, wbuf_words=128, bbuf_depth=64, imem_depth=64)
 
 
 def small_network(seed: int = 8) -> Network:
