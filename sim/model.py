@@ -58,6 +58,11 @@ class Machine:
         self.cfg = cfg
         p = cfg.lanes
         self.abuf = np.zeros(cfg.abuf_elements, dtype=np.int64)
+        # elements defined since START: loaded, or computed from defined elements only. The others
+        # hold whatever the memory held before (like X in a four-state simulation), which a
+        # verification flow running many programs on one simulator must not compare (see
+        # GoldenDevice.undefined)
+        self.written = np.zeros(cfg.abuf_elements, dtype=bool)
         self.wbuf = np.zeros((cfg.wbuf_words, p), dtype=np.int64)
         self.bbuf = np.zeros(cfg.bbuf_depth, dtype=np.int64)
         self.imem: list[int] = []
@@ -82,6 +87,7 @@ class Machine:
         acc = self.bbuf[f["bias"]:f["bias"] + n_rows] + w @ a
         acc = wrap(acc, cfg.acc_bits)
         self.abuf[f["dst"]:f["dst"] + n_rows] = self._sat(round_shift(acc, f["shift0"]))
+        self.written[f["dst"]:f["dst"] + n_rows] = self.written[f["src0"]:f["src0"] + k].all()
 
     def _lookup(self, function: str, mag: np.ndarray, shift0: int) -> np.ndarray:
         """Interpolated table value at |x| = mag, in Q0.(16+F): index (mag << 2F) >> shift0,
@@ -105,6 +111,7 @@ class Machine:
         x = self.abuf[f["src0"]:f["src0"] + n]
         if f["func"] == isa.ActFunc.SOFTMAX:
             self.abuf[f["dst"]:f["dst"] + n] = self._softmax(x, f["shift0"], f["shift1"])
+            self.written[f["dst"]:f["dst"] + n] = self.written[f["src0"]:f["src0"] + n].all()
             return
         func = isa.ActFunc(f["func"])
         table = {isa.ActFunc.SIGMOID: "sigmoid", isa.ActFunc.TANH: "sigmoid",
@@ -121,6 +128,7 @@ class Machine:
         out = round_shift(r, cfg.LUT_VALUE_BITS + fb - f["shift1"])
         # Bounded functions: clipping 1.0 to the largest code is not an overflow, so not counted.
         self.abuf[f["dst"]:f["dst"] + n] = np.clip(out, cfg.data_min, cfg.data_max)
+        self.written[f["dst"]:f["dst"] + n] = self.written[f["src0"]:f["src0"] + n].copy()
 
     def _softmax(self, z: np.ndarray, shift0: int, out_frac: int) -> np.ndarray:
         """exp(z - max) from the exp table, summed, one division 2^N // sum, then
@@ -141,7 +149,9 @@ class Machine:
             r = (a << f["shift0"]) + (b << f["shift1"])
         else:
             r = a * b
+        defined = self.written[f["src0"]:f["src0"] + n] & self.written[f["src1"]:f["src1"] + n]
         self.abuf[f["dst"]:f["dst"] + n] = self._sat(round_shift(r, f["shift2"]))
+        self.written[f["dst"]:f["dst"] + n] = defined
 
 
 class GoldenDevice:
@@ -161,6 +171,10 @@ class GoldenDevice:
         self._prog_dirty = True
         self.trace: list[tuple[int, Op, dict]] = []
         self.keep_trace = False
+        # 1 for the bytes a STORE wrote from activation-buffer elements that no instruction of its
+        # run had written: the RTL's memories may hold anything there (they keep their contents
+        # from earlier runs), so comparisons skip them
+        self.undefined = bytearray(mem_bytes)
 
     # -- memory --
     def write_mem(self, addr: int, data: bytes) -> None:
@@ -205,6 +219,7 @@ class GoldenDevice:
             self.regs[name] = 0
         self.regs["STATUS"] = 0
         self.timing.reset()
+        m.written[:] = False
         self.executed = 0
         pc = 0
         try:
@@ -328,6 +343,8 @@ class GoldenDevice:
             if addr + n * eb > len(self.mem):
                 raise ProcessorFault(ErrorCode.AXI_ERROR, pc, f"write at 0x{addr:x} outside memory")
             data = m.abuf[f["src0"]:f["src0"] + n].astype(dtype).tobytes()
+            unwritten = np.repeat(~m.written[f["src0"]:f["src0"] + n], eb).astype(np.uint8).tobytes()
+            self.undefined[addr:addr + len(unwritten)] = unwritten
             self.mem[addr:addr + len(data)] = data
             self.timing.issue(op, f, addr, pc=pc)
             return
@@ -335,6 +352,7 @@ class GoldenDevice:
         if target == isa.LoadTarget.ABUF:
             raw = self._bus_read(addr, -(-n * eb // cfg.beat_bytes) * cfg.beat_bytes, pc)
             m.abuf[f["dst"]:f["dst"] + n] = np.frombuffer(raw, dtype=dtype)[:n]
+            m.written[f["dst"]:f["dst"] + n] = True
             nbytes = len(raw)
         elif target == isa.LoadTarget.WBUF:
             raw = self._bus_read(addr, n * cfg.word_bits // 8, pc)

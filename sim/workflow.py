@@ -232,11 +232,16 @@ def _mem_size(image_bytes: int) -> int:
 
 def _add_layer_cycles(layers: dict, program, events) -> None:
     """Add the busy cycles of one run, per layer and kernel, from the cycle model's events
-    (pc, kernel, issue cycle, done cycle) of the run program."""
+    (pc, kernel, issue cycle, done cycle) of the run program. A kernel runs up to two instructions
+    at once (the next one starts while the previous one drains): a cycle in which both are in
+    flight counts for the older one, so the layers add up to the BUSY counters."""
     names = {e.pc: e.layer or "control" for e in program.listing if e.program == "run"}
-    for pc, kernel, start, done in events:
+    last_done: dict = {}
+    for pc, kernel, start, done in sorted(events, key=lambda e: e[2]):
+        first = max(start + 1, last_done.get(kernel, start) + 1)
+        last_done[kernel] = max(done, last_done.get(kernel, done))
         per_kernel = layers.setdefault(names.get(pc, "control"), {})
-        per_kernel[kernel.name] = per_kernel.get(kernel.name, 0) + done - start
+        per_kernel[kernel.name] = per_kernel.get(kernel.name, 0) + max(0, done - first + 1)
 
 
 def _merge(profiles, wall_seconds: float) -> dict:

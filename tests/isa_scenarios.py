@@ -1,6 +1,11 @@
-"""Single-instruction scenarios, VTA style: each loads random data, runs one instruction under
-test (or a short program) and stores the whole activation range back, so the golden model and
-the RTL can be compared byte for byte on the external memory they leave behind.
+"""Single-instruction scenarios, VTA style: each loads random data into the activation buffer's
+regions, runs one instruction under test (or a short program) and stores the regions back, so the
+golden model and the RTL can be compared byte for byte on the external memory they leave behind.
+
+Operands sit where the kernels' ports reach them (isa.PORTS): FC reads V (any element) or Z (rows)
+and writes Z; ACT reads Z or E and writes E; EW reads a from Z or E, b from E, and writes E or V;
+the DMA loads into V and E and stores from any region. Z holds only what an FC wrote, so the
+scenarios that read Z run an FC first.
 
 Pure Python: used by the cocotb module (tests/cocotb/isa_tests.py) on the RTL and by unit
 tests on the golden model alone."""
@@ -12,14 +17,14 @@ import numpy as np
 
 from rtl import isa
 from rtl.config import ProcessorConfig
-from rtl.isa import Op
+from rtl.isa import Op, Region
 from sim.model import GoldenDevice
 
 PROG_ADDR = 0x0000
 WEIGHT_ADDR = 0x1000
 BIAS_ADDR = 0x8000
-ACT_ADDR = 0x9000
-OUT_ADDR = 0xC000
+ACT_ADDR = 0x9000       # random activations: V's part, then E's part
+OUT_ADDR = 0xC000       # where the epilogue stores V, Z and E
 LOOP_IN_ADDR = 0xE000
 MEM_BYTES = 1 << 17
 
@@ -59,53 +64,86 @@ def _pack(values: np.ndarray, cfg: ProcessorConfig) -> bytes:
     return values.astype(f"<i{cfg.elem_bytes}").tobytes()
 
 
-def _prologue(cfg, rng, image, n_act, wwords=0, nbias=0):
-    """Random activations (and weights, biases) in memory plus the loads that bring them in."""
-    act = rng.integers(cfg.data_min, cfg.data_max + 1, n_act)
-    image[ACT_ADDR:ACT_ADDR + n_act * cfg.elem_bytes] = _pack(act, cfg)
+def _pad(n: int, unit: int) -> int:
+    return -(-n // unit) * unit
+
+
+class _Layout:
+    """Where a scenario's regions start and how much of each it loads and stores back."""
+
+    def __init__(self, cfg: ProcessorConfig, n_v: int, n_z: int, n_e: int):
+        b = isa.region_bounds(cfg)
+        self.v, self.z, self.e = b[Region.V][0], b[Region.Z][0], b[Region.E][0]
+        self.n_v, self.n_z, self.n_e = n_v, _pad(n_z, cfg.lanes), _pad(n_e, cfg.lanes)
+        eb = cfg.elem_bytes
+        self.v_bytes = _pad(self.n_v * eb, 64)
+        self.z_bytes = _pad(self.n_z * eb, 64)
+
+
+def _prologue(cfg, rng, image, lay: _Layout, wwords=0, nbias=0):
+    """Random activations in V and E (and weights, biases) in memory plus the loads that bring them in."""
+    eb = cfg.elem_bytes
     prog = []
     if wwords:
         w = rng.integers(cfg.data_min, cfg.data_max + 1, wwords * cfg.lanes)
-        image[WEIGHT_ADDR:WEIGHT_ADDR + len(w) * cfg.elem_bytes] = _pack(w, cfg)
+        image[WEIGHT_ADDR:WEIGHT_ADDR + len(w) * eb] = _pack(w, cfg)
         prog.append(isa.encode(Op.LOAD, func=isa.LoadTarget.WBUF, dst=0, length=wwords, ddr_offset=WEIGHT_ADDR))
     if nbias:
         b = rng.integers(-(1 << 20), 1 << 20, nbias).astype("<i4")
         image[BIAS_ADDR:BIAS_ADDR + 4 * nbias] = b.tobytes()
         prog.append(isa.encode(Op.LOAD, func=isa.LoadTarget.BBUF, dst=0, length=nbias, ddr_offset=BIAS_ADDR))
-    prog.append(isa.encode(Op.LOAD, func=isa.LoadTarget.ABUF, dst=0, length=n_act, ddr_offset=ACT_ADDR))
+    for lo, n, off in ((lay.v, lay.n_v, 0), (lay.e, lay.n_e, lay.v_bytes)):
+        if n:
+            act = rng.integers(cfg.data_min, cfg.data_max + 1, n)
+            image[ACT_ADDR + off:ACT_ADDR + off + n * eb] = _pack(act, cfg)
+            prog.append(isa.encode(Op.LOAD, func=isa.LoadTarget.ABUF, dst=lo, length=n, ddr_offset=ACT_ADDR + off))
     return prog
 
 
-def _epilogue(n_act):
-    return [isa.encode(Op.STORE, src0=0, length=n_act, ddr_offset=OUT_ADDR), isa.encode(Op.END)]
+def _epilogue(lay: _Layout):
+    """Store the regions' used parts back (Z only if the scenario wrote it), then END."""
+    prog = []
+    for lo, n, off in ((lay.v, lay.n_v, 0), (lay.z, lay.n_z, lay.v_bytes), (lay.e, lay.n_e, lay.v_bytes + lay.z_bytes)):
+        if n:
+            prog.append(isa.encode(Op.STORE, src0=lo, length=n, ddr_offset=OUT_ADDR + off))
+    return prog + [isa.encode(Op.END)]
 
 
 def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
-    """The regression set for one config: every opcode, edge shapes, hazards, loops, errors."""
+    """The regression set for one config: every opcode, edge shapes, regions, hazards, region-port
+    conflicts, loops, errors."""
     rng = np.random.default_rng(seed)
     p = cfg.lanes
     out: list[Scenario] = []
+    bounds = isa.region_bounds(cfg)
+    V, Z, E = (bounds[r][0] for r in (Region.V, Region.Z, Region.E))
+    z_rows, e_rows = cfg.zbuf_words, cfg.ebuf_words
 
-    def add(name, body, n_act, wwords=0, nbias=0, **kw):
+    def add(name, body, n_v=0, n_z=0, n_e=0, wwords=0, nbias=0, **kw):
+        lay = _Layout(cfg, n_v, n_z, n_e)
         image = bytearray(MEM_BYTES)
-        prog = _prologue(cfg, rng, image, n_act, wwords, nbias) + body + _epilogue(n_act)
+        prog = _prologue(cfg, rng, image, lay, wwords, nbias) + body + _epilogue(lay)
         out.append(Scenario(name, cfg, image, prog, **kw))
 
     fb = cfg.lut_frac_bits
     idx0 = fb + cfg.lut_range_log2 - cfg.lut_addr_bits  # sigmoid-table shift0 for 0 fraction bits
-    n = 7 * p + 5
+    # ---- FC: from V (unaligned: [x; h] style), into Z (single elements, unaligned) -------------
     for rows, cols, shift in ((1, 1, 0), (3, p, 9), (7, p + 3, 14), (2 * p + 1, 3 * p - 1, 20), (5, 5 * p, cfg.acc_bits - 1)):
         kw = -(-cols // p)
-        dst = 3 + cols + 1
-        add(f"fc_{rows}x{cols}_s{shift}", [isa.encode(Op.FC, dst=dst, src0=3, waddr=2, length=rows, cols=cols,
+        add(f"fc_{rows}x{cols}_s{shift}", [isa.encode(Op.FC, dst=Z + 1, src0=V + 3, waddr=2, length=rows, cols=cols,
                                                       bias=1, shift0=shift)],
-            n_act=dst + rows, wwords=2 + rows * kw, nbias=1 + rows)
+            n_v=3 + cols, n_z=1 + rows, wwords=2 + rows * kw, nbias=1 + rows)
     for rows, cols, split, seg in ((3, 2 * p + 5, 5, 3), (4, p + 2, p + 1, cfg.data_bits - 1), (2, 3 * p, 2 * p, 1)):
         kw = -(-cols // p)
-        dst = 3 + cols + 1
         add(f"fc_split_{rows}x{cols}_at{split}_by{seg}",
-            [isa.encode(Op.FC, dst=dst, src0=3, waddr=0, length=rows, cols=cols, bias=0, shift0=18 + seg,
-                        shift1=seg, split=split)], n_act=dst + rows, wwords=rows * kw, nbias=rows)
+            [isa.encode(Op.FC, dst=Z + 2 * p + 3, src0=V + 5, waddr=0, length=rows, cols=cols, bias=0, shift0=18 + seg,
+                        shift1=seg, split=split)], n_v=5 + cols, n_z=2 * p + 3 + rows, wwords=rows * kw, nbias=rows)
+    # an FC head: the second FC reads the first one's results from Z
+    add("fc_from_Z", [
+        isa.encode(Op.FC, dst=Z, src0=V + 1, waddr=0, length=2 * p + 3, cols=p + 5, bias=0, shift0=16),
+        isa.encode(Op.FC, dst=Z + 3 * p + 1, src0=Z, waddr=0, length=5, cols=2 * p + 3, bias=0, shift0=17),
+    ], n_v=p + 6, n_z=3 * p + 6, wwords=3 * (2 * p + 3), nbias=2 * p + 3)
+    # ---- ACT: element-wise functions from E into E, rows ------------------------------------
     elementwise = [f for f in isa.ActFunc if f != isa.ActFunc.SOFTMAX]
     for func in elementwise:
         depth = cfg.table_depth("softsign" if func == isa.ActFunc.SOFTSIGN else "sigmoid")
@@ -116,67 +154,125 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
                 if not 0 <= shift0 <= isa.field_limits(cfg)[(Op.ACT, "shift0")]:
                     continue
                 add(f"act_{func.name.lower()}_in{frac_in}_out{frac_out}",
-                    [isa.encode(Op.ACT, func=func, dst=3 * p + 2, src0=1, length=3 * p - 1, shift0=shift0,
-                                shift1=frac_out)], n_act=n)
-    add("act_inplace", [isa.encode(Op.ACT, func=1, dst=5, src0=5, length=2 * p + 3, shift0=idx0 + 10, shift1=12)],
-        n_act=n)
+                    [isa.encode(Op.ACT, func=func, dst=E + 4 * p, src0=E + p, length=3 * p - 1, shift0=shift0,
+                                shift1=frac_out)], n_e=7 * p)
+    add("act_inplace", [isa.encode(Op.ACT, func=1, dst=E + p, src0=E + p, length=2 * p + 3, shift0=idx0 + 10,
+                                   shift1=12)], n_e=4 * p)
+    add("act_from_Z", [
+        isa.encode(Op.FC, dst=Z, src0=V, waddr=0, length=3 * p + 3, cols=p, bias=0, shift0=18),
+        isa.encode(Op.ACT, func=0, dst=E + 2 * p, src0=Z, length=3 * p + 3, shift0=idx0 + 8, shift1=cfg.data_bits - 1),
+    ], n_v=p, n_z=3 * p + 3, n_e=6 * p, wwords=3 * p + 3, nbias=3 * p + 3)
     exp0 = fb + cfg.lut_range_log2 - (cfg.exp_lut_depth.bit_length() - 1)
     for k, frac_in in ((1, 8), (9, 12), (2 * p + 3, 10)):
-        add(f"act_softmax_{k}_in{frac_in}", [isa.encode(Op.ACT, func=isa.ActFunc.SOFTMAX, dst=4 * p, src0=3, length=k,
-                                                        shift0=exp0 + frac_in, shift1=cfg.data_bits - 1)], n_act=n)
+        # softmax reads and writes element by element: any alignment
+        add(f"act_softmax_{k}_in{frac_in}", [isa.encode(Op.ACT, func=isa.ActFunc.SOFTMAX, dst=E + 4 * p + 1,
+                                                        src0=E + 3, length=k, shift0=exp0 + frac_in,
+                                                        shift1=cfg.data_bits - 1)], n_e=7 * p)
+    # ---- EW: a and b from E, into E or V ---------------------------------------------------
     for sa, sb, so in ((0, 0, 0), (3, 1, 4), (cfg.data_bits - 1, 0, 2 * cfg.data_bits)):
-        add(f"ew_add_{sa}_{sb}_{so}", [isa.encode(Op.EW, func=0, dst=5 * p, src0=1, src1=2 * p + 3, length=2 * p - 1,
-                                                  shift0=sa, shift1=sb, shift2=so)], n_act=n)
+        add(f"ew_add_{sa}_{sb}_{so}", [isa.encode(Op.EW, func=0, dst=E + 5 * p, src0=E + p, src1=E + 3 * p,
+                                                  length=2 * p - 1, shift0=sa, shift1=sb, shift2=so)], n_e=8 * p)
     for so in (0, cfg.data_bits - 1, 2 * cfg.data_bits):
-        add(f"ew_mul_{so}", [isa.encode(Op.EW, func=1, dst=5 * p + 3, src0=7, src1=2 * p, length=2 * p + 1, shift2=so)],
-            n_act=n)
-    add("ew_inplace", [isa.encode(Op.EW, func=0, dst=2, src0=2, src1=3 * p + 4, length=2 * p + 1, shift2=1)],
-        n_act=n)
-    # a dependent chain across all kernels: hazards must order them exactly as written
+        add(f"ew_mul_{so}", [isa.encode(Op.EW, func=1, dst=E + 5 * p, src0=E, src1=E + 2 * p, length=2 * p + 1,
+                                        shift2=so)], n_e=8 * p)
+    add("ew_inplace", [isa.encode(Op.EW, func=0, dst=E + p, src0=E + p, src1=E + 4 * p, length=2 * p + 1, shift2=1)],
+        n_e=7 * p)
+    add("ew_mul_into_V_unaligned", [isa.encode(Op.EW, func=1, dst=V + 3, src0=E, src1=E + 2 * p, length=2 * p + 1,
+                                               shift2=cfg.data_bits - 1)], n_v=2 * p + 6, n_e=4 * p + 1)
+    add("ew_a_from_Z", [
+        isa.encode(Op.FC, dst=Z, src0=V, waddr=0, length=2 * p + 1, cols=p + 2, bias=0, shift0=17),
+        isa.encode(Op.EW, func=1, dst=E + 3 * p, src0=Z, src1=E, length=2 * p + 1, shift2=cfg.data_bits - 1),
+    ], n_v=p + 2, n_z=2 * p + 1, n_e=6 * p, wwords=2 * (2 * p + 1), nbias=2 * p + 1)
+    # ---- chains: hazards must order them exactly as written ---------------------------------
     add("chain_fc_act_ew", [
-        isa.encode(Op.FC, dst=2 * p, src0=0, waddr=0, length=p + 2, cols=p + 1, bias=0, shift0=16),
-        isa.encode(Op.ACT, func=0, dst=2 * p, src0=2 * p, length=p + 2, shift0=idx0 + 8, shift1=cfg.data_bits - 1),
-        isa.encode(Op.EW, func=1, dst=1, src0=2 * p, src1=2 * p + 1, length=p, shift2=cfg.data_bits - 1),
-        isa.encode(Op.FC, dst=4 * p, src0=1, waddr=0, length=3, cols=p, bias=0, shift0=12),
-        isa.encode(Op.ACT, func=1, dst=0, src0=4 * p, length=3, shift0=idx0 + 4, shift1=10),
-    ], n_act=5 * p, wwords=2 * (p + 2), nbias=p + 2)
-    # a loop: per step, load a row of 5 elements (stride), scale it, store it with another stride
+        isa.encode(Op.FC, dst=Z, src0=V, waddr=0, length=p + 2, cols=p + 1, bias=0, shift0=16),
+        isa.encode(Op.ACT, func=0, dst=E, src0=Z, length=p + 2, shift0=idx0 + 8, shift1=cfg.data_bits - 1),
+        isa.encode(Op.EW, func=1, dst=V + 1, src0=E, src1=E, length=p, shift2=cfg.data_bits - 1),
+        isa.encode(Op.FC, dst=Z + 2 * p, src0=V + 1, waddr=0, length=3, cols=p, bias=0, shift0=12),
+        isa.encode(Op.ACT, func=1, dst=E + 3 * p, src0=Z + 2 * p, length=3, shift0=idx0 + 4, shift1=10),
+    ], n_v=p + 2, n_z=2 * p + 3, n_e=4 * p, wwords=2 * (p + 2), nbias=p + 2)
+    # kernels side by side: ACT reads Z rows while the FC writes others (Z's read and write ports),
+    # the EW and a STORE both want E's second read port (the later waits), an FC streams behind an FC
+    add("concurrent_kernels_and_ports", [
+        isa.encode(Op.FC, dst=Z, src0=V, waddr=0, length=2 * p, cols=2 * p + 1, bias=0, shift0=17),
+        isa.encode(Op.FC, dst=Z + 3 * p, src0=V, waddr=0, length=2 * p, cols=2 * p + 1, bias=0, shift0=18),
+        isa.encode(Op.ACT, func=0, dst=E + 4 * p, src0=Z, length=2 * p, shift0=idx0 + 8, shift1=cfg.data_bits - 1),
+        isa.encode(Op.EW, func=1, dst=E + 6 * p, src0=E, src1=E + 2 * p, length=2 * p, shift2=cfg.data_bits - 1),
+        isa.encode(Op.STORE, src0=E + 2 * p, length=2 * p, ddr_offset=OUT_ADDR + 0x1800),
+        isa.encode(Op.ACT, func=1, dst=E + 8 * p, src0=Z + 3 * p, length=2 * p, shift0=idx0 + 4, shift1=10),
+    ], n_v=2 * p + 1, n_z=5 * p, n_e=10 * p, wwords=2 * p * 3, nbias=2 * p)
+    # ---- a loop: per step, load a row of 5 elements (stride), scale it, store it with another stride
     t_steps = 4
     row_bytes = cfg.beat_bytes * 2
     out_row = cfg.beat_bytes * 2
+    lay = _Layout(cfg, 0, 0, 4 * p)
     image = bytearray(MEM_BYTES)
-    prog = _prologue(cfg, rng, image, 4 * p)
+    prog = _prologue(cfg, rng, image, lay)
     rows = rng.integers(cfg.data_min, cfg.data_max + 1, (t_steps, row_bytes // cfg.elem_bytes))
     image[LOOP_IN_ADDR:LOOP_IN_ADDR + rows.size * cfg.elem_bytes] = _pack(rows.ravel(), cfg)
     body_start = len(prog) + 1
-    body = [isa.encode(Op.LOAD, func=0, dst=3, length=5, base=1, stride=row_bytes),
-            isa.encode(Op.EW, func=0, dst=2 * p + 1, src0=3, src1=2 * p + 1, length=5, shift0=0, shift1=0, shift2=1),
-            isa.encode(Op.STORE, src0=2 * p + 1, length=5, base=2, stride=out_row, cond=1),
-            isa.encode(Op.STORE, src0=2 * p + 1, length=3, base=2, ddr_offset=out_row * t_steps, stride=out_row,
+    body = [isa.encode(Op.LOAD, func=0, dst=E + p, length=5, base=1, stride=row_bytes),
+            isa.encode(Op.EW, func=0, dst=E + 3 * p, src0=E + p, src1=E + 3 * p, length=5, shift0=0, shift1=0,
+                       shift2=1),
+            isa.encode(Op.STORE, src0=E + 3 * p, length=5, base=2, stride=out_row, cond=1),
+            isa.encode(Op.STORE, src0=E + 3 * p, length=3, base=2, ddr_offset=out_row * t_steps, stride=out_row,
                        cond=2)]
     prog += [isa.encode(Op.LOOP, func=isa.LoopCount.SEQ_LEN, jump=body_start + len(body) + 1)] + body + [isa.encode(Op.ENDLOOP)]
-    prog += _epilogue(4 * p)
+    prog += _epilogue(lay)
     out.append(Scenario("loop_seq_len_strides_cond", cfg, image, prog, seq_len=t_steps, flags=0b001,
                         bases=(0, LOOP_IN_ADDR, OUT_ADDR + 0x800, 0)))
     image2 = bytearray(image)
     out.append(Scenario("loop_zero_trips", cfg, image2, list(prog), seq_len=0, flags=0b011,
                         bases=(0, LOOP_IN_ADDR, OUT_ADDR + 0x800, 0)))
-    # errors: the processor must stop with the right code and pc, never hang
+    # a short loop with an immediate count: the fetch wraps every two instructions
+    add("loop_immediate_short_body", [isa.encode(Op.LOOP, func=isa.LoopCount.IMMEDIATE, count=3, jump=0)], n_e=4 * p)
+    sc = out.pop()
+    lp = len(sc.program) - 3  # the LOOP's pc: before the E store and the END
+    sc.program[lp:lp + 1] = [
+        isa.encode(Op.LOOP, func=isa.LoopCount.IMMEDIATE, count=3, jump=lp + 3),
+        isa.encode(Op.EW, func=0, dst=E + p, src0=E + p, src1=E + 2 * p, length=p, shift2=1),
+        isa.encode(Op.ENDLOOP)]
+    out.append(sc)
+    # ---- errors: the processor must stop with the right code and pc, never hang --------------
     err = isa.ErrorCode
-    add("err_illegal_opcode", [15], n_act=p, expect_error=err.ILLEGAL_OPCODE)
-    add("err_illegal_shift", [isa.encode(Op.EW, func=1, dst=0, src0=0, src1=0, length=1, shift2=63)], n_act=p,
+    add("err_illegal_opcode", [15], n_e=p, expect_error=err.ILLEGAL_OPCODE)
+    add("err_illegal_shift", [isa.encode(Op.EW, func=1, dst=E, src0=E, src1=E, length=1, shift2=63)], n_e=p,
         expect_error=err.ILLEGAL_OPCODE)
-    add("err_abuf_overflow", [isa.encode(Op.ACT, func=0, dst=cfg.abuf_elements - 2, src0=0, length=3)], n_act=p,
+    add("err_abuf_overflow", [isa.encode(Op.ACT, func=0, dst=cfg.abuf_elements - p, src0=E, length=2 * p)], n_e=p,
         expect_error=err.BUFFER_OVERFLOW)
-    add("err_misaligned", [isa.encode(Op.LOAD, func=0, dst=0, length=4, ddr_offset=ACT_ADDR + 2)], n_act=p,
+    add("err_misaligned", [isa.encode(Op.LOAD, func=0, dst=E, length=4, ddr_offset=ACT_ADDR + 2)], n_e=p,
         expect_error=err.MISALIGNED)
-    add("err_fc_overwrites_source", [isa.encode(Op.FC, dst=4, src0=0, waddr=0, length=2, cols=5, bias=0)], n_act=p,
-        wwords=4, nbias=2, expect_error=err.ILLEGAL_OPCODE)
-    add("err_ew_shifted_overlap", [isa.encode(Op.EW, func=0, dst=3, src0=2, src1=9, length=4)], n_act=p,
-        expect_error=err.ILLEGAL_OPCODE)
-    add("err_softmax_in_place", [isa.encode(Op.ACT, func=isa.ActFunc.SOFTMAX, dst=2, src0=2, length=4)], n_act=p,
-        expect_error=err.ILLEGAL_OPCODE)
-    add("err_endloop_outside", [isa.encode(Op.ENDLOOP)], n_act=p, expect_error=err.LOOP_ERROR)
+    add("err_fc_overwrites_source", [isa.encode(Op.FC, dst=Z + 4, src0=Z, waddr=0, length=2, cols=5, bias=0)],
+        n_e=p, wwords=4, nbias=2, expect_error=err.ILLEGAL_OPCODE)
+    add("err_ew_shifted_overlap", [isa.encode(Op.EW, func=0, dst=E + p, src0=E, src1=E + 4 * p, length=p + 1)],
+        n_e=p, expect_error=err.ILLEGAL_OPCODE)
+    add("err_softmax_in_place", [isa.encode(Op.ACT, func=isa.ActFunc.SOFTMAX, dst=E + 2, src0=E + 2, length=4)],
+        n_e=p, expect_error=err.ILLEGAL_OPCODE)
+    add("err_region_fc_writes_V", [isa.encode(Op.FC, dst=V + 8, src0=V, waddr=0, length=2, cols=3, bias=0)],
+        n_e=p, wwords=2, nbias=2, expect_error=err.REGION_ERROR)
+    add("err_region_act_reads_V", [isa.encode(Op.ACT, func=0, dst=E, src0=V, length=p)], n_e=p,
+        expect_error=err.REGION_ERROR)
+    add("err_region_ew_b_from_Z", [isa.encode(Op.EW, func=0, dst=E, src0=E, src1=Z, length=p)], n_e=p,
+        expect_error=err.REGION_ERROR)
+    add("err_region_unaligned_row_access", [isa.encode(Op.ACT, func=0, dst=E + 2 * p, src0=E + 1, length=p)], n_e=p,
+        expect_error=err.REGION_ERROR)
+    add("err_region_range_crosses_end", [isa.encode(Op.EW, func=0, dst=V + 2, src0=E, src1=E,
+                                                    length=cfg.vbuf_words * p)], n_e=p,
+        expect_error=err.REGION_ERROR)
+    add("err_endloop_outside", [isa.encode(Op.ENDLOOP)], n_e=p, expect_error=err.LOOP_ERROR)
+    add("err_loop_without_body", [isa.encode(Op.LOOP, func=0, count=2, jump=0)], n_e=p, expect_error=err.LOOP_ERROR)
+    sc = out.pop()
+    lp = len(sc.program) - 3
+    sc.program[lp] = isa.encode(Op.LOOP, func=0, count=2, jump=lp + 2)  # only room for the ENDLOOP
+    sc.program.insert(lp + 1, isa.encode(Op.ENDLOOP))
+    out.append(sc)
+    add("err_loop_end_not_endloop", [isa.encode(Op.NOP)], n_e=p, expect_error=err.LOOP_ERROR)
+    sc = out.pop()
+    lp = len(sc.program) - 3  # the NOP
+    sc.program[lp:lp + 1] = [isa.encode(Op.LOOP, func=0, count=2, jump=lp + 3), isa.encode(Op.NOP),
+                             isa.encode(Op.NOP)]  # the body ends with a NOP where the ENDLOOP belongs
+    out.append(sc)
     image = bytearray(MEM_BYTES)
-    out.append(Scenario("err_pc_overrun", cfg, image, _prologue(cfg, rng, image, p), expect_error=err.PC_OVERRUN))
+    out.append(Scenario("err_pc_overrun", cfg, image, _prologue(cfg, rng, image, _Layout(cfg, 0, 0, p)),
+                        expect_error=err.PC_OVERRUN))
     return out

@@ -7,9 +7,10 @@ import pytest
 from rtl.config import ProcessorConfig
 from sim import runner
 
-CONFIGS = [ProcessorConfig(lanes=16, vbuf_words=16, zbuf_words=32, ebuf_words=32, wbuf_words=128, bbuf_depth=64, imem_depth=64),
-           ProcessorConfig(lanes=4, data_type="int8", abuf_words=128, wbuf_words=256, bbuf_depth=64,
-                           imem_depth=64, axi_data_bits=32)]
+CONFIGS = [ProcessorConfig(lanes=16, vbuf_words=16, zbuf_words=32, ebuf_words=32, wbuf_words=128, bbuf_depth=64,
+                           imem_depth=64),
+           ProcessorConfig(lanes=4, data_type="int8", vbuf_words=64, zbuf_words=64, ebuf_words=64, wbuf_words=256,
+                           bbuf_depth=64, imem_depth=64, axi_data_bits=32)]
 
 
 @pytest.mark.parametrize("simulator", runner.SIMULATORS)

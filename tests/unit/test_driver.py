@@ -170,7 +170,7 @@ def test_device_error_leaves_the_driver_usable(program, sequences):
 
 # ---- hardware identification -----------------------------------------------------------------------------
 @pytest.mark.parametrize("other", [ProcessorConfig(lanes=8), ProcessorConfig(data_type="int8"),
-                                   ProcessorConfig(abuf_words=1024)], ids=lambda c: c.short_id())
+                                   ProcessorConfig(ebuf_words=1024)], ids=lambda c: c.short_id())
 def test_program_for_another_config_is_refused(network, other):
     program = compile(network, other)
     device = GoldenDevice(CFG)  # the hardware has the default config

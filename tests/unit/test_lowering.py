@@ -71,9 +71,13 @@ def test_each_lstm_layer_step_is_13_named_ops(cfg, stacked):
         kinds = collections.Counter((op, func) for _, op, func in ops)
         assert kinds == {(Op.FC, None): 4, (Op.ACT, ActFunc.SIGMOID): 3, (Op.ACT, ActFunc.TANH): 2,
                          (Op.EW, EwFunc.MUL): 3, (Op.EW, EwFunc.ADD): 1}
-    # sequence mode: the FC head and the output store are in the loop
+    # sequence mode: the FC head and the output store are in the loop; the next step's input is
+    # loaded inside layer 1's step, after its last FC and before its output gate
+    names = [e.op for e, _ in body]
+    assert names.index("lstm_1.tanh_c") + 1 == names.index("sequenceinput.load_x_next") \
+        == names.index("lstm_1.sigmoid_o") - 1
     assert [e.op for e, _ in body if e.layer not in ("lstm_1", "lstm_2")] == [
-        "sequenceinput.load_x", "fc_1.fc", "fc_2.fc", "fc_2.store_y"]
+        "sequenceinput.load_x_next", "fc_1.fc", "fc_2.fc", "fc_2.store_y"]
     assert program.step_op_counts() == {"LOAD": 1, "FC": 10, "ACT.SIGMOID": 6, "ACT.TANH": 4, "EW.MUL": 6,
                                         "EW.ADD": 2, "STORE": 1}
 
@@ -81,18 +85,22 @@ def test_each_lstm_layer_step_is_13_named_ops(cfg, stacked):
 def test_run_program_shape(classifier):
     program = compile(classifier, INT16)
     ops = [e.op for e in program.listing if e.program == "run"]
-    assert ops[:3] == ["lstm_1.load_h", "lstm_1.load_c", "loop"]
+    assert ops[:4] == ["lstm_1.load_h", "lstm_1.load_c", "sequenceinput.load_x", "loop"]
     assert ops[ops.index("endloop"):] == ["endloop", "fc_1.fc", "softmax.softmax", "softmax.store_y",
                                           "lstm_1.store_h", "lstm_1.store_c", "end"]
     decoded = [isa.decode(w) for w in program.run_instructions]
-    loop = decoded[2][1]
+    loop = decoded[3][1]
     assert loop["func"] == isa.LoopCount.SEQ_LEN and loop["jump"] == ops.index("endloop") + 1
     h_addr = program.buffers["lstm_1.h"][0]
     for op, f in decoded:
         if op in (Op.LOAD, Op.STORE):
             assert f["cond"] == (1 if op == Op.STORE and f["base"] == 3 else 0)
-    load_x = decoded[3][1]
-    assert (load_x["base"], load_x["ddr_offset"], load_x["stride"]) == (1, 0, program.input_row_bytes)
+    load_x = decoded[2][1]  # x_0 before the loop, x_{t+1} in step t
+    assert (load_x["base"], load_x["ddr_offset"], load_x["stride"]) == (1, 0, 0)
+    load_next = decoded[ops.index("sequenceinput.load_x_next")][1]
+    row = program.input_row_bytes
+    assert (load_next["base"], load_next["ddr_offset"], load_next["stride"], load_next["dst"]) == (
+        1, row, row, load_x["dst"])
     store_y = decoded[ops.index("softmax.store_y")][1]
     assert (store_y["base"], store_y["stride"], store_y["length"]) == (2, 0, 9)
     softmax = decoded[ops.index("softmax.softmax")][1]  # on the processor, from the FC output slot
@@ -280,11 +288,16 @@ def test_fc_before_lstm_rejected(rng, random_lstm, random_fc):
 
 
 @pytest.mark.parametrize("cfg, message", [
-    (ProcessorConfig(abuf_words=8), "activation buffer: the network needs 222 elements, the config has 128"),
+    (ProcessorConfig(zbuf_words=8), "activation buffer region Z: the network needs 144 elements (lstm_1.zi, "
+                                    "lstm_1.zf, lstm_1.zg, lstm_1.zo, fc_1.y), the config has 128 (zbuf_words=8 x "
+                                    "lanes=16)"),
+    (ProcessorConfig(vbuf_words=4, lanes=8, axi_data_bits=64), "activation buffer region V: the network needs 44 "
+                                                               "elements (x, lstm_1.h), the config has 32 "
+                                                               "(vbuf_words=4 x lanes=8)"),
     (ProcessorConfig(wbuf_words=256), "weight buffer: the network needs 402 words of 16 weights, the config has "
                                       "wbuf_words=256"),
     (ProcessorConfig(bbuf_depth=128), "bias buffer: the network needs 137 entries, the config has bbuf_depth=128"),
-    (ProcessorConfig(imem_depth=16), "instruction memory: the run program needs 24 instructions, the config has "
+    (ProcessorConfig(imem_depth=16), "instruction memory: the run program needs 25 instructions, the config has "
                                      "imem_depth=16"),
 ])
 def test_resource_errors_name_need_and_capacity(classifier, cfg, message):
@@ -300,7 +313,8 @@ def test_impossible_shift_names_op_and_tensors():
 
 
 def test_large_loads_are_split(rng, random_lstm):
-    cfg = ProcessorConfig(lanes=4, wbuf_words=1 << 16, bbuf_depth=1024, abuf_words=1024, imem_depth=64)
+    cfg = ProcessorConfig(lanes=4, wbuf_words=1 << 16, bbuf_depth=1024, zbuf_words=256, ebuf_words=512,
+                          imem_depth=64)
     net = Network([SequenceInput(56), random_lstm(rng, 56, 200)])
     p = compile(net, cfg)
     assert p.weight_words == 800 * 64 > LOAD_CHUNK
