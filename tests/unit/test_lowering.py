@@ -16,8 +16,8 @@ from rtl.isa import ActFunc, EwFunc, LoadTarget, Op
 
 INT16, INT8 = ProcessorConfig(), ProcessorConfig(data_type="int8")
 CONFIGS = [pytest.param(c, id=c.short_id()) for c in (INT16, INT8)]
-STEP_OPS = ["wi", "sigmoid_i", "wf", "sigmoid_f", "wg", "tanh_g", "wo",
-            "mul_ig", "mul_fc", "add_c", "tanh_c", "sigmoid_o", "mul_h"]
+STEP_OPS = ["wi", "wf", "sigmoid_i", "wg", "sigmoid_f", "wo", "tanh_g",
+            "mul_fc", "mul_ig", "add_c", "tanh_c", "sigmoid_o", "mul_h"]
 REGIONS = ["InstructionDataOffset", "FCWeightDataOffset", "FCBiasDataOffset", "StateDataOffset",
            "StoredStateOffset", "InputDataOffset", "OutputResultOffset", "EndOffset"]
 
@@ -72,10 +72,10 @@ def test_each_lstm_layer_step_is_13_named_ops(cfg, stacked):
         assert kinds == {(Op.FC, None): 4, (Op.ACT, ActFunc.SIGMOID): 3, (Op.ACT, ActFunc.TANH): 2,
                          (Op.EW, EwFunc.MUL): 3, (Op.EW, EwFunc.ADD): 1}
     # sequence mode: the FC head and the output store are in the loop; the next step's input is
-    # loaded inside layer 1's step, after its last FC and before its output gate
+    # loaded inside layer 1's step, behind the output gate's activation (after the last FC)
     names = [e.op for e, _ in body]
-    assert names.index("lstm_1.tanh_c") + 1 == names.index("sequenceinput.load_x_next") \
-        == names.index("lstm_1.sigmoid_o") - 1
+    assert names.index("lstm_1.sigmoid_o") + 1 == names.index("sequenceinput.load_x_next") \
+        == names.index("lstm_1.mul_h") - 1
     assert [e.op for e, _ in body if e.layer not in ("lstm_1", "lstm_2")] == [
         "sequenceinput.load_x_next", "fc_1.fc", "fc_2.fc", "fc_2.store_y"]
     assert program.step_op_counts() == {"LOAD": 1, "FC": 10, "ACT.SIGMOID": 6, "ACT.TANH": 4, "EW.MUL": 6,
