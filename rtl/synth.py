@@ -215,14 +215,16 @@ class SynthesisReport:
             return f"{name:<{width}}" + "".join(fmt(counts.get(c, 0)) for c in cols) + (
                 f"   {fmax:>8}" if place else "")
 
+        def fmax_text(name, fmax) -> str:
+            return f"{fmax:.1f}" if fmax else ("failed" if name in self.errors else "-")
+
         for name, counts in self.modules.items():
-            fmax = self.module_fmax_mhz.get(name)
-            lines.append(row(name, counts, f"{fmax:.1f}" if fmax else "-"))
+            lines.append(row(name, counts, fmax_text(name, self.module_fmax_mhz.get(name))))
         for name, err in self.errors.items():
             if name not in self.modules and name != DESIGN_ROW:
                 lines.append(row(name, None))
         lines.append("-" * len(head))
-        lines.append(row(DESIGN_ROW, self.total, f"{self.fmax_mhz:.1f}" if self.fmax_mhz else "-"))
+        lines.append(row(DESIGN_ROW, self.total, fmax_text(DESIGN_ROW, self.fmax_mhz)))
         lines.append(f"  ({DESIGN_ROW}: the whole design synthesised as one, not the sum of the modules; "
                      "glue processes between modules count only here)")
         for device, cap in self.capacity.items():
@@ -291,36 +293,60 @@ def synthesize(cfg: ProcessorConfig, family: str = "ecp5", modules=True, place: 
     check_tools(family)
     root = cache_dir(cfg, family)
     root.mkdir(parents=True, exist_ok=True)
+    place = place and family == "ecp5"
+    listing = root / "modules.json"
+    if not modules or listing.exists():  # everything cached: no lock, so no wait on other callers
+        rows = _select_rows(json.loads(listing.read_text()) if modules else [], design, modules)
+        if not any(_steps(root / _safe(name), place) for name, _ in rows):
+            names = [name for name, _ in rows]
+            return _assemble(cfg, family, root, names, {n: _load_row(root / _safe(n)) for n in names}, {})
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        rows = [(DESIGN_ROW, None)] if design else []
-        if modules:
-            available = _module_list(cfg, root, timeout_seconds)
-            wanted = None if modules is True else list(modules)
-            unknown = sorted(set(wanted or []) - {m["name"] for m in available})
-            if unknown:
-                raise ValueError(f"no module {', '.join(unknown)} in the processor: it has "
-                                 f"{', '.join(m['name'] for m in available)}")
-            rows += [(m["name"], m["index"]) for m in available if wanted is None or m["name"] in wanted]
+        rows = _select_rows(_module_list(cfg, root, timeout_seconds) if modules else [], design, modules)
         specs = [{"config": cfg.as_dict(), "family": family, "row": name, "index": index,
                   "top": "dlp_processor" if index is None else f"dlp_{_safe(name)}"} for name, index in rows]
         results, errors = {}, {}
-        if any(_steps(root / _safe(s["row"]), place and family == "ecp5") for s in specs):
-            _prepare_tools(family, timeout_seconds)
+        if any(_steps(root / _safe(s["row"]), place) for s in specs):
+            _prepare_tools(family)
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(_run_row, root / _safe(s["row"]), s, place and family == "ecp5",
-                                   timeout_seconds): s["row"] for s in specs}
+            futures = {pool.submit(_run_row, root / _safe(s["row"]), s, place, timeout_seconds): s["row"]
+                       for s in specs}
             for future in concurrent.futures.as_completed(futures):
                 name = futures[future]
                 try:
                     results[name] = future.result()
                 except SynthesisError as exc:
-                    errors[name] = str(exc)
+                    row_dir = root / _safe(name)
+                    if (row_dir / "result.json").exists():  # synthesised; place and route failed
+                        results[name] = _load_row(row_dir)
+                        errors[name] = f"place and route {exc}"
+                    else:
+                        errors[name] = str(exc)
         report = _assemble(cfg, family, root, [n for n, _ in rows], results, errors)
     if errors:
         raise SynthesisError(f"synthesis of {cfg.short_id()} for {family}: "
                              + "; ".join(f"{n}: {e}" for n, e in errors.items()), report)
     return report
+
+
+def _select_rows(available: list[dict], design: bool, modules) -> list[tuple[str, int | None]]:
+    """(row, block index) of the whole design (index None) and the wanted modules."""
+    rows = [(DESIGN_ROW, None)] if design else []
+    if modules:
+        wanted = None if modules is True else list(modules)
+        unknown = sorted(set(wanted or []) - {m["name"] for m in available})
+        if unknown:
+            raise ValueError(f"no module {', '.join(unknown)} in the processor: it has "
+                             f"{', '.join(m['name'] for m in available)}")
+        rows += [(m["name"], m["index"]) for m in available if wanted is None or m["name"] in wanted]
+    return rows
+
+
+def _write_json(path: pathlib.Path, data) -> None:
+    """Write whole or not at all (a reader without the lock never sees half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
 
 
 def cached_report(cfg: ProcessorConfig, family: str = "ecp5") -> SynthesisReport | None:
@@ -366,7 +392,7 @@ def _module_list(cfg: ProcessorConfig, root: pathlib.Path, timeout_seconds: floa
     return json.loads(listing.read_text())
 
 
-def _prepare_tools(family: str, timeout_seconds: float) -> None:
+def _prepare_tools(family: str, timeout_seconds: float = 300) -> None:
     """Run each tool once before the parallel runs: on first use yowasp compiles the WebAssembly
     into its cache ("Preparing to run ... This might take a while", about 30 s), which parallel
     runs would otherwise all do at once. Instant when the cache is warm."""
@@ -389,10 +415,10 @@ def _steps(row_dir: pathlib.Path, place: bool) -> list[str]:
 
 
 def _run_row(row_dir: pathlib.Path, spec: dict, place: bool, timeout_seconds: float) -> dict:
-    """Synthesise one row (unless cached) and place and route it (if asked and not cached)."""
-    steps = _steps(row_dir, place)
-    if steps:
-        _run_child(row_dir, dict(spec, steps=steps), timeout_seconds)
+    """Synthesise one row (unless cached), then place and route it (if asked and not cached):
+    two runs, each with its own timeout."""
+    for step in _steps(row_dir, place):
+        _run_child(row_dir, dict(spec, steps=[step]), timeout_seconds)
     return _load_row(row_dir)
 
 
@@ -519,7 +545,7 @@ def _run_job(job_dir: pathlib.Path) -> None:
         _step(job_dir, "elaboration")
         top, blocks = _processor_blocks(cfg)
         listing = [{"name": n, "index": k} for k, n in enumerate(_block_names(top, blocks))]
-        (job_dir / "result.json").write_text(json.dumps(listing, indent=1))
+        _write_json(job_dir / "result.json", listing)
         return
     if "synthesis" in spec["steps"]:
         _synthesis_job(job_dir, spec, cfg)
@@ -571,7 +597,7 @@ def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> N
                                     pathlib.Path(verilog.name)),
               "fmax_mhz": None, "utilisation": {}, "seconds": seconds}
     seconds["total"] = round(time.time() - t0, 1)
-    pathlib.Path("result.json").write_text(json.dumps(result, indent=1))
+    _write_json(pathlib.Path("result.json"), result)
 
 
 def _place_job(job_dir: pathlib.Path, top_name: str) -> None:
@@ -588,7 +614,7 @@ def _place_job(job_dir: pathlib.Path, top_name: str) -> None:
     place = {"fmax_mhz": round(min(achieved), 2) if achieved else None, "utilisation": pnr.get("utilization", {}),
              "warnings": [f"nextpnr: {w}" for w in _warnings(pathlib.Path("nextpnr.log"))],
              "seconds": {"nextpnr": round(time.time() - t0, 1)}}
-    pathlib.Path("place.json").write_text(json.dumps(place, indent=1))
+    _write_json(pathlib.Path("place.json"), place)
 
 
 def _stat_cells(path: pathlib.Path) -> dict:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 
 import pytest
@@ -109,6 +110,15 @@ def test_a_run_over_its_timeout_is_killed_and_named(tmp_path, monkeypatch):
         synth.synthesize(TINY, "xilinx", modules=False, timeout_seconds=1)
     assert time.perf_counter() - t0 < 30
     assert synth.cached_report(TINY, "xilinx") is None
+
+
+def test_a_place_and_route_over_its_timeout_keeps_the_synthesis_counts(ecp5):
+    name = max(ecp5.modules, key=lambda n: ecp5.modules[n]["LUT4"])  # the slowest to place; no other test does
+    with pytest.raises(synth.SynthesisError, match=re.escape(f"{name}: place and route did not finish within 1 s")) as info:
+        synth.synthesize(TINY, "ecp5", design=False, modules=[name], place=True, timeout_seconds=1)
+    report = info.value.report
+    assert report.modules[name] == ecp5.modules[name] and report.module_fmax_mhz[name] is None
+    assert "failed" in report.table()
 
 
 def test_memories_get_no_rw_check_before_the_memory_passes():
