@@ -70,9 +70,12 @@ def row_memory(cfg: ProcessorConfig, depth: int, clk, ren, rrow, wen, wrow, wdat
 
     @always(clk.posedge)
     def access():
+        # the lane offset is a sized variable: Yosys 0.70's frontend rejects a memory word's
+        # part-select indexed by a Verilog `integer` (an internal $shl check fails)
+        lo = intbv(0, min=0, max=p * w)
         for lane in range(p):
             if wen[lane]:
-                lo = lane * w
+                lo[:] = lane * w
                 mem[wrow].next[lo + w:lo] = wdata[lo + w:lo]
         if ren:
             q.next = mem[rrow]
@@ -150,14 +153,18 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     def v_read_rows():
         # A P-wide access from element a reaches bank b at row a // P, or the next row for the
         # banks below a's own bank.
+        # (built in a variable assigned whole: a loop of part-selects of the signal itself reads
+        # to synthesis as bits that may keep their value, i.e. latches)
         off = intbv(0)[lb:]
+        rows = intbv(0)[p * vrb:]
         off[:] = v_raddr & mask
         for b in range(p):
             lo = b * vrb
             if b < off:
-                v_rrows.next[lo + vrb:lo] = ((v_raddr >> lb) + 1) & vm
+                rows[lo + vrb:lo] = ((v_raddr >> lb) + 1) & vm
             else:
-                v_rrows.next[lo + vrb:lo] = (v_raddr >> lb) & vm
+                rows[lo + vrb:lo] = (v_raddr >> lb) & vm
+        v_rrows.next = rows
 
     # ---- write stages: decode the owning kernel's write into rows and lane enables ---------------
     v_wen = Signal(intbv(0)[p:])
