@@ -14,7 +14,7 @@ conflicts with every instruction in flight and with the one being issued) into t
 """
 from __future__ import annotations
 
-from myhdl import Signal, always, always_comb, always_seq, block, concat, enum, intbv
+from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, concat, enum, intbv
 
 from . import isa
 from .config import ProcessorConfig
@@ -85,6 +85,64 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         fetch_err_out.next = e2
 
     return stages, write
+
+
+def hazard_bits(cfg: ProcessorConfig) -> int:
+    """Width of the scoreboard's range ends: element addresses up to the end of the activation
+    buffer (an instruction with a range past it faults before its ranges are ever compared)."""
+    return max(1, cfg.abuf_elements.bit_length())
+
+
+@block
+def hazard_slot(clk, rst, kernel: int, has_read1: bool, load, i_ranges, i_res, d_ranges, d_res, d_kernel, hit):
+    """One instruction in flight: its hazard ranges and region ports, recorded when it issues, and
+    whether the instruction being decoded conflicts with it.
+
+    Ports: clk, rst (sync, clears the ranges); kernel (constant: the slot's kernel); has_read1
+    (constant: the slot's kernel has a second read range, EW only); load (in: the issue stage's
+    instruction goes into this slot now); i_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi of the
+    instruction in the issue stage), i_res (in, its region ports); d_ranges, d_res, d_kernel (in:
+    the decoded instruction's); hit (out, combinational: RAW, WAR or WAW against the recorded
+    ranges, or a region port another kernel uses). Empty ranges are [0, 0).
+    Latency: ranges recorded at the edge of `load`. Reset: synchronous, empty ranges."""
+    hb = len(i_ranges[0])
+    r0lo, r0hi, r1lo, r1hi, wlo, whi = [Signal(intbv(0)[hb:]) for _ in range(6)]
+    res = Signal(intbv(0)[len(i_res):])
+    i0lo, i0hi, i1lo, i1hi, iwlo, iwhi = i_ranges
+    d0lo, d0hi, d1lo, d1hi, dwlo, dwhi = d_ranges
+
+    @always_seq(clk.posedge, reset=rst)
+    def record():
+        if load:
+            r0lo.next = i0lo
+            r0hi.next = i0hi
+            if has_read1:
+                r1lo.next = i1lo
+                r1hi.next = i1hi
+            wlo.next = iwlo
+            whi.next = iwhi
+            res.next = i_res
+
+    @always_comb
+    def compare():
+        # ranges are [lo, hi) with lo < hi when not empty, so "a.lo < b.hi and b.lo < a.hi" is an
+        # overlap only if both are non-empty: an empty range [0, 0) never satisfies 0 < 0
+        h = False
+        if d0lo < whi and wlo < d0hi:
+            h = True
+        if d1lo < whi and wlo < d1hi:
+            h = True
+        if dwlo < r0hi and r0lo < dwhi:
+            h = True
+        if has_read1 and dwlo < r1hi and r1lo < dwhi:
+            h = True
+        if dwlo < whi and wlo < dwhi:
+            h = True
+        if (d_res & res) != 0 and d_kernel != kernel:
+            h = True
+        hit.next = h
+
+    return record, compare
 
 
 @block
@@ -161,6 +219,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     REGION_HI = (V_HI, Z_HI, E_HI, 0)
     REGION_ALIGNED = (0, 1, 1, 0)
     ROWMASK = ((1 << RANGE_BITS) - 1) ^ mask  # clears the lane bits of an element address
+    HB = hazard_bits(cfg)
+    HMASK = (1 << HB) - 1
 
     # region port (isa.Resource bit) used by kernel port `k` in region `r`: RES_TABLE[4*k + r]; 0 where
     # the port cannot reach the region (and for the "no region" code 3)
@@ -315,7 +375,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # =============================== decode (R -> I) ==============================================
     d_op = Signal(intbv(0)[4:])
     d_kernel = Signal(intbv(0)[3:])
-    d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi = [Signal(intbv(0)[RANGE_BITS:]) for _ in range(6)]
+    d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi = [Signal(intbv(0)[HB:]) for _ in range(6)]
     d_res = Signal(intbv(0)[NRES:])
     d_reg0, d_reg1, d_regw = [Signal(intbv(0)[2:]) for _ in range(3)]
     d_illegal, d_overflow, d_region_err, d_skip, d_blocking, d_empty = [Signal(bool(0)) for _ in range(6)]
@@ -461,11 +521,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 err = True
             res[:] = res | rbit
             if aligned == 1:
-                d_r0lo.next = a0lo & ROWMASK
-                d_r0hi.next = (a0hi + mask) & ROWMASK
+                d_r0lo.next = a0lo & ROWMASK & HMASK
+                d_r0hi.next = (a0hi + mask) & ROWMASK & HMASK
             else:
-                d_r0lo.next = a0lo
-                d_r0hi.next = a0hi
+                d_r0lo.next = a0lo & HMASK
+                d_r0hi.next = a0hi & HMASK
         else:
             d_r0lo.next = 0
             d_r0hi.next = 0
@@ -487,11 +547,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 err = True
             res[:] = res | rbit
             if aligned == 1:
-                d_r1lo.next = a1lo & ROWMASK
-                d_r1hi.next = (a1hi + mask) & ROWMASK
+                d_r1lo.next = a1lo & ROWMASK & HMASK
+                d_r1hi.next = (a1hi + mask) & ROWMASK & HMASK
             else:
-                d_r1lo.next = a1lo
-                d_r1hi.next = a1hi
+                d_r1lo.next = a1lo & HMASK
+                d_r1hi.next = a1hi & HMASK
         else:
             d_r1lo.next = 0
             d_r1hi.next = 0
@@ -513,11 +573,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 err = True
             res[:] = res | rbit
             if aligned == 1:
-                d_wlo.next = awlo & ROWMASK
-                d_whi.next = (awhi + mask) & ROWMASK
+                d_wlo.next = awlo & ROWMASK & HMASK
+                d_whi.next = (awhi + mask) & ROWMASK & HMASK
             else:
-                d_wlo.next = awlo
-                d_whi.next = awhi
+                d_wlo.next = awlo & HMASK
+                d_whi.next = awhi & HMASK
         else:
             d_wlo.next = 0
             d_whi.next = 0
@@ -532,10 +592,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
 
 
     # =============================== scoreboard ====================================================
-    # Slots (packed, RANGE_BITS per slot): ranges and region ports of the instructions in flight.
     s_occ = Signal(intbv(0)[N_SLOTS:])
-    s_r0lo, s_r0hi, s_r1lo, s_r1hi, s_wlo, s_whi = [Signal(intbv(0)[N_SLOTS * RANGE_BITS:]) for _ in range(6)]
-    s_res = Signal(intbv(0)[N_SLOTS * NRES:])
     fc_wr, fc_rd, act_wr, act_rd, ew_wr, ew_rd = [Signal(bool(0)) for _ in range(6)]
     live = Signal(intbv(0)[N_SLOTS:])      # occupied and not done in this cycle
     load = Signal(intbv(0)[N_SLOTS:])      # the issue stage's instruction goes into this slot now
@@ -545,7 +602,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     i_valid = Signal(bool(0))
     i_pc = Signal(intbv(0)[16:])
     i_kernel = Signal(intbv(0)[3:])
-    i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi = [Signal(intbv(0)[RANGE_BITS:]) for _ in range(6)]
+    i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi = [Signal(intbv(0)[HB:]) for _ in range(6)]
     i_res = Signal(intbv(0)[NRES:])
     i_conf = Signal(intbv(0)[N_SLOTS:])
     i_illegal, i_overflow, i_region_err, i_skip, i_blocking, i_empty, i_softmax = [Signal(bool(0)) for _ in range(7)]
@@ -564,56 +621,39 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             occ[6] = 0
         live.next = occ
 
+    i_ranges = (i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi)
+    d_ranges = (d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi)
+    slot_hits = [Signal(bool(0)) for _ in range(N_SLOTS)]
+    slot_blocks = [hazard_slot(clk, rst, SLOT_KERNEL[k], SLOT_KERNEL[k] == K_EW, load(k), i_ranges, i_res,
+                               d_ranges, d_res, d_kernel, slot_hits[k]) for k in range(N_SLOTS)]
+    hit_i = Signal(bool(0))
+    slot_hit = ConcatSignal(*reversed(slot_hits))
+
+    @always_comb
+    def conflict_with_issue_stage():
+        # the decoded instruction against the one in the issue stage, which may go into a slot now
+        h = False
+        if d_r0lo < i_whi and i_wlo < d_r0hi:
+            h = True
+        if d_r1lo < i_whi and i_wlo < d_r1hi:
+            h = True
+        if d_wlo < i_r0hi and i_r0lo < d_whi:
+            h = True
+        if d_wlo < i_r1hi and i_r1lo < d_whi:
+            h = True
+        if d_wlo < i_whi and i_wlo < d_whi:
+            h = True
+        if (d_res & i_res) != 0 and d_kernel != i_kernel:
+            h = True
+        hit_i.next = h
+
     @always_comb
     def conflicts():
-        # the R instruction against each slot (or, for the slot being loaded now, against the
-        # instruction in I): RAW, WAR, WAW on (row-rounded) ranges, or a region port of another kernel
-        conf = intbv(0)[N_SLOTS:]
-        k0lo = intbv(0)[RANGE_BITS:]
-        k0hi = intbv(0)[RANGE_BITS:]
-        k1lo = intbv(0)[RANGE_BITS:]
-        k1hi = intbv(0)[RANGE_BITS:]
-        kwlo = intbv(0)[RANGE_BITS:]
-        kwhi = intbv(0)[RANGE_BITS:]
-        kres = intbv(0)[NRES:]
-        kk = intbv(0)[3:]
-        hit = bool(0)
-        conf[:] = 0
-        for k in range(N_SLOTS):
-            lo = k * RANGE_BITS
-            rlo = k * NRES
-            if load[k]:
-                k0lo[:] = i_r0lo
-                k0hi[:] = i_r0hi
-                k1lo[:] = i_r1lo
-                k1hi[:] = i_r1hi
-                kwlo[:] = i_wlo
-                kwhi[:] = i_whi
-                kres[:] = i_res
-            else:
-                k0lo[:] = s_r0lo[lo + RANGE_BITS:lo]
-                k0hi[:] = s_r0hi[lo + RANGE_BITS:lo]
-                k1lo[:] = s_r1lo[lo + RANGE_BITS:lo]
-                k1hi[:] = s_r1hi[lo + RANGE_BITS:lo]
-                kwlo[:] = s_wlo[lo + RANGE_BITS:lo]
-                kwhi[:] = s_whi[lo + RANGE_BITS:lo]
-                kres[:] = s_res[rlo + NRES:rlo]
-            kk[:] = SLOT_KERNEL[k]
-            hit = False
-            if d_r0lo < d_r0hi and kwlo < kwhi and d_r0lo < kwhi and kwlo < d_r0hi:
-                hit = True
-            if d_r1lo < d_r1hi and kwlo < kwhi and d_r1lo < kwhi and kwlo < d_r1hi:
-                hit = True
-            if d_wlo < d_whi and k0lo < k0hi and d_wlo < k0hi and k0lo < d_whi:
-                hit = True
-            if d_wlo < d_whi and k1lo < k1hi and d_wlo < k1hi and k1lo < d_whi:
-                hit = True
-            if d_wlo < d_whi and kwlo < kwhi and d_wlo < kwhi and kwlo < d_whi:
-                hit = True
-            if (d_res & kres) != 0 and d_kernel != kk:
-                hit = True
-            conf[k] = hit
-        conf_next.next = conf
+        # per slot: against the instruction now going into it, or against the one it holds
+        if hit_i:
+            conf_next.next = load | (slot_hit & ~load)
+        else:
+            conf_next.next = slot_hit & ~load
 
     # decision outputs
     advance, fault, finish = [Signal(bool(0)) for _ in range(3)]
@@ -788,19 +828,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     @always_seq(clk.posedge, reset=rst)
     def slots():
         occ = intbv(0)[N_SLOTS:]
-        occ[:] = live
-        for k in range(N_SLOTS):
-            if load[k]:
-                occ[k] = 1
-                lo = k * RANGE_BITS
-                rlo = k * NRES
-                s_r0lo.next[lo + RANGE_BITS:lo] = i_r0lo
-                s_r0hi.next[lo + RANGE_BITS:lo] = i_r0hi
-                s_r1lo.next[lo + RANGE_BITS:lo] = i_r1lo
-                s_r1hi.next[lo + RANGE_BITS:lo] = i_r1hi
-                s_wlo.next[lo + RANGE_BITS:lo] = i_wlo
-                s_whi.next[lo + RANGE_BITS:lo] = i_whi
-                s_res.next[rlo + NRES:rlo] = i_res
+        occ[:] = live | load
         if restart:
             occ[:] = 0
         s_occ.next = occ
@@ -899,5 +927,5 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 state.next = State.IDLE
 
-    return (fetch_address, fetch, queue, decode, liveness, conflicts, trip_count, decide, issue_register, slots,
-            front_end, control)
+    return (fetch_address, fetch, queue, decode, liveness, slot_blocks, conflict_with_issue_stage, conflicts,
+            trip_count, decide, issue_register, slots, front_end, control)
