@@ -2,7 +2,7 @@
 pipeline: the next instruction starts as soon as the previous one has presented its last word."""
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_seq, block, intbv
+from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, intbv
 
 from . import isa
 from .config import ProcessorConfig
@@ -17,22 +17,26 @@ def ew_latency(cfg: ProcessorConfig) -> int:
 
 
 @block
-def ew_lanes(cfg: ProcessorConfig, clk, en, data_a, data_b, is_mul, sh_a, sh_b, r):
+def ew_lanes(cfg: ProcessorConfig, clk, en, data_a, data_b, is_mul, shift_a, shift, r):
     """The first two stages of all P lanes: r = (a << sh_a) + (b << sh_b), or a*b (a DSP block with
-    registered inputs and output).
+    registered inputs and output). An add shifts at most one operand (the ISA's rule), so each
+    lane has one shifter: the operand with the non-zero shift goes through it.
 
-    Ports: clk; en (advance); data_a, data_b (in, P*W-bit words); is_mul, sh_a, sh_b (in, for the
-    word in the first stage); r (out, list of P signed signals used as an array). Latency 2. One process per stage for all lanes. No reset: only valid words are
-    written, by the control that travels beside them."""
+    Ports: clk; en (advance); data_a, data_b (in, P*W-bit words); is_mul, shift_a (a is the shifted
+    operand, else b), shift (its shift) (in, for the word in the first stage); r (out, list of P
+    signed signals used as an array). Latency 2.
+    One process per stage for all lanes. No reset: only valid words are written, by the control
+    that travels beside them."""
     p, w = cfg.lanes, cfg.data_bits
     wide = 1 << (2 * w)  # |r| < 2^(2W) for shifts <= W-1 (the ISA's limit)
     prod = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
-    sa = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
-    sb = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
+    shifted = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
+    other = [Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1)) for _ in range(p)]
     mul_d = Signal(bool(0))
 
     @always(clk.posedge)
     def operands():
+        x = intbv(0, min=cfg.data_min, max=cfg.data_max + 1)
         if en:
             mul_d.next = is_mul
             for lane in range(p):
@@ -40,8 +44,14 @@ def ew_lanes(cfg: ProcessorConfig, clk, en, data_a, data_b, is_mul, sh_a, sh_b, 
                 if is_mul:
                     prod[lane].next = data_a[lo + w:lo].signed() * data_b[lo + w:lo].signed()
                 else:
-                    sa[lane].next = data_a[lo + w:lo].signed() << sh_a
-                    sb[lane].next = data_b[lo + w:lo].signed() << sh_b
+                    # one shifter per lane, one shift amount per instruction
+                    if shift_a:
+                        x[:] = data_a[lo + w:lo].signed()
+                        other[lane].next = data_b[lo + w:lo].signed()
+                    else:
+                        x[:] = data_b[lo + w:lo].signed()
+                        other[lane].next = data_a[lo + w:lo].signed()
+                    shifted[lane].next = x << shift
 
     @always(clk.posedge)
     def combine():
@@ -50,7 +60,7 @@ def ew_lanes(cfg: ProcessorConfig, clk, en, data_a, data_b, is_mul, sh_a, sh_b, 
                 if mul_d:
                     r[lane].next = prod[lane]
                 else:
-                    r[lane].next = sa[lane] + sb[lane]
+                    r[lane].next = shifted[lane] + other[lane]
 
     return operands, combine
 
@@ -75,8 +85,8 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
     seq_valid, seq_last = Signal(bool(0)), Signal(bool(0))
     seq_count = Signal(intbv(0, min=0, max=p + 1))
     seq_waddr = Signal(intbv(0)[16:])
-    s_mul = Signal(bool(0))
-    s_sh_a, s_sh_b, s_sh_out = [Signal(intbv(0)[6:]) for _ in range(3)]
+    s_mul, s_shift_a = Signal(bool(0)), Signal(bool(0))
+    s_shift, s_sh_out = [Signal(intbv(0)[6:]) for _ in range(2)]
     s_region = Signal(intbv(0)[2:])
 
     @always_seq(clk.posedge, reset=rst)
@@ -84,8 +94,9 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
         # per-instruction parameters, beside the sequencer's per-word registers
         if ctl.start:
             s_mul.next = dec.func == int(isa.EwFunc.MUL)
-            s_sh_a.next = dec.shift0
-            s_sh_b.next = dec.shift1
+            # an add shifts at most one operand (isa.check_legal): which one, and by how much
+            s_shift_a.next = dec.shift0 != 0
+            s_shift.next = dec.shift0 if dec.shift0 != 0 else dec.shift1
             s_sh_out.next = dec.shift2
             s_region.next = dec.dst_region
 
@@ -93,16 +104,16 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
     handshake = stream_control(clk, rst, ctl, seq_valid, seq_last, Signal(bool(0)))
 
     # ---- control of each word, beside its data ------------------------------------------------------
-    # packed (LSB first): valid, last, count, waddr, region, mul, sh_a, sh_b, sh_out
+    # packed (LSB first): valid, last, count, waddr, region, mul, shift_a, shift, sh_out
     nb = lb + 1
-    ctl0 = ConcatSignal(s_sh_out, s_sh_b, s_sh_a, s_mul, s_region, seq_waddr, seq_count, seq_last, seq_valid)
+    ctl0 = ConcatSignal(s_sh_out, s_shift, s_shift_a, s_mul, s_region, seq_waddr, seq_count, seq_last, seq_valid)
     o_valid, o_last, o_count = 0, 1, 2
     o_waddr = o_count + nb
     o_region = o_waddr + 16
     o_mul = o_region + 2
-    o_sh_a = o_mul + 1
-    o_sh_b = o_sh_a + 6
-    o_sh_out = o_sh_b + 6
+    o_shift_a = o_mul + 1
+    o_shift = o_shift_a + 1
+    o_sh_out = o_shift + 6
     cw = len(ctl0)
     assert o_sh_out + 6 == cw
     t_ops, t_round, t_sat = READ_LATENCY, READ_LATENCY + 2, READ_LATENCY + 3
@@ -128,8 +139,8 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
 
     wide = 1 << (2 * w)
     r = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
-    lanes = ew_lanes(cfg, clk, ctl.busy, rd_a.data, rd_b.data, c_ops(o_mul), c_ops(o_sh_b, o_sh_a),
-                     c_ops(o_sh_out, o_sh_b), r)
+    lanes = ew_lanes(cfg, clk, ctl.busy, rd_a.data, rd_b.data, c_ops(o_mul), c_ops(o_shift_a),
+                     c_ops(o_sh_out, o_shift), r)
 
     tq = [Signal(intbv(0, min=-2 * wide, max=2 * wide)) for _ in range(p)]
     top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
@@ -149,18 +160,19 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
                 else:
                     tq[lane].next = r[lane] >> (shift - 1)
 
+    clipped = Signal(intbv(0)[p:])  # lanes of the word being written that saturated
+
     @always_seq(clk.posedge, reset=rst)
     def saturate_write():
         # (tq + 1) >> 1 > max  <=>  tq >= 2*max + 1;  (tq + 1) >> 1 < min  <=>  tq <= 2*min - 2
         low = intbv(0)[tq_lo + 1:]
         count = intbv(0, min=0, max=p + 1)
-        n = intbv(0, min=0, max=p + 1)
+        clip = intbv(0)[p:]
         valid = bool(c_sat[o_valid])
-        n[:] = 0
         wr.en.next = valid
         done_d.next = valid and bool(c_sat[o_last])
         ctl.done.next = done_d
-        sat_count.next = 0
+        clip[:] = 0
         if valid:
             count[:] = c_sat[o_waddr:o_count]
             wr.addr.next = c_sat[o_region:o_waddr]
@@ -170,15 +182,57 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
                 lo = lane * w
                 if tq[lane] >= over_at:
                     wr.data.next[lo + w:lo] = top_code
-                    if lane < count:
-                        n[:] = n + 1
+                    clip[lane] = lane < count
                 elif tq[lane] <= under_at:
                     wr.data.next[lo + w:lo] = bottom_code
-                    if lane < count:
-                        n[:] = n + 1
+                    clip[lane] = lane < count
                 else:
                     low[:] = tq[lane][tq_lo:] + 1
                     wr.data.next[lo + w:lo] = low[w + 1:1]
-            sat_count.next = n
+        clipped.next = clip
 
-    return latch, seq, handshake, control_line, lanes, round_lanes, saturate_write
+    count_clipped = popcount(clk, rst, clipped, sat_count)
+
+    return latch, seq, handshake, control_line, lanes, round_lanes, saturate_write, count_clipped
+
+
+@block
+def popcount(clk, rst, bits, count):
+    """count = number of set bits of `bits`, registered: a balanced tree of additions, one
+    combinational level per halving (a chain of additions would be as deep as the word).
+
+    Ports: clk, rst (sync, clears count); bits (in, a power-of-two width); count (out).
+    Latency 1. Reset: synchronous."""
+    n = len(bits)
+    assert n & (n - 1) == 0 and count.max >= n + 1
+    insts = []
+    level, width = bits, 1  # packed fields of `width` bits
+    while len(level) > width:
+        fields = len(level) // width // 2
+        nxt = Signal(intbv(0)[fields * (width + 1):])
+        insts.append(_pair_sums(level, nxt, width, fields))
+        level, width = nxt, width + 1
+
+    @always_seq(clk.posedge, reset=rst)
+    def register():
+        count.next = level
+
+    return insts, register
+
+
+@block
+def _pair_sums(cur, nxt, width: int, fields: int):
+    """nxt field i = cur field 2i + cur field 2i+1 (fields of `width` bits, results one bit wider).
+    Ports: cur (in), nxt (out). Latency 0 (combinational). No reset."""
+
+    @always_comb
+    def add():
+        out = intbv(0)[fields * (width + 1):]
+        for i in range(fields):
+            lo = 2 * i * width
+            hi = (2 * i + 1) * width
+            olo = i * (width + 1)
+            out[olo + width + 1:olo] = cur[lo + width:lo] + cur[hi + width:hi]
+        nxt.next = out
+
+    return add

@@ -181,7 +181,8 @@ FORMATS: dict[Op, tuple[tuple[str, ...], Kernel | None, str]] = {
              "(max, exp table, sum, one division, element-serial; dst must not overlap the source); "
              "shift0 scales the table index, shift1 is the output's fraction bits"),
     Op.EW: (("func", "dst", "src0", "src1", "length", "shift0", "shift1", "shift2"), Kernel.EW,
-            "func=0: y = sat(round(((a << shift0) + (b << shift1)) >> shift2)); "
+            "func=0: y = sat(round(((a << shift0) + (b << shift1)) >> shift2)), at most one of shift0 "
+            "and shift1 non-zero (aligning two formats shifts one operand); "
             "func=1: y = sat(round((a*b) >> shift2)); a = a[src0+e], b = a[src1+e]"),
 }
 
@@ -370,6 +371,9 @@ def check_legal(op: Op, f: dict[str, int], cfg) -> str | None:
             return f"{op.name}.{name}={f[name]} exceeds {limit}"
     if op == Op.FC and f["cols"] == 0:
         return "FC.cols is 0"
+    if op == Op.EW and f["func"] == EwFunc.ADD and f["shift0"] and f["shift1"]:
+        return (f"EW.ADD shifts both operands (shift0={f['shift0']}, shift1={f['shift1']}): "
+                "at most one may be non-zero")
     reads, writes = access_ranges(op, f)
     for r in reads:
         for w in writes:
@@ -384,7 +388,8 @@ def check_legal(op: Op, f: dict[str, int], cfg) -> str | None:
 # ---- error codes (STATUS.ERROR_CODE) ----------------------------------------------------------
 class ErrorCode(enum.IntEnum):
     NONE = 0
-    ILLEGAL_OPCODE = 1      # unknown opcode, a func the opcode does not have, or a shift over its limit
+    ILLEGAL_OPCODE = 1      # unknown opcode, a func the opcode does not have, a shift over its limit or
+                            # not allowed (EW add with both operand shifts), an overlap of its own source
     AXI_ERROR = 2           # SLVERR/DECERR on a read or write response
     BUFFER_OVERFLOW = 3     # an access range runs past the end of its buffer
     BAD_PROGRAM = 4         # PROG_LEN is 0 or larger than the instruction memory

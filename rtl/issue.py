@@ -189,6 +189,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     ERRORCODE_PC_OVERRUN = int(isa.ErrorCode.PC_OVERRUN)
     ERRORCODE_REGION_ERROR = int(isa.ErrorCode.REGION_ERROR)
     LOADTARGET_ABUF = int(isa.LoadTarget.ABUF)
+    EWFUNC_ADD = int(isa.EwFunc.ADD)
     LOADTARGET_BBUF = int(isa.LoadTarget.BBUF)
     LOADTARGET_WBUF = int(isa.LoadTarget.WBUF)
     LOOPCOUNT_SEQ_LEN = int(isa.LoopCount.SEQ_LEN)
@@ -470,7 +471,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                    or r_word[shift1_hi:shift1_lo] > LIMIT_ACT_SHIFT1)
         elif op == OP_EW:
             bad = (func > MAX_EWFUNC or r_word[shift0_hi:shift0_lo] > LIMIT_EW_SHIFT0
-                   or r_word[shift1_hi:shift1_lo] > LIMIT_EW_SHIFT1 or r_word[shift2_hi:shift2_lo] > LIMIT_EW_SHIFT2)
+                   or r_word[shift1_hi:shift1_lo] > LIMIT_EW_SHIFT1 or r_word[shift2_hi:shift2_lo] > LIMIT_EW_SHIFT2
+                   or (func == EWFUNC_ADD and r_word[shift0_hi:shift0_lo] != 0 and r_word[shift1_hi:shift1_lo] != 0))
         elif op == OP_FC:
             bad = (r_word[cols_hi:cols_lo] == 0 or r_word[shift0_hi:shift0_lo] > LIMIT_FC_SHIFT0
                    or r_word[shift1_hi:shift1_lo] > LIMIT_FC_SHIFT1)

@@ -169,7 +169,7 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
                                                         src0=E + 3, length=k, shift0=exp0 + frac_in,
                                                         shift1=cfg.data_bits - 1)], n_e=7 * p)
     # ---- EW: a and b from E, into E or V ---------------------------------------------------
-    for sa, sb, so in ((0, 0, 0), (3, 1, 4), (cfg.data_bits - 1, 0, 2 * cfg.data_bits)):
+    for sa, sb, so in ((0, 0, 0), (3, 0, 4), (0, 2, 3), (cfg.data_bits - 1, 0, 2 * cfg.data_bits)):
         add(f"ew_add_{sa}_{sb}_{so}", [isa.encode(Op.EW, func=0, dst=E + 5 * p, src0=E + p, src1=E + 3 * p,
                                                   length=2 * p - 1, shift0=sa, shift1=sb, shift2=so)], n_e=8 * p)
     for so in (0, cfg.data_bits - 1, 2 * cfg.data_bits):
@@ -244,6 +244,8 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
         expect_error=err.MISALIGNED)
     add("err_fc_overwrites_source", [isa.encode(Op.FC, dst=Z + 4, src0=Z, waddr=0, length=2, cols=5, bias=0)],
         n_e=p, wwords=4, nbias=2, expect_error=err.ILLEGAL_OPCODE)
+    add("err_ew_add_shifts_both", [isa.encode(Op.EW, func=0, dst=E + p, src0=E, src1=E + 2 * p, length=p, shift0=1,
+                                               shift1=2)], n_e=3 * p, expect_error=err.ILLEGAL_OPCODE)
     add("err_ew_shifted_overlap", [isa.encode(Op.EW, func=0, dst=E + p, src0=E, src1=E + 4 * p, length=p + 1)],
         n_e=p, expect_error=err.ILLEGAL_OPCODE)
     add("err_softmax_in_place", [isa.encode(Op.ACT, func=isa.ActFunc.SOFTMAX, dst=E + 2, src0=E + 2, length=4)],

@@ -318,7 +318,8 @@ def _ew(cfg: ProcessorConfig, func: EwFunc, s0: int = 0, s1: int = 0, s2: int = 
 # name -> (fields(cfg, P, W), saturation expected: True, False or None for either)
 EW_CASES = {
     "add_no_shift": (lambda c, p, w: _ew(c, EwFunc.ADD), True),
-    "add_shifts_3_1_2": (lambda c, p, w: _ew(c, EwFunc.ADD, 3, 1, 2), True),
+    "add_shift0_3_shift2_2": (lambda c, p, w: _ew(c, EwFunc.ADD, 3, 0, 2), True),
+    "add_shift1_2_shift2_1": (lambda c, p, w: _ew(c, EwFunc.ADD, 0, 2, 1), True),
     "add_shift0_max_shift2_max": (lambda c, p, w: _ew(c, EwFunc.ADD, w - 1, 0, 2 * w), False),
     "add_shift1_max_shift2_W": (lambda c, p, w: _ew(c, EwFunc.ADD, 0, w - 1, w), False),
     "mul_shift_0": (lambda c, p, w: _ew(c, EwFunc.MUL, s2=0, length=p + 1), True),
@@ -327,7 +328,7 @@ EW_CASES = {
     "mul_a_from_Z": (lambda c, p, w: _ew(c, EwFunc.MUL, s2=w - 1, length=2 * p + 3, a_region=Region.Z), True),
     "mul_into_V_unaligned": (lambda c, p, w: _ew(c, EwFunc.MUL, s2=w - 1, length=2 * p + 3, dst=3,
                                                  dst_region=Region.V), True),
-    "add_in_place_dst_eq_src0": (lambda c, p, w: _ew(c, EwFunc.ADD, 1, 2, 2, src0=2, dst=2, length=2 * p + 1),
+    "add_in_place_dst_eq_src0": (lambda c, p, w: _ew(c, EwFunc.ADD, 1, 0, 2, src0=2, dst=2, length=2 * p + 1),
                                  None),
     "mul_in_place_dst_eq_src1": (lambda c, p, w: _ew(c, EwFunc.MUL, s2=w - 2, src0=9, src1=3, dst=3,
                                                      length=3 * p + 2), None),
