@@ -225,14 +225,16 @@ def _pair_sums(cur, nxt, width: int, fields: int):
     """nxt field i = cur field 2i + cur field 2i+1 (fields of `width` bits, results one bit wider).
     Ports: cur (in), nxt (out). Latency 0 (combinational). No reset."""
 
+    ow = width + 1
+
     @always_comb
     def add():
-        out = intbv(0)[fields * (width + 1):]
+        out = intbv(0)[fields * ow:]
         for i in range(fields):
             lo = 2 * i * width
             hi = (2 * i + 1) * width
-            olo = i * (width + 1)
-            out[olo + width + 1:olo] = cur[lo + width:lo] + cur[hi + width:hi]
+            olo = i * ow
+            out[olo + ow:olo] = cur[lo + width:lo] + cur[hi + width:hi]
         nxt.next = out
 
     return add

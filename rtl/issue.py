@@ -18,79 +18,13 @@ from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, 
 
 from . import isa
 from .config import ProcessorConfig
+from .predecode import K_ACT, K_DMA, K_EW, K_FC, K_NONE, hazard_bits, layout
 
 Op = isa.Op
-RANGE_BITS = 18       # range ends reach 65535 + 65535
 FETCH_LIMIT = 4       # instructions presented to imem and not yet moved into the issue stage
 FIFO_DEPTH = FETCH_LIMIT - 1
 N_SLOTS = 7           # instructions in flight: FC, FC, ACT, ACT, EW, EW, DMA
 SLOT_KERNEL = (0, 0, 1, 1, 2, 2, 3)
-PREDECODE_LATENCY = 2  # imem_predecode delays the program's writes and the fetch's done
-
-
-@block
-def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in, fetch_err_in,
-                   fetch_done_out, fetch_err_out):
-    """Between the DMA and the instruction memory: for each instruction written, whether it is an
-    FC whose weight rows run past the weight buffer (src1 + length*ceil(cols/P) > wbuf_words),
-    computed with a registered multiplier while the program loads and stored as bit 128 beside
-    the instruction, so the issue unit needs no multiplier.
-
-    Ports: clk, rst; dma_iram (RamPort write side from the DMA: we, waddr, wdata of 128 bits);
-    iram (RamPort write side to the instruction memory, 129-bit wdata); fetch_done_in,
-    fetch_err_in (in, from the DMA); fetch_done_out, fetch_err_out (out, delayed with the writes).
-    Latency: PREDECODE_LATENCY cycles for writes and the done pulse. Reset: synchronous, no write
-    pending."""
-    lb = cfg.lane_bits
-    op_lo, op_hi = isa.FIELDS["opcode"].lsb, isa.FIELDS["opcode"].msb + 1
-    len_lo, len_hi = isa.FIELDS["length"].lsb, isa.FIELDS["length"].msb + 1
-    cols_lo, cols_hi = isa.FIELDS["cols"].lsb, isa.FIELDS["cols"].msb + 1
-    src1_lo, src1_hi = isa.FIELDS["src1"].lsb, isa.FIELDS["src1"].msb + 1
-    OP_FC = int(Op.FC)
-    a_we, b_we, a_fc, b_fc = [Signal(bool(0)) for _ in range(4)]
-    a_addr, b_addr = Signal(intbv(0)[len(iram.waddr):]), Signal(intbv(0)[len(iram.waddr):])
-    a_word, b_word = Signal(intbv(0)[isa.INSTR_BITS:]), Signal(intbv(0)[isa.INSTR_BITS:])
-    a_rows = Signal(intbv(0)[16:])
-    a_kw = Signal(intbv(0)[16 - lb + 1:])
-    a_src1, b_src1 = Signal(intbv(0)[16:]), Signal(intbv(0)[16:])
-    b_prod = Signal(intbv(0)[16 + 16 - lb + 1:])
-    d1, d2, e1, e2 = [Signal(bool(0)) for _ in range(4)]
-
-    @always_seq(clk.posedge, reset=rst)
-    def stages():
-        a_we.next = dma_iram.we
-        a_addr.next = dma_iram.waddr
-        a_word.next = dma_iram.wdata
-        a_fc.next = dma_iram.wdata[op_hi:op_lo] == OP_FC
-        a_rows.next = dma_iram.wdata[len_hi:len_lo]
-        a_kw.next = (dma_iram.wdata[cols_hi:cols_lo] + (cfg.lanes - 1)) >> lb
-        a_src1.next = dma_iram.wdata[src1_hi:src1_lo]
-        b_we.next = a_we
-        b_addr.next = a_addr
-        b_word.next = a_word
-        b_fc.next = a_fc
-        b_prod.next = a_rows * a_kw
-        b_src1.next = a_src1
-        d1.next = fetch_done_in
-        d2.next = d1
-        e1.next = fetch_err_in
-        e2.next = e1
-
-    @always_comb
-    def write():
-        iram.we.next = b_we
-        iram.waddr.next = b_addr
-        iram.wdata.next = concat(b_fc and b_src1 + b_prod > cfg.wbuf_words, b_word)
-        fetch_done_out.next = d2
-        fetch_err_out.next = e2
-
-    return stages, write
-
-
-def hazard_bits(cfg: ProcessorConfig) -> int:
-    """Width of the scoreboard's range ends: element addresses up to the end of the activation
-    buffer (an instruction with a range past it faults before its ranges are ever compared)."""
-    return max(1, cfg.abuf_elements.bit_length())
 
 
 @block
@@ -188,48 +122,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     ERRORCODE_LOOP_ERROR = int(isa.ErrorCode.LOOP_ERROR)
     ERRORCODE_PC_OVERRUN = int(isa.ErrorCode.PC_OVERRUN)
     ERRORCODE_REGION_ERROR = int(isa.ErrorCode.REGION_ERROR)
-    LOADTARGET_ABUF = int(isa.LoadTarget.ABUF)
-    EWFUNC_ADD = int(isa.EwFunc.ADD)
-    LOADTARGET_BBUF = int(isa.LoadTarget.BBUF)
-    LOADTARGET_WBUF = int(isa.LoadTarget.WBUF)
     LOOPCOUNT_SEQ_LEN = int(isa.LoopCount.SEQ_LEN)
-    MAX_ACTFUNC = int(max(isa.ActFunc))
-    MAX_EWFUNC = int(max(isa.EwFunc))
-    MAX_LOADTARGET = int(max(isa.LoadTarget))
-    MAX_LOOPCOUNT = int(max(isa.LoopCount))
-    MAX_OP = int(max(Op))
-    OP_ACT, OP_END, OP_ENDLOOP, OP_EW, OP_FC = int(Op.ACT), int(Op.END), int(Op.ENDLOOP), int(Op.EW), int(Op.FC)
+    OP_END, OP_ENDLOOP = int(Op.END), int(Op.ENDLOOP)
     OP_LOAD, OP_LOOP, OP_NOP, OP_STORE, OP_SYNC = int(Op.LOAD), int(Op.LOOP), int(Op.NOP), int(Op.STORE), int(Op.SYNC)
-    K_FC, K_ACT, K_EW, K_DMA, K_NONE = 0, 1, 2, 3, 4
-    limits = isa.field_limits(cfg)
-    LIMIT_ACT_SHIFT0 = limits[(Op.ACT, "shift0")]
-    LIMIT_ACT_SHIFT1 = limits[(Op.ACT, "shift1")]
-    LIMIT_EW_SHIFT0 = limits[(Op.EW, "shift0")]
-    LIMIT_EW_SHIFT1 = limits[(Op.EW, "shift1")]
-    LIMIT_EW_SHIFT2 = limits[(Op.EW, "shift2")]
-    LIMIT_FC_SHIFT0 = limits[(Op.FC, "shift0")]
-    LIMIT_FC_SHIFT1 = limits[(Op.FC, "shift1")]
-    p = cfg.lanes
-    mask = p - 1
-    ABUF_END = cfg.abuf_elements
-    bounds = isa.region_bounds(cfg)
-    V_HI = bounds[isa.Region.V][1]
-    Z_LO, Z_HI = bounds[isa.Region.Z]
-    E_LO, E_HI = bounds[isa.Region.E]
-    R_V, R_Z, R_E, R_NONE = int(isa.Region.V), int(isa.Region.Z), int(isa.Region.E), 3
-    REGION_HI = (V_HI, Z_HI, E_HI, 0)
-    REGION_ALIGNED = (0, 1, 1, 0)
-    ROWMASK = ((1 << RANGE_BITS) - 1) ^ mask  # clears the lane bits of an element address
-    HB = hazard_bits(cfg)
-    HMASK = (1 << HB) - 1
-
-    # region port (isa.Resource bit) used by kernel port `k` in region `r`: RES_TABLE[4*k + r]; 0 where
-    # the port cannot reach the region (and for the "no region" code 3)
-    PORT_NAMES = ("fc.read", "fc.write", "act.read", "act.write", "ew.read_a", "ew.read_b", "ew.write",
-                  "dma.read", "dma.write")
-    P_FC_R, P_FC_W, P_ACT_R, P_ACT_W, P_EW_A, P_EW_B, P_EW_W, P_DMA_R, P_DMA_W, P_NONE = range(10)
-    RES_TABLE = tuple((1 << int(isa.PORTS[name][r])) if r in isa.PORTS[name] else 0
-                      for name in PORT_NAMES for r in (isa.Region.V, isa.Region.Z, isa.Region.E, None)) + (0,) * 4
     NRES = len(isa.Resource)
 
     def fpos(name):
@@ -252,8 +147,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     base_hi, base_lo = fpos("base")
     cond_hi, cond_lo = fpos("cond")
     split_hi, split_lo = fpos("split")
-    W_OVER = isa.INSTR_BITS  # the predecoded bit
-    IW = isa.INSTR_BITS + 1
+    LAY = layout(cfg)
+    IW = LAY.width
+    HB = hazard_bits(cfg)
+    assert len(imem_rdata) == IW
 
     State = enum("IDLE", "FETCH", "RUN", "DRAIN")
     state = Signal(State.IDLE)
@@ -341,9 +238,14 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
 
     @always_seq(clk.posedge, reset=rst)
     def queue():
-        # R is the head; the FIFO holds what arrives while R is occupied
+        # R is the head; the FIFO holds what arrives while R is occupied. An arriving instruction
+        # is written into the FIFO's free slot whether or not it stays there (it may go straight
+        # into R): the memory's write enable then does not wait for the issue decision.
         do_push = bool(0)
         do_pop = bool(0)
+        if f_valid:
+            q_words[q_wr].next = f_word
+            q_pcs[q_wr].next = f_pc
         if restart:
             r_valid.next = 0
             q_count.next = 0
@@ -366,232 +268,57 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             else:
                 do_push = bool(f_valid)
             if do_push:
-                q_words[q_wr].next = f_word
-                q_pcs[q_wr].next = f_pc
                 q_wr.next = 0 if q_wr == FIFO_DEPTH - 1 else q_wr + 1
             if do_pop:
                 q_rd.next = 0 if q_rd == FIFO_DEPTH - 1 else q_rd + 1
             q_count.next = q_count + do_push - do_pop
 
     # =============================== decode (R -> I) ==============================================
+    # The predecoder (rtl/predecode.py) stored everything the decision needs beside each
+    # instruction: here it is only sliced, and the conflicts are compared below.
     d_op = Signal(intbv(0)[4:])
     d_kernel = Signal(intbv(0)[3:])
     d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi = [Signal(intbv(0)[HB:]) for _ in range(6)]
     d_res = Signal(intbv(0)[NRES:])
     d_reg0, d_reg1, d_regw = [Signal(intbv(0)[2:]) for _ in range(3)]
     d_illegal, d_overflow, d_region_err, d_skip, d_blocking, d_empty = [Signal(bool(0)) for _ in range(6)]
-    d_softmax = Signal(bool(0))
+    d_softmax, d_loop_bad, d_loop_end = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    (kernel_hi, kernel_lo), (r0lo_hi, r0lo_lo), (r0hi_hi, r0hi_lo) = LAY.hi_lo("kernel"), LAY.hi_lo("r0lo"), LAY.hi_lo("r0hi")
+    (r1lo_hi, r1lo_lo), (r1hi_hi, r1hi_lo) = LAY.hi_lo("r1lo"), LAY.hi_lo("r1hi")
+    (wlo_hi, wlo_lo), (whi_hi, whi_lo) = LAY.hi_lo("wlo"), LAY.hi_lo("whi")
+    (res_hi, res_lo), (reg0_hi, reg0_lo) = LAY.hi_lo("res"), LAY.hi_lo("reg0")
+    (reg1_hi, reg1_lo), (regw_hi, regw_lo) = LAY.hi_lo("reg1"), LAY.hi_lo("regw")
+    B_ILLEGAL, B_OVERFLOW, B_REGION_ERR = LAY.fields["illegal"][0], LAY.fields["overflow"][0], LAY.fields["region_err"][0]
+    B_BLOCKING, B_EMPTY, B_SOFTMAX = LAY.fields["blocking"][0], LAY.fields["empty"][0], LAY.fields["softmax"][0]
+    B_LOOP_BAD, B_LOOP_END = LAY.fields["loop_bad"][0], LAY.fields["loop_end"][0]
 
     @always_comb
     def decode():
         op = intbv(0)[4:]
-        func = intbv(0)[4:]
-        n = intbv(0)[16:]
-        rgn = intbv(0)[2:]
-        a0lo = intbv(0)[RANGE_BITS:]
-        a0hi = intbv(0)[RANGE_BITS:]
-        a1lo = intbv(0)[RANGE_BITS:]
-        a1hi = intbv(0)[RANGE_BITS:]
-        awlo = intbv(0)[RANGE_BITS:]
-        awhi = intbv(0)[RANGE_BITS:]
-        port0 = intbv(0)[4:]
-        port1 = intbv(0)[4:]
-        portw = intbv(0)[4:]
-        wide0 = bool(0)
-        wide1 = bool(0)
-        widew = bool(0)
-        rhi = intbv(0)[RANGE_BITS:]
-        aligned = intbv(0)[1:]
-        rbit = intbv(0)[NRES:]
-        res = intbv(0)[NRES:]
-        bad = bool(0)
-        err = bool(0)
         op[:] = r_word[opcode_hi:opcode_lo]
-        func[:] = r_word[func_hi:func_lo]
-        n[:] = r_word[length_hi:length_lo]
         d_op.next = op
-        # the accesses: read 0 (src0), read 1 (src1), write (dst), with their kernel port and width
-        port0[:] = P_NONE
-        port1[:] = P_NONE
-        portw[:] = P_NONE
-        d_kernel.next = K_NONE
-        if op == OP_FC:
-            d_kernel.next = K_FC
-            a0lo[:] = r_word[src0_hi:src0_lo]
-            a0hi[:] = r_word[src0_hi:src0_lo] + r_word[cols_hi:cols_lo]
-            awlo[:] = r_word[dst_hi:dst_lo]
-            awhi[:] = r_word[dst_hi:dst_lo] + n
-            port0[:] = P_FC_R
-            portw[:] = P_FC_W
-            wide0 = True
-        elif op == OP_ACT:
-            d_kernel.next = K_ACT
-            a0lo[:] = r_word[src0_hi:src0_lo]
-            a0hi[:] = r_word[src0_hi:src0_lo] + n
-            awlo[:] = r_word[dst_hi:dst_lo]
-            awhi[:] = r_word[dst_hi:dst_lo] + n
-            port0[:] = P_ACT_R
-            portw[:] = P_ACT_W
-            wide0 = func != ACTFUNC_SOFTMAX
-            widew = func != ACTFUNC_SOFTMAX
-        elif op == OP_EW:
-            d_kernel.next = K_EW
-            a0lo[:] = r_word[src0_hi:src0_lo]
-            a0hi[:] = r_word[src0_hi:src0_lo] + n
-            a1lo[:] = r_word[src1_hi:src1_lo]
-            a1hi[:] = r_word[src1_hi:src1_lo] + n
-            awlo[:] = r_word[dst_hi:dst_lo]
-            awhi[:] = r_word[dst_hi:dst_lo] + n
-            port0[:] = P_EW_A
-            port1[:] = P_EW_B
-            portw[:] = P_EW_W
-            wide0 = True
-            wide1 = True
-            widew = True
-        elif op == OP_LOAD:
-            d_kernel.next = K_DMA
-            if func == LOADTARGET_ABUF:
-                awlo[:] = r_word[dst_hi:dst_lo]
-                awhi[:] = r_word[dst_hi:dst_lo] + n
-                portw[:] = P_DMA_W
-                widew = True
-        elif op == OP_STORE:
-            d_kernel.next = K_DMA
-            a0lo[:] = r_word[src0_hi:src0_lo]
-            a0hi[:] = r_word[src0_hi:src0_lo] + n
-            port0[:] = P_DMA_R
-            wide0 = True
-
-        # legality: funcs, shifts, and no write over the instruction's own sources at another offset
-        bad = False
-        if op > MAX_OP:
-            bad = True
-        elif op == OP_ACT:
-            bad = (func > MAX_ACTFUNC or r_word[shift0_hi:shift0_lo] > LIMIT_ACT_SHIFT0
-                   or r_word[shift1_hi:shift1_lo] > LIMIT_ACT_SHIFT1)
-        elif op == OP_EW:
-            bad = (func > MAX_EWFUNC or r_word[shift0_hi:shift0_lo] > LIMIT_EW_SHIFT0
-                   or r_word[shift1_hi:shift1_lo] > LIMIT_EW_SHIFT1 or r_word[shift2_hi:shift2_lo] > LIMIT_EW_SHIFT2
-                   or (func == EWFUNC_ADD and r_word[shift0_hi:shift0_lo] != 0 and r_word[shift1_hi:shift1_lo] != 0))
-        elif op == OP_FC:
-            bad = (r_word[cols_hi:cols_lo] == 0 or r_word[shift0_hi:shift0_lo] > LIMIT_FC_SHIFT0
-                   or r_word[shift1_hi:shift1_lo] > LIMIT_FC_SHIFT1)
-        elif op == OP_LOAD:
-            bad = func > MAX_LOADTARGET
-        elif op == OP_LOOP:
-            bad = func > MAX_LOOPCOUNT
-        if op == OP_FC or (op == OP_ACT and func == ACTFUNC_SOFTMAX):
-            # these re-read their source while writing: no overlap at all
-            if a0lo < a0hi and awlo < awhi and a0lo < awhi and awlo < a0hi:
-                bad = True
-        elif op == OP_ACT or op == OP_EW:
-            if a0lo < a0hi and awlo < awhi and a0lo < awhi and awlo < a0hi and a0lo != awlo:
-                bad = True
-            if a1lo < a1hi and awlo < awhi and a1lo < awhi and awlo < a1hi and a1lo != awlo:
-                bad = True
-        d_illegal.next = bad
-
-        # bounds
-        err = a0hi > ABUF_END or a1hi > ABUF_END or awhi > ABUF_END
-        if op == OP_FC:
-            err = err or r_word[W_OVER] or r_word[bias_hi:bias_lo] + n > cfg.bbuf_depth
-        elif op == OP_LOAD and func == LOADTARGET_WBUF:
-            err = err or r_word[dst_hi:dst_lo] + n > cfg.wbuf_words
-        elif op == OP_LOAD and func == LOADTARGET_BBUF:
-            err = err or r_word[dst_hi:dst_lo] + n > cfg.bbuf_depth
-        d_overflow.next = err
-
-        # regions: every non-empty range inside one region its port reaches, wide accesses row
-        # aligned in Z and E; the region ports used; hazard ranges rounded out to rows in Z and E
-        err = False
-        res[:] = 0
-        # read 0
-        if a0lo < V_HI:
-            rgn[:] = R_V
-        elif a0lo >= Z_LO and a0lo < Z_HI:
-            rgn[:] = R_Z
-        elif a0lo >= E_LO and a0lo < E_HI:
-            rgn[:] = R_E
-        else:
-            rgn[:] = R_NONE
-        d_reg0.next = rgn
-        rhi[:] = REGION_HI[rgn]
-        aligned[:] = REGION_ALIGNED[rgn]
-        rbit[:] = RES_TABLE[4 * port0 + rgn]
-        if a0lo < a0hi:
-            if rbit == 0 or a0hi > rhi or (wide0 and aligned == 1 and (a0lo & mask) != 0):
-                err = True
-            res[:] = res | rbit
-            if aligned == 1:
-                d_r0lo.next = a0lo & ROWMASK & HMASK
-                d_r0hi.next = (a0hi + mask) & ROWMASK & HMASK
-            else:
-                d_r0lo.next = a0lo & HMASK
-                d_r0hi.next = a0hi & HMASK
-        else:
-            d_r0lo.next = 0
-            d_r0hi.next = 0
-        # read 1
-        if a1lo < V_HI:
-            rgn[:] = R_V
-        elif a1lo >= Z_LO and a1lo < Z_HI:
-            rgn[:] = R_Z
-        elif a1lo >= E_LO and a1lo < E_HI:
-            rgn[:] = R_E
-        else:
-            rgn[:] = R_NONE
-        d_reg1.next = rgn
-        rhi[:] = REGION_HI[rgn]
-        aligned[:] = REGION_ALIGNED[rgn]
-        rbit[:] = RES_TABLE[4 * port1 + rgn]
-        if a1lo < a1hi:
-            if rbit == 0 or a1hi > rhi or (wide1 and aligned == 1 and (a1lo & mask) != 0):
-                err = True
-            res[:] = res | rbit
-            if aligned == 1:
-                d_r1lo.next = a1lo & ROWMASK & HMASK
-                d_r1hi.next = (a1hi + mask) & ROWMASK & HMASK
-            else:
-                d_r1lo.next = a1lo & HMASK
-                d_r1hi.next = a1hi & HMASK
-        else:
-            d_r1lo.next = 0
-            d_r1hi.next = 0
-        # write
-        if awlo < V_HI:
-            rgn[:] = R_V
-        elif awlo >= Z_LO and awlo < Z_HI:
-            rgn[:] = R_Z
-        elif awlo >= E_LO and awlo < E_HI:
-            rgn[:] = R_E
-        else:
-            rgn[:] = R_NONE
-        d_regw.next = rgn
-        rhi[:] = REGION_HI[rgn]
-        aligned[:] = REGION_ALIGNED[rgn]
-        rbit[:] = RES_TABLE[4 * portw + rgn]
-        if awlo < awhi:
-            if rbit == 0 or awhi > rhi or (widew and aligned == 1 and (awlo & mask) != 0):
-                err = True
-            res[:] = res | rbit
-            if aligned == 1:
-                d_wlo.next = awlo & ROWMASK & HMASK
-                d_whi.next = (awhi + mask) & ROWMASK & HMASK
-            else:
-                d_wlo.next = awlo & HMASK
-                d_whi.next = awhi & HMASK
-        else:
-            d_wlo.next = 0
-            d_whi.next = 0
-        d_region_err.next = err
-        d_res.next = res
-
+        d_kernel.next = r_word[kernel_hi:kernel_lo]
+        d_r0lo.next = r_word[r0lo_hi:r0lo_lo]
+        d_r0hi.next = r_word[r0hi_hi:r0hi_lo]
+        d_r1lo.next = r_word[r1lo_hi:r1lo_lo]
+        d_r1hi.next = r_word[r1hi_hi:r1hi_lo]
+        d_wlo.next = r_word[wlo_hi:wlo_lo]
+        d_whi.next = r_word[whi_hi:whi_lo]
+        d_res.next = r_word[res_hi:res_lo]
+        d_reg0.next = r_word[reg0_hi:reg0_lo]
+        d_reg1.next = r_word[reg1_hi:reg1_lo]
+        d_regw.next = r_word[regw_hi:regw_lo]
+        d_illegal.next = r_word[B_ILLEGAL]
+        d_overflow.next = r_word[B_OVERFLOW]
+        d_region_err.next = r_word[B_REGION_ERR]
+        d_blocking.next = r_word[B_BLOCKING]
+        d_empty.next = r_word[B_EMPTY]
+        d_softmax.next = r_word[B_SOFTMAX]
+        d_loop_bad.next = r_word[B_LOOP_BAD]
+        d_loop_end.next = r_word[B_LOOP_END]
+        # the LOAD/STORE condition reads the FLAGS register, which changes between runs
         d_skip.next = ((op == OP_LOAD or op == OP_STORE) and r_word[cond_hi:cond_lo] != 0
                        and ((flags >> (r_word[cond_hi:cond_lo] - 1)) & 1) == 0)
-        d_blocking.next = op == OP_LOAD and func != LOADTARGET_ABUF
-        d_empty.next = (op == OP_FC or op == OP_ACT or op == OP_EW) and n == 0
-        d_softmax.next = op == OP_ACT and func == ACTFUNC_SOFTMAX
-
 
     # =============================== scoreboard ====================================================
     s_occ = Signal(intbv(0)[N_SLOTS:])
@@ -608,6 +335,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     i_res = Signal(intbv(0)[NRES:])
     i_conf = Signal(intbv(0)[N_SLOTS:])
     i_illegal, i_overflow, i_region_err, i_skip, i_blocking, i_empty, i_softmax = [Signal(bool(0)) for _ in range(7)]
+    i_loop_bad, i_loop_end = Signal(bool(0)), Signal(bool(0))
+    i_overrun = Signal(bool(0))  # the pc is past the program (PROG_LEN is constant during a run)
 
     @always_comb
     def liveness():
@@ -662,7 +391,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     fault_code = Signal(intbv(0)[8:])
     loop_enter, loop_next, loop_exit = [Signal(bool(0)) for _ in range(3)]
     in_loop = Signal(bool(0))
-    loop_end = Signal(intbv(0)[16:])
     loop_count = Signal(intbv(0)[32:])
     trip = Signal(intbv(0)[32:])
     drain = Signal(bool(0))   # a weight/bias load is running: issue nothing until all are idle
@@ -691,10 +419,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         leave = False
         hazard = (i_conf & live) != 0
         idle = live == 0
-        at_end = in_loop and i_pc == loop_end
+        at_end = in_loop and i_loop_end  # predecoded: pc == this loop's jump - 1
         code[:] = 0
         if state == State.RUN and i_valid:
-            if i_pc >= prog_len:
+            if i_overrun:
                 flt = True
                 code[:] = ERRORCODE_PC_OVERRUN
             elif i_illegal:
@@ -720,7 +448,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 flt = True  # only an ENDLOOP may end a loop body
                 code[:] = ERRORCODE_LOOP_ERROR
             elif op == OP_LOOP:
-                if in_loop or dec.dst < i_pc + 3:
+                if in_loop or i_loop_bad:
                     flt = True
                     code[:] = ERRORCODE_LOOP_ERROR
                 else:
@@ -807,6 +535,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             i_blocking.next = d_blocking
             i_empty.next = d_empty
             i_softmax.next = d_softmax
+            i_loop_bad.next = d_loop_bad
+            i_loop_end.next = d_loop_end
+            i_overrun.next = r_pc >= prog_len
             dec.opcode.next = d_op
             dec.func.next = r_word[func_hi:func_lo]
             dec.dst.next = r_word[dst_hi:dst_lo]
@@ -911,7 +642,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 state.next = State.IDLE
             if loop_enter:
                 in_loop.next = 1
-                loop_end.next = dec.dst - 1
                 loop_count.next = trip
                 loop_t.next = 0
             elif loop_next:

@@ -11,7 +11,8 @@ from .dma import dma
 from .ew_kernel import ew_kernel
 from .fc_kernel import fc_kernel
 from .interfaces import AbufReadPort, AbufWritePort, Decoded, KernelCtl, RamPort
-from .issue import imem_predecode, issue_unit
+from .issue import issue_unit
+from .predecode import imem_predecode, layout
 from .primitives import ram
 from .regs import control_regs
 
@@ -55,7 +56,7 @@ def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
     wram = RamPort(cfg.wbuf_words, cfg.word_bits)
     bram = RamPort(cfg.bbuf_depth, cfg.BIAS_BITS)
     dma_iram = RamPort(cfg.imem_depth, isa.INSTR_BITS)      # the DMA's side of the predecoder
-    iram = RamPort(cfg.imem_depth, isa.INSTR_BITS + 1)      # instruction + predecoded bit
+    iram = RamPort(cfg.imem_depth, layout(cfg).width)       # instruction + predecoded fields
     fc_sat = Signal(bool(0))
     ew_sat = Signal(intbv(0, min=0, max=cfg.lanes + 1))
     sat_inc = Signal(intbv(0, min=0, max=cfg.lanes + 2))

@@ -1,0 +1,455 @@
+"""Instruction predecoding: everything the issue stage needs that can be computed from an
+instruction word alone is computed while the program loads and stored beside the word in the
+instruction memory, so the issue unit's one-cycle decision reads it from a register.
+
+Per instruction (the `layout`, bits above the 128 instruction bits):
+
+    kernel        0 FC, 1 ACT, 2 EW, 3 DMA (LOAD/STORE), 4 none (control)
+    illegal       isa.check_legal (unknown func, shift over its limit, both EW add shifts, a write
+                  over its own source at another offset, FC with cols = 0)
+    overflow      isa.check_bounds (activation-buffer ranges, FC weight rows and biases, weight and
+                  bias LOADs past their buffers)
+    region_err    isa.check_access (a range outside the regions, past its region's end, in a region
+                  its kernel port cannot reach, or wide and not row aligned in Z or E)
+    blocking      a LOAD into the weight or bias buffer (waits for all kernels, holds issue)
+    empty         FC, ACT or EW of length 0 (leaves the issue stage without a kernel)
+    softmax       ACT func 4 (needs the ACT kernel to itself)
+    loop_bad      a LOOP whose jump leaves no room for a body (jump < pc + 3)
+    loop_end      the instruction sits at the end of the loop of the nearest LOOP before it (its
+                  jump - 1): while that loop runs, only an ENDLOOP may sit there. Programs load in
+                  address order, and inside a running loop no other LOOP can precede the pc (a
+                  nested LOOP faults), so this equals "pc == the running loop's jump - 1"
+    reg0, reg1, regw   isa.Region of src0, src1, dst (the kernels' read and write ports use them)
+    res           isa.Resource bits: the region ports the instruction uses
+    r0lo .. whi   hazard ranges [lo, hi) of read 0, read 1 and the write, rounded out to rows in
+                  regions Z and E, hazard_bits(cfg) wide; empty ranges are [0, 0)
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from myhdl import Signal, always_comb, always_seq, block, concat, intbv
+
+from . import isa
+from .config import ProcessorConfig
+
+Op = isa.Op
+K_FC, K_ACT, K_EW, K_DMA, K_NONE = 0, 1, 2, 3, 4
+R_NONE = 3
+RANGE_BITS = 18  # range ends before the bounds check: 65535 + 65535
+#: Cycles by which imem_predecode delays the program's writes (and the fetch's done pulse).
+PREDECODE_LATENCY = 3
+
+
+def hazard_bits(cfg: ProcessorConfig) -> int:
+    """Width of the scoreboard's range ends: element addresses up to the end of the activation
+    buffer (an instruction with a range past it faults before its ranges are ever compared)."""
+    return max(1, cfg.abuf_elements.bit_length())
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Bit positions of the predecoded fields in an instruction-memory word."""
+    fields: dict  # name -> (lsb, width)
+    width: int    # whole word: instruction + predecoded bits
+
+    def hi_lo(self, name: str) -> tuple[int, int]:
+        lsb, w = self.fields[name]
+        return lsb + w, lsb
+
+
+def layout(cfg: ProcessorConfig) -> Layout:
+    hb = hazard_bits(cfg)
+    spec = [("kernel", 3), ("illegal", 1), ("overflow", 1), ("region_err", 1), ("blocking", 1), ("empty", 1),
+            ("softmax", 1), ("loop_bad", 1), ("loop_end", 1), ("reg0", 2), ("reg1", 2), ("regw", 2), ("res", len(isa.Resource)),
+            ("r0lo", hb), ("r0hi", hb), ("r1lo", hb), ("r1hi", hb), ("wlo", hb), ("whi", hb)]
+    fields, at = {}, isa.INSTR_BITS
+    for name, w in spec:
+        fields[name] = (at, w)
+        at += w
+    return Layout(fields, at)
+
+
+@block
+def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in, fetch_err_in,
+                   fetch_done_out, fetch_err_out):
+    """Between the DMA and the instruction memory: predecodes each instruction written (see the
+    module docstring) in three registered stages and writes it with its predecoded bits.
+
+    Ports: clk, rst; dma_iram (RamPort write side from the DMA: we, waddr, wdata of 128 bits);
+    iram (RamPort write side to the instruction memory, layout(cfg).width bits); fetch_done_in,
+    fetch_err_in (in, from the DMA); fetch_done_out, fetch_err_out (out, delayed with the writes).
+    Latency: PREDECODE_LATENCY cycles for writes and the done pulse (one instruction per cycle).
+    Reset: synchronous, no write pending."""
+    p = cfg.lanes
+    lb = cfg.lane_bits
+    mask = p - 1
+    lay = layout(cfg)
+    assert len(iram.wdata) == lay.width and len(dma_iram.wdata) == isa.INSTR_BITS
+    hb = hazard_bits(cfg)
+    HMASK = (1 << hb) - 1
+    ROWMASK = ((1 << RANGE_BITS) - 1) ^ mask
+    ABUF_END = cfg.abuf_elements
+    bounds = isa.region_bounds(cfg)
+    V_HI = bounds[isa.Region.V][1]
+    Z_LO, Z_HI = bounds[isa.Region.Z]
+    E_LO, E_HI = bounds[isa.Region.E]
+    R_V, R_Z, R_E = int(isa.Region.V), int(isa.Region.Z), int(isa.Region.E)
+    REGION_HI = (V_HI, Z_HI, E_HI, 0)
+    REGION_ALIGNED = (0, 1, 1, 0)
+    # region port (isa.Resource bit) of kernel port k in region r: RES_TABLE[4*k + r], 0 where the
+    # port cannot reach the region (and for "no region")
+    PORT_NAMES = ("fc.read", "fc.write", "act.read", "act.write", "ew.read_a", "ew.read_b", "ew.write",
+                  "dma.read", "dma.write")
+    P_FC_R, P_FC_W, P_ACT_R, P_ACT_W, P_EW_A, P_EW_B, P_EW_W, P_DMA_R, P_DMA_W, P_NONE = range(10)
+    RES_TABLE = tuple((1 << int(isa.PORTS[name][r])) if r in isa.PORTS[name] else 0
+                      for name in PORT_NAMES for r in (isa.Region.V, isa.Region.Z, isa.Region.E, None)) + (0,) * 4
+    NRES = len(isa.Resource)
+    limits = isa.field_limits(cfg)
+    LIMIT_ACT_SHIFT0 = limits[(Op.ACT, "shift0")]
+    LIMIT_ACT_SHIFT1 = limits[(Op.ACT, "shift1")]
+    LIMIT_EW_SHIFT0 = limits[(Op.EW, "shift0")]
+    LIMIT_EW_SHIFT1 = limits[(Op.EW, "shift1")]
+    LIMIT_EW_SHIFT2 = limits[(Op.EW, "shift2")]
+    LIMIT_FC_SHIFT0 = limits[(Op.FC, "shift0")]
+    LIMIT_FC_SHIFT1 = limits[(Op.FC, "shift1")]
+    ACTFUNC_SOFTMAX = int(isa.ActFunc.SOFTMAX)
+    EWFUNC_ADD = int(isa.EwFunc.ADD)
+    LOADTARGET_ABUF, LOADTARGET_WBUF, LOADTARGET_BBUF = (int(isa.LoadTarget.ABUF), int(isa.LoadTarget.WBUF),
+                                                         int(isa.LoadTarget.BBUF))
+    MAX_ACTFUNC, MAX_EWFUNC = int(max(isa.ActFunc)), int(max(isa.EwFunc))
+    MAX_LOADTARGET, MAX_LOOPCOUNT, MAX_OP = int(max(isa.LoadTarget)), int(max(isa.LoopCount)), int(max(Op))
+    OP_ACT, OP_EW, OP_FC, OP_LOAD, OP_LOOP, OP_STORE = (int(Op.ACT), int(Op.EW), int(Op.FC), int(Op.LOAD),
+                                                        int(Op.LOOP), int(Op.STORE))
+
+    def fpos(name):
+        f = isa.FIELDS[name]
+        return f.msb + 1, f.lsb
+
+    opcode_hi, opcode_lo = fpos("opcode")
+    func_hi, func_lo = fpos("func")
+    dst_hi, dst_lo = fpos("dst")
+    src0_hi, src0_lo = fpos("src0")
+    src1_hi, src1_lo = fpos("src1")
+    length_hi, length_lo = fpos("length")
+    cols_hi, cols_lo = fpos("cols")
+    bias_hi, bias_lo = fpos("bias")
+    shift0_hi, shift0_lo = fpos("shift0")
+    shift1_hi, shift1_lo = fpos("shift1")
+    shift2_hi, shift2_lo = fpos("shift2")
+    aw = len(iram.waddr)
+
+    # ---- stage A: fields, range ends, ports, legality of fields --------------------------------
+    a_we = Signal(bool(0))
+    a_addr = Signal(intbv(0)[aw:])
+    a_word = Signal(intbv(0)[isa.INSTR_BITS:])
+    a_r0lo, a_r0hi, a_r1lo, a_r1hi, a_wlo, a_whi = [Signal(intbv(0)[RANGE_BITS:]) for _ in range(6)]
+    a_p0, a_p1, a_pw = [Signal(intbv(0)[4:]) for _ in range(3)]
+    a_wide0, a_wide1, a_widew = [Signal(bool(0)) for _ in range(3)]
+    a_kernel = Signal(intbv(0)[3:])
+    a_bad, a_softmax, a_blocking, a_empty, a_fc = [Signal(bool(0)) for _ in range(5)]
+    a_bias_end = Signal(intbv(0)[RANGE_BITS:])   # FC: bias + rows; LOAD wbuf/bbuf: dst + length
+    a_ldw, a_ldb = Signal(bool(0)), Signal(bool(0))
+    a_rows = Signal(intbv(0)[16:])
+    a_kw = Signal(intbv(0)[16 - lb + 1:])
+    a_src1 = Signal(intbv(0)[16:])
+    a_loop_bad, a_loop_end = Signal(bool(0)), Signal(bool(0))
+    loop_jump = Signal(intbv(0)[16:])  # jump of the nearest LOOP written before this instruction
+
+    @always_seq(clk.posedge, reset=rst)
+    def stage_a():
+        op = intbv(0)[4:]
+        func = intbv(0)[4:]
+        n = intbv(0)[16:]
+        word = intbv(0)[isa.INSTR_BITS:]
+        bad = bool(0)
+        a_we.next = dma_iram.we
+        if dma_iram.we:  # idle otherwise (simulation speed; the hardware does not care)
+            word[:] = dma_iram.wdata
+            op[:] = word[opcode_hi:opcode_lo]
+            func[:] = word[func_hi:func_lo]
+            n[:] = word[length_hi:length_lo]
+            a_addr.next = dma_iram.waddr
+            a_word.next = word
+            a_r0lo.next = 0
+            a_r0hi.next = 0
+            a_r1lo.next = 0
+            a_r1hi.next = 0
+            a_wlo.next = 0
+            a_whi.next = 0
+            a_p0.next = P_NONE
+            a_p1.next = P_NONE
+            a_pw.next = P_NONE
+            a_wide0.next = 0
+            a_wide1.next = 0
+            a_widew.next = 0
+            a_kernel.next = K_NONE
+            if op == OP_FC:
+                a_kernel.next = K_FC
+                a_r0lo.next = word[src0_hi:src0_lo]
+                a_r0hi.next = word[src0_hi:src0_lo] + word[cols_hi:cols_lo]
+                a_wlo.next = word[dst_hi:dst_lo]
+                a_whi.next = word[dst_hi:dst_lo] + n
+                a_p0.next = P_FC_R
+                a_pw.next = P_FC_W
+                a_wide0.next = 1
+            elif op == OP_ACT:
+                a_kernel.next = K_ACT
+                a_r0lo.next = word[src0_hi:src0_lo]
+                a_r0hi.next = word[src0_hi:src0_lo] + n
+                a_wlo.next = word[dst_hi:dst_lo]
+                a_whi.next = word[dst_hi:dst_lo] + n
+                a_p0.next = P_ACT_R
+                a_pw.next = P_ACT_W
+                a_wide0.next = func != ACTFUNC_SOFTMAX
+                a_widew.next = func != ACTFUNC_SOFTMAX
+            elif op == OP_EW:
+                a_kernel.next = K_EW
+                a_r0lo.next = word[src0_hi:src0_lo]
+                a_r0hi.next = word[src0_hi:src0_lo] + n
+                a_r1lo.next = word[src1_hi:src1_lo]
+                a_r1hi.next = word[src1_hi:src1_lo] + n
+                a_wlo.next = word[dst_hi:dst_lo]
+                a_whi.next = word[dst_hi:dst_lo] + n
+                a_p0.next = P_EW_A
+                a_p1.next = P_EW_B
+                a_pw.next = P_EW_W
+                a_wide0.next = 1
+                a_wide1.next = 1
+                a_widew.next = 1
+            elif op == OP_LOAD:
+                a_kernel.next = K_DMA
+                if func == LOADTARGET_ABUF:
+                    a_wlo.next = word[dst_hi:dst_lo]
+                    a_whi.next = word[dst_hi:dst_lo] + n
+                    a_pw.next = P_DMA_W
+                    a_widew.next = 1
+            elif op == OP_STORE:
+                a_kernel.next = K_DMA
+                a_r0lo.next = word[src0_hi:src0_lo]
+                a_r0hi.next = word[src0_hi:src0_lo] + n
+                a_p0.next = P_DMA_R
+                a_wide0.next = 1
+            # the fields' legality (the overlap of the instruction's own ranges is checked in stage B)
+            bad = False
+            if op > MAX_OP:
+                bad = True
+            elif op == OP_ACT:
+                bad = (func > MAX_ACTFUNC or word[shift0_hi:shift0_lo] > LIMIT_ACT_SHIFT0
+                       or word[shift1_hi:shift1_lo] > LIMIT_ACT_SHIFT1)
+            elif op == OP_EW:
+                bad = (func > MAX_EWFUNC or word[shift0_hi:shift0_lo] > LIMIT_EW_SHIFT0
+                       or word[shift1_hi:shift1_lo] > LIMIT_EW_SHIFT1 or word[shift2_hi:shift2_lo] > LIMIT_EW_SHIFT2
+                       or (func == EWFUNC_ADD and word[shift0_hi:shift0_lo] != 0 and word[shift1_hi:shift1_lo] != 0))
+            elif op == OP_FC:
+                bad = (word[cols_hi:cols_lo] == 0 or word[shift0_hi:shift0_lo] > LIMIT_FC_SHIFT0
+                       or word[shift1_hi:shift1_lo] > LIMIT_FC_SHIFT1)
+            elif op == OP_LOAD:
+                bad = func > MAX_LOADTARGET
+            elif op == OP_LOOP:
+                bad = func > MAX_LOOPCOUNT
+            a_bad.next = bad
+            a_softmax.next = op == OP_ACT and func == ACTFUNC_SOFTMAX
+            a_blocking.next = op == OP_LOAD and func != LOADTARGET_ABUF
+            a_empty.next = (op == OP_FC or op == OP_ACT or op == OP_EW) and n == 0
+            a_fc.next = op == OP_FC
+            a_ldw.next = op == OP_LOAD and func == LOADTARGET_WBUF
+            a_ldb.next = op == OP_LOAD and func == LOADTARGET_BBUF
+            if op == OP_FC:
+                a_bias_end.next = word[bias_hi:bias_lo] + n
+            else:
+                a_bias_end.next = word[dst_hi:dst_lo] + n
+            a_rows.next = n
+            a_kw.next = (word[cols_hi:cols_lo] + (p - 1)) >> lb
+            a_src1.next = word[src1_hi:src1_lo]
+            # the loop rules that depend on the pc (the write address): a first instruction
+            # starts a program, so no LOOP precedes it
+            a_loop_bad.next = op == OP_LOOP and word[dst_hi:dst_lo] < dma_iram.waddr + 3
+            a_loop_end.next = dma_iram.waddr != 0 and dma_iram.waddr + 1 == loop_jump
+            if op == OP_LOOP:
+                loop_jump.next = word[dst_hi:dst_lo]
+            elif dma_iram.waddr == 0:
+                loop_jump.next = 0
+
+    # ---- stage B: regions, own-range overlaps, bounds; the weight rows' product -------------------
+    b_we = Signal(bool(0))
+    b_addr = Signal(intbv(0)[aw:])
+    b_word = Signal(intbv(0)[isa.INSTR_BITS:])
+    b_r0lo, b_r0hi, b_r1lo, b_r1hi, b_wlo, b_whi = [Signal(intbv(0)[RANGE_BITS:]) for _ in range(6)]
+    b_reg0, b_reg1, b_regw = [Signal(intbv(0)[2:]) for _ in range(3)]
+    b_err0, b_err1, b_errw = [Signal(bool(0)) for _ in range(3)]
+    b_res = Signal(intbv(0)[NRES:])
+    b_kernel = Signal(intbv(0)[3:])
+    b_bad, b_oob, b_softmax, b_blocking, b_empty, b_fc = [Signal(bool(0)) for _ in range(6)]
+    b_prod = Signal(intbv(0)[16 + 16 - lb + 1:])
+    b_src1 = Signal(intbv(0)[16:])
+    b_loop_bad, b_loop_end = Signal(bool(0)), Signal(bool(0))
+
+    @always_seq(clk.posedge, reset=rst)
+    def stage_b():
+        rgn = intbv(0)[2:]
+        rbit = intbv(0)[NRES:]
+        rhi = intbv(0)[RANGE_BITS:]
+        aligned = intbv(0)[1:]
+        res = intbv(0)[NRES:]
+        err = bool(0)
+        clobber = bool(0)
+        b_we.next = a_we
+        b_addr.next = a_addr
+        b_word.next = a_word
+        b_r0lo.next = a_r0lo
+        b_r0hi.next = a_r0hi
+        b_r1lo.next = a_r1lo
+        b_r1hi.next = a_r1hi
+        b_wlo.next = a_wlo
+        b_whi.next = a_whi
+        b_kernel.next = a_kernel
+        b_softmax.next = a_softmax
+        b_blocking.next = a_blocking
+        b_empty.next = a_empty
+        b_fc.next = a_fc
+        b_prod.next = a_rows * a_kw
+        b_src1.next = a_src1
+        b_loop_bad.next = a_loop_bad
+        b_loop_end.next = a_loop_end
+        res[:] = 0
+        # read 0
+        if a_r0lo < V_HI:
+            rgn[:] = R_V
+        elif a_r0lo >= Z_LO and a_r0lo < Z_HI:
+            rgn[:] = R_Z
+        elif a_r0lo >= E_LO and a_r0lo < E_HI:
+            rgn[:] = R_E
+        else:
+            rgn[:] = R_NONE
+        b_reg0.next = rgn
+        rhi[:] = REGION_HI[rgn]
+        aligned[:] = REGION_ALIGNED[rgn]
+        rbit[:] = RES_TABLE[4 * a_p0 + rgn]
+        err = False
+        if a_r0lo < a_r0hi:
+            err = rbit == 0 or a_r0hi > rhi or (a_wide0 and aligned == 1 and (a_r0lo & mask) != 0)
+            res[:] = res | rbit
+        b_err0.next = err
+        # read 1
+        if a_r1lo < V_HI:
+            rgn[:] = R_V
+        elif a_r1lo >= Z_LO and a_r1lo < Z_HI:
+            rgn[:] = R_Z
+        elif a_r1lo >= E_LO and a_r1lo < E_HI:
+            rgn[:] = R_E
+        else:
+            rgn[:] = R_NONE
+        b_reg1.next = rgn
+        rhi[:] = REGION_HI[rgn]
+        aligned[:] = REGION_ALIGNED[rgn]
+        rbit[:] = RES_TABLE[4 * a_p1 + rgn]
+        err = False
+        if a_r1lo < a_r1hi:
+            err = rbit == 0 or a_r1hi > rhi or (a_wide1 and aligned == 1 and (a_r1lo & mask) != 0)
+            res[:] = res | rbit
+        b_err1.next = err
+        # write
+        if a_wlo < V_HI:
+            rgn[:] = R_V
+        elif a_wlo >= Z_LO and a_wlo < Z_HI:
+            rgn[:] = R_Z
+        elif a_wlo >= E_LO and a_wlo < E_HI:
+            rgn[:] = R_E
+        else:
+            rgn[:] = R_NONE
+        b_regw.next = rgn
+        rhi[:] = REGION_HI[rgn]
+        aligned[:] = REGION_ALIGNED[rgn]
+        rbit[:] = RES_TABLE[4 * a_pw + rgn]
+        err = False
+        if a_wlo < a_whi:
+            err = rbit == 0 or a_whi > rhi or (a_widew and aligned == 1 and (a_wlo & mask) != 0)
+            res[:] = res | rbit
+        b_errw.next = err
+        b_res.next = res
+        # a write over the instruction's own source: FC and softmax re-read their source while
+        # writing (no overlap at all), the element-wise ops may only work exactly in place
+        clobber = False
+        if a_r0lo < a_r0hi and a_wlo < a_whi and a_r0lo < a_whi and a_wlo < a_r0hi:
+            if a_kernel == K_FC or a_softmax or a_r0lo != a_wlo:
+                clobber = True
+        if a_r1lo < a_r1hi and a_wlo < a_whi and a_r1lo < a_whi and a_wlo < a_r1hi and a_r1lo != a_wlo:
+            clobber = True
+        b_bad.next = a_bad or clobber
+        b_oob.next = (a_r0hi > ABUF_END or a_r1hi > ABUF_END or a_whi > ABUF_END
+                      or (a_fc and a_bias_end > cfg.bbuf_depth) or (a_ldw and a_bias_end > cfg.wbuf_words)
+                      or (a_ldb and a_bias_end > cfg.bbuf_depth))
+
+    # ---- stage C: predecoded word --------------------------------------------------------------
+    c_we = Signal(bool(0))
+    c_addr = Signal(intbv(0)[aw:])
+    c_word = Signal(intbv(0)[lay.width:])
+    d1, d2, d3, e1, e2, e3 = [Signal(bool(0)) for _ in range(6)]
+    f = lay.fields
+    (o_kernel, o_illegal, o_overflow, o_region_err, o_blocking, o_empty, o_softmax, o_loop_bad, o_loop_end,
+     o_reg0, o_reg1, o_regw, o_res, o_r0lo, o_r0hi, o_r1lo, o_r1hi, o_wlo, o_whi) = (f[k][0] for k in (
+        "kernel", "illegal", "overflow", "region_err", "blocking", "empty", "softmax", "loop_bad", "loop_end",
+        "reg0", "reg1", "regw", "res", "r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi"))
+    IB = isa.INSTR_BITS
+    NR = NRES
+
+    @always_seq(clk.posedge, reset=rst)
+    def stage_c():
+        word = intbv(0)[lay.width:]
+        word[:] = 0
+        word[IB:] = b_word
+        word[o_kernel + 3:o_kernel] = b_kernel
+        word[o_illegal] = b_bad
+        word[o_overflow] = b_oob or (b_fc and b_src1 + b_prod > cfg.wbuf_words)
+        word[o_region_err] = b_err0 or b_err1 or b_errw
+        word[o_blocking] = b_blocking
+        word[o_empty] = b_empty
+        word[o_softmax] = b_softmax
+        word[o_loop_bad] = b_loop_bad
+        word[o_loop_end] = b_loop_end
+        word[o_reg0 + 2:o_reg0] = b_reg0
+        word[o_reg1 + 2:o_reg1] = b_reg1
+        word[o_regw + 2:o_regw] = b_regw
+        word[o_res + NR:o_res] = b_res
+        # hazard ranges: rows in Z and E, HB bits, empty ones [0, 0)
+        if b_r0lo < b_r0hi:
+            if b_reg0 == R_Z or b_reg0 == R_E:
+                word[o_r0lo + hb:o_r0lo] = b_r0lo & ROWMASK & HMASK
+                word[o_r0hi + hb:o_r0hi] = (b_r0hi + mask) & ROWMASK & HMASK
+            else:
+                word[o_r0lo + hb:o_r0lo] = b_r0lo & HMASK
+                word[o_r0hi + hb:o_r0hi] = b_r0hi & HMASK
+        if b_r1lo < b_r1hi:
+            if b_reg1 == R_Z or b_reg1 == R_E:
+                word[o_r1lo + hb:o_r1lo] = b_r1lo & ROWMASK & HMASK
+                word[o_r1hi + hb:o_r1hi] = (b_r1hi + mask) & ROWMASK & HMASK
+            else:
+                word[o_r1lo + hb:o_r1lo] = b_r1lo & HMASK
+                word[o_r1hi + hb:o_r1hi] = b_r1hi & HMASK
+        if b_wlo < b_whi:
+            if b_regw == R_Z or b_regw == R_E:
+                word[o_wlo + hb:o_wlo] = b_wlo & ROWMASK & HMASK
+                word[o_whi + hb:o_whi] = (b_whi + mask) & ROWMASK & HMASK
+            else:
+                word[o_wlo + hb:o_wlo] = b_wlo & HMASK
+                word[o_whi + hb:o_whi] = b_whi & HMASK
+        c_we.next = b_we
+        c_addr.next = b_addr
+        c_word.next = word
+        d1.next = fetch_done_in
+        d2.next = d1
+        d3.next = d2
+        e1.next = fetch_err_in
+        e2.next = e1
+        e3.next = e2
+
+    @always_comb
+    def write():
+        iram.we.next = c_we
+        iram.waddr.next = c_addr
+        iram.wdata.next = c_word
+        fetch_done_out.next = d3
+        fetch_err_out.next = e3
+
+    return stage_a, stage_b, stage_c, write
