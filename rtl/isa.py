@@ -156,8 +156,8 @@ FORMATS: dict[Op, tuple[tuple[str, ...], Kernel | None, str]] = {
     Op.SYNC: ((), None, "waits until every kernel is idle"),
     Op.LOOP: (("func", "count", "jump"), None,
               "starts a loop over the following instructions up to the ENDLOOP at `jump`-1 (`jump` is "
-              "the pc after the loop, at least pc+3: the body holds an instruction besides the "
-              "ENDLOOP); trip count from `count` (func=0) or the SEQ_LEN register (func=1); the loop "
+              "the pc after the loop, at least pc+4: the body holds two instructions besides the "
+              "ENDLOOP, the time the fetch needs to learn the loop and wrap without a bubble); trip count from `count` (func=0) or the SEQ_LEN register (func=1); the loop "
               "index t runs 0..count-1 and is 0 outside loops; a trip count of 0 continues at `jump`; "
               "loops do not nest"),
     Op.ENDLOOP: ((), None, "ends the loop body (it must sit at the LOOP's `jump`-1, and only an ENDLOOP may): "
@@ -393,7 +393,7 @@ class ErrorCode(enum.IntEnum):
     AXI_ERROR = 2           # SLVERR/DECERR on a read or write response
     BUFFER_OVERFLOW = 3     # an access range runs past the end of its buffer
     BAD_PROGRAM = 4         # PROG_LEN is 0 or larger than the instruction memory
-    LOOP_ERROR = 5          # nested LOOP, LOOP with jump < pc+3, ENDLOOP outside a loop or not at the
+    LOOP_ERROR = 5          # nested LOOP, LOOP with jump < pc+4, ENDLOOP outside a loop or not at the
                             # LOOP's jump-1, or another instruction there
     PC_OVERRUN = 6          # execution ran past the last instruction without END
     MISALIGNED = 7          # LOAD/STORE external address not aligned to the AXI beat

@@ -180,49 +180,47 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     def fetch_address():
         imem_raddr.next = fa
 
+    B_COUNT_ZERO, B_COUNT_MANY = LAY.fields["count_zero"][0], LAY.fields["count_many"][0]
+    (last_hi, last_lo) = LAY.hi_lo("loop_last")
+    seq_len_zero, seq_len_many = Signal(bool(0)), Signal(bool(0))  # SEQ_LEN is constant during a run
+    fl_more = Signal(bool(0))          # the loop has passes left after the current one
+
     @always_seq(clk.posedge, reset=rst)
     def fetch():
-        trip = intbv(0)[32:]
-        active = bool(0)
-        wrap_start = intbv(0)[16:]
-        wrap_end = intbv(0)[16:]
-        passes = intbv(0)[32:]
-        learn = bool(0)
+        # The fetch learns a LOOP from its predecoded fields when the LOOP reaches the fetched
+        # register, registers what it learned and, from then on, presents the loop's first
+        # instruction instead of the one after its ENDLOOP while passes remain. The ISA keeps
+        # two instructions between a LOOP and its ENDLOOP, so the registers are in place before
+        # the ENDLOOP's address is presented: every decision below reads registers only.
         zero = bool(0)
         present = bool(0)
+        seq_len_zero.next = seq_len == 0
+        seq_len_many.next = seq_len > 1
         if restart:
             fa.next = 0
             pv.next = 0
             f_valid.next = 0
             fl_active.next = 0
         elif fetch_on:
-            # a LOOP in the fetched register: the loop's wrap_end and trip count, for the fetch to wrap
-            learn = f_valid and f_word[opcode_hi:opcode_lo] == OP_LOOP
-            if f_word[func_hi:func_lo] == LOOPCOUNT_SEQ_LEN:
-                trip[:] = seq_len
-            else:
-                trip[:] = f_word[length_hi:length_lo]
-            if learn:
-                active = trip != 0
-                wrap_start[:] = f_pc + 1
-                wrap_end[:] = f_word[dst_hi:dst_lo] - 1
-                passes[:] = trip
-                zero = trip == 0
-            else:
-                active = bool(fl_active)
-                wrap_start[:] = fl_start
-                wrap_end[:] = fl_end
-                passes[:] = fl_passes
+            if f_valid and f_word[opcode_hi:opcode_lo] == OP_LOOP:
+                if f_word[func_hi:func_lo] == LOOPCOUNT_SEQ_LEN:
+                    zero = bool(seq_len_zero)
+                    fl_more.next = seq_len_many
+                    fl_passes.next = seq_len
+                else:
+                    zero = bool(f_word[B_COUNT_ZERO])
+                    fl_more.next = f_word[B_COUNT_MANY]
+                    fl_passes.next = f_word[length_hi:length_lo]
+                fl_active.next = not zero
+                fl_start.next = f_pc + 1
+                fl_end.next = f_word[last_hi:last_lo]
             present = (r_valid + q_count + pv + f_valid) < FETCH_LIMIT and not zero
-            fl_active.next = active
-            fl_start.next = wrap_start
-            fl_end.next = wrap_end
-            fl_passes.next = passes
             if present:
-                if active and fa == wrap_end:
-                    if passes > 1:
-                        fa.next = wrap_start
-                        fl_passes.next = passes - 1
+                if fl_active and fa == fl_end:
+                    if fl_more:
+                        fa.next = fl_start
+                        fl_passes.next = fl_passes - 1
+                        fl_more.next = fl_passes > 2
                     else:
                         fa.next = fa + 1
                         fl_active.next = 0
@@ -325,7 +323,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     fc_wr, fc_rd, act_wr, act_rd, ew_wr, ew_rd = [Signal(bool(0)) for _ in range(6)]
     live = Signal(intbv(0)[N_SLOTS:])      # occupied and not done in this cycle
     load = Signal(intbv(0)[N_SLOTS:])      # the issue stage's instruction goes into this slot now
-    conf_next = Signal(intbv(0)[N_SLOTS:])
 
     # =============================== issue stage (I) ===============================================
     i_valid = Signal(bool(0))
@@ -333,10 +330,15 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     i_kernel = Signal(intbv(0)[3:])
     i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi = [Signal(intbv(0)[HB:]) for _ in range(6)]
     i_res = Signal(intbv(0)[NRES:])
-    i_conf = Signal(intbv(0)[N_SLOTS:])
+    # conflicts of the instruction in I, as registered when it moved in: with each slot's
+    # instruction then, with the instruction that was in I then (hit_prev), and which slot that
+    # one went into in that cycle (loaded): the issue decision combines them with the slots'
+    # liveness, so no path runs from one cycle's decision through the comparisons into the next
+    i_slot_conf = Signal(intbv(0)[N_SLOTS:])
+    i_loaded = Signal(intbv(0)[N_SLOTS:])
+    i_hit_prev = Signal(bool(0))
     i_illegal, i_overflow, i_region_err, i_skip, i_blocking, i_empty, i_softmax = [Signal(bool(0)) for _ in range(7)]
     i_loop_bad, i_loop_end = Signal(bool(0)), Signal(bool(0))
-    i_overrun = Signal(bool(0))  # the pc is past the program (PROG_LEN is constant during a run)
 
     @always_comb
     def liveness():
@@ -378,14 +380,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             h = True
         hit_i.next = h
 
-    @always_comb
-    def conflicts():
-        # per slot: against the instruction now going into it, or against the one it holds
-        if hit_i:
-            conf_next.next = load | (slot_hit & ~load)
-        else:
-            conf_next.next = slot_hit & ~load
-
     # decision outputs
     advance, fault, finish = [Signal(bool(0)) for _ in range(3)]
     fault_code = Signal(intbv(0)[8:])
@@ -404,101 +398,51 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         else:
             trip.next = dec.length
 
+    # what the instruction in I is, one-hot, and its static faults: registered when it moves in,
+    # so the decision below is a flat OR of short terms
+    i_nop, i_end, i_sync, i_loop, i_endloop, i_pass = [Signal(bool(0)) for _ in range(6)]
+    i_fc, i_act, i_smx, i_ew, i_dma, i_blk = [Signal(bool(0)) for _ in range(6)]
+    i_err = Signal(bool(0))
+    i_err_code = Signal(intbv(0)[8:])
+
     @always_comb
     def decide():
-        go_fc = False
-        go_act = False
-        go_ew = False
-        go_dma = False
-        adv = False
-        flt = False
+        conf = intbv(0)[N_SLOTS:]
         code = intbv(0)[8:]
-        fin = False
-        enter = False
-        again = False
-        leave = False
-        hazard = (i_conf & live) != 0
+        if i_hit_prev:
+            conf[:] = i_loaded | (i_slot_conf & ~i_loaded)
+        else:
+            conf[:] = i_slot_conf & ~i_loaded
+        hazard = (conf & live) != 0
         idle = live == 0
+        ok = not drain and not hazard
         at_end = in_loop and i_loop_end  # predecoded: pc == this loop's jump - 1
-        code[:] = 0
-        if state == State.RUN and i_valid:
-            if i_overrun:
-                flt = True
-                code[:] = ERRORCODE_PC_OVERRUN
-            elif i_illegal:
-                flt = True
-                code[:] = ERRORCODE_ILLEGAL_OPCODE
-            elif i_overflow:
-                flt = True
-                code[:] = ERRORCODE_BUFFER_OVERFLOW
-            elif i_region_err:
-                flt = True
-                code[:] = ERRORCODE_REGION_ERROR
-            elif op == OP_ENDLOOP:
-                if not at_end:
-                    flt = True
-                    code[:] = ERRORCODE_LOOP_ERROR
-                else:
-                    adv = True
-                    if loop_t + 1 < loop_count:
-                        again = True
-                    else:
-                        leave = True
-            elif at_end:
-                flt = True  # only an ENDLOOP may end a loop body
-                code[:] = ERRORCODE_LOOP_ERROR
-            elif op == OP_LOOP:
-                if in_loop or i_loop_bad:
-                    flt = True
-                    code[:] = ERRORCODE_LOOP_ERROR
-                else:
-                    adv = True
-                    enter = trip != 0
-            elif op == OP_NOP:
-                adv = True
-            elif op == OP_END:
-                if idle:
-                    fin = True
-            elif op == OP_SYNC:
-                if idle:
-                    adv = True
-            elif i_skip or i_empty:
-                adv = True
-            elif not drain and not hazard:
-                if i_kernel == K_FC:
-                    if ctl_fc.ready:
-                        go_fc = True
-                        adv = True
-                elif i_kernel == K_ACT:
-                    if i_softmax:
-                        if (live & 0b0001100) == 0:
-                            go_act = True
-                            adv = True
-                    elif ctl_act.ready:
-                        go_act = True
-                        adv = True
-                elif i_kernel == K_EW:
-                    if ctl_ew.ready:
-                        go_ew = True
-                        adv = True
-                elif i_blocking:
-                    if idle:
-                        go_dma = True
-                        adv = True
-                elif not live[6]:
-                    go_dma = True
-                    adv = True
+        # only an ENDLOOP may (and must) sit at the end of a running loop's body; loops do not nest
+        loop_err = (i_endloop and not at_end) or (at_end and not i_endloop) or (i_loop and (in_loop or i_loop_bad))
+        run = state == State.RUN and i_valid
+        go_fc = run and not i_err and i_fc and ok and ctl_fc.ready
+        go_act = run and not i_err and ((i_act and ok and ctl_act.ready) or (i_smx and ok and (live & 0b0001100) == 0))
+        go_ew = run and not i_err and i_ew and ok and ctl_ew.ready
+        go_dma = run and not i_err and ((i_dma and ok and not live[6]) or (i_blk and ok and idle))
+        adv = run and not i_err and not loop_err and (
+            i_nop or i_loop or i_endloop or i_pass or (i_sync and idle) or (i_fc and ok and ctl_fc.ready)
+            or (i_act and ok and ctl_act.ready) or (i_smx and ok and (live & 0b0001100) == 0)
+            or (i_ew and ok and ctl_ew.ready) or (i_dma and ok and not live[6]) or (i_blk and ok and idle))
+        if i_err:
+            code[:] = i_err_code
+        else:
+            code[:] = ERRORCODE_LOOP_ERROR
         ctl_fc.start.next = go_fc
         ctl_act.start.next = go_act
         ctl_ew.start.next = go_ew
         ctl_dma.start.next = go_dma
         advance.next = adv
-        fault.next = flt
+        fault.next = run and (i_err or loop_err)
         fault_code.next = code
-        finish.next = fin
-        loop_enter.next = enter
-        loop_next.next = again
-        loop_exit.next = leave
+        finish.next = run and not i_err and not loop_err and i_end and idle
+        loop_enter.next = adv and i_loop and trip != 0
+        loop_next.next = adv and i_endloop and loop_t + 1 < loop_count
+        loop_exit.next = adv and i_endloop and not loop_t + 1 < loop_count
         i_take.next = state == State.RUN and (not i_valid or adv)
         ld = intbv(0)[N_SLOTS:]
         ld[:] = 0
@@ -527,7 +471,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             i_wlo.next = d_wlo
             i_whi.next = d_whi
             i_res.next = d_res
-            i_conf.next = conf_next
+            i_slot_conf.next = slot_hit
+            i_loaded.next = load
+            i_hit_prev.next = hit_i
             i_illegal.next = d_illegal
             i_overflow.next = d_overflow
             i_region_err.next = d_region_err
@@ -537,7 +483,29 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             i_softmax.next = d_softmax
             i_loop_bad.next = d_loop_bad
             i_loop_end.next = d_loop_end
-            i_overrun.next = r_pc >= prog_len
+            # the opcode's class, one-hot (a skipped LOAD/STORE and an empty FC/ACT/EW only pass)
+            i_nop.next = d_op == OP_NOP
+            i_end.next = d_op == OP_END
+            i_sync.next = d_op == OP_SYNC
+            i_loop.next = d_op == OP_LOOP
+            i_endloop.next = d_op == OP_ENDLOOP
+            i_pass.next = d_skip or d_empty
+            i_fc.next = d_kernel == K_FC and not d_empty
+            i_act.next = d_kernel == K_ACT and not d_empty and not d_softmax
+            i_smx.next = d_kernel == K_ACT and not d_empty and d_softmax
+            i_ew.next = d_kernel == K_EW and not d_empty
+            i_dma.next = d_kernel == K_DMA and not d_skip and not d_blocking
+            i_blk.next = d_kernel == K_DMA and not d_skip and d_blocking
+            # static faults, in the ISA's order of precedence
+            i_err.next = r_pc >= prog_len or d_illegal or d_overflow or d_region_err
+            if r_pc >= prog_len:
+                i_err_code.next = ERRORCODE_PC_OVERRUN
+            elif d_illegal:
+                i_err_code.next = ERRORCODE_ILLEGAL_OPCODE
+            elif d_overflow:
+                i_err_code.next = ERRORCODE_BUFFER_OVERFLOW
+            else:
+                i_err_code.next = ERRORCODE_REGION_ERROR
             dec.opcode.next = d_op
             dec.func.next = r_word[func_hi:func_lo]
             dec.dst.next = r_word[dst_hi:dst_lo]
@@ -659,5 +627,5 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 state.next = State.IDLE
 
-    return (fetch_address, fetch, queue, decode, liveness, slot_blocks, conflict_with_issue_stage, conflicts,
-            trip_count, decide, issue_register, slots, front_end, control)
+    return (fetch_address, fetch, queue, decode, liveness, slot_blocks, conflict_with_issue_stage, trip_count, decide,
+            issue_register, slots, front_end, control)

@@ -14,7 +14,9 @@ Per instruction (the `layout`, bits above the 128 instruction bits):
     blocking      a LOAD into the weight or bias buffer (waits for all kernels, holds issue)
     empty         FC, ACT or EW of length 0 (leaves the issue stage without a kernel)
     softmax       ACT func 4 (needs the ACT kernel to itself)
-    loop_bad      a LOOP whose jump leaves no room for a body (jump < pc + 3)
+    loop_bad      a LOOP whose jump leaves too short a body (jump < pc + 4)
+    loop_last     a LOOP's jump - 1 (the pc of its ENDLOOP), 16 bits
+    count_zero, count_many   a LOOP's immediate count is 0, is more than 1
     loop_end      the instruction sits at the end of the loop of the nearest LOOP before it (its
                   jump - 1): while that loop runs, only an ENDLOOP may sit there. Programs load in
                   address order, and inside a running loop no other LOOP can precede the pc (a
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from myhdl import Signal, always_comb, always_seq, block, concat, intbv
+from myhdl import Signal, always_comb, always_seq, block, concat, intbv, modbv
 
 from . import isa
 from .config import ProcessorConfig
@@ -61,7 +63,8 @@ class Layout:
 def layout(cfg: ProcessorConfig) -> Layout:
     hb = hazard_bits(cfg)
     spec = [("kernel", 3), ("illegal", 1), ("overflow", 1), ("region_err", 1), ("blocking", 1), ("empty", 1),
-            ("softmax", 1), ("loop_bad", 1), ("loop_end", 1), ("reg0", 2), ("reg1", 2), ("regw", 2), ("res", len(isa.Resource)),
+            ("softmax", 1), ("loop_bad", 1), ("loop_end", 1), ("count_zero", 1), ("count_many", 1),
+            ("loop_last", 16), ("reg0", 2), ("reg1", 2), ("regw", 2), ("res", len(isa.Resource)),
             ("r0lo", hb), ("r0hi", hb), ("r1lo", hb), ("r1hi", hb), ("wlo", hb), ("whi", hb)]
     fields, at = {}, isa.INSTR_BITS
     for name, w in spec:
@@ -154,6 +157,8 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     a_kw = Signal(intbv(0)[16 - lb + 1:])
     a_src1 = Signal(intbv(0)[16:])
     a_loop_bad, a_loop_end = Signal(bool(0)), Signal(bool(0))
+    a_count_zero, a_count_many = Signal(bool(0)), Signal(bool(0))
+    a_loop_last = Signal(modbv(0)[16:])
     loop_jump = Signal(intbv(0)[16:])  # jump of the nearest LOOP written before this instruction
 
     @always_seq(clk.posedge, reset=rst)
@@ -264,7 +269,10 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
             a_src1.next = word[src1_hi:src1_lo]
             # the loop rules that depend on the pc (the write address): a first instruction
             # starts a program, so no LOOP precedes it
-            a_loop_bad.next = op == OP_LOOP and word[dst_hi:dst_lo] < dma_iram.waddr + 3
+            a_loop_bad.next = op == OP_LOOP and word[dst_hi:dst_lo] < dma_iram.waddr + 4
+            a_loop_last.next = word[dst_hi:dst_lo] - 1
+            a_count_zero.next = n == 0
+            a_count_many.next = n > 1
             a_loop_end.next = dma_iram.waddr != 0 and dma_iram.waddr + 1 == loop_jump
             if op == OP_LOOP:
                 loop_jump.next = word[dst_hi:dst_lo]
@@ -284,6 +292,8 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     b_prod = Signal(intbv(0)[16 + 16 - lb + 1:])
     b_src1 = Signal(intbv(0)[16:])
     b_loop_bad, b_loop_end = Signal(bool(0)), Signal(bool(0))
+    b_count_zero, b_count_many = Signal(bool(0)), Signal(bool(0))
+    b_loop_last = Signal(intbv(0)[16:])
 
     @always_seq(clk.posedge, reset=rst)
     def stage_b():
@@ -312,6 +322,9 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         b_src1.next = a_src1
         b_loop_bad.next = a_loop_bad
         b_loop_end.next = a_loop_end
+        b_count_zero.next = a_count_zero
+        b_count_many.next = a_count_many
+        b_loop_last.next = a_loop_last
         res[:] = 0
         # read 0
         if a_r0lo < V_HI:
@@ -388,9 +401,11 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     d1, d2, d3, e1, e2, e3 = [Signal(bool(0)) for _ in range(6)]
     f = lay.fields
     (o_kernel, o_illegal, o_overflow, o_region_err, o_blocking, o_empty, o_softmax, o_loop_bad, o_loop_end,
-     o_reg0, o_reg1, o_regw, o_res, o_r0lo, o_r0hi, o_r1lo, o_r1hi, o_wlo, o_whi) = (f[k][0] for k in (
+     o_count_zero, o_count_many, o_loop_last, o_reg0, o_reg1, o_regw, o_res, o_r0lo, o_r0hi, o_r1lo, o_r1hi, o_wlo,
+     o_whi) = (f[k][0] for k in (
         "kernel", "illegal", "overflow", "region_err", "blocking", "empty", "softmax", "loop_bad", "loop_end",
-        "reg0", "reg1", "regw", "res", "r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi"))
+        "count_zero", "count_many", "loop_last", "reg0", "reg1", "regw", "res", "r0lo", "r0hi", "r1lo", "r1hi",
+        "wlo", "whi"))
     IB = isa.INSTR_BITS
     NR = NRES
 
@@ -408,6 +423,9 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         word[o_softmax] = b_softmax
         word[o_loop_bad] = b_loop_bad
         word[o_loop_end] = b_loop_end
+        word[o_count_zero] = b_count_zero
+        word[o_count_many] = b_count_many
+        word[o_loop_last + 16:o_loop_last] = b_loop_last
         word[o_reg0 + 2:o_reg0] = b_reg0
         word[o_reg1 + 2:o_reg1] = b_reg1
         word[o_regw + 2:o_regw] = b_regw

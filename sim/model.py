@@ -298,9 +298,9 @@ class GoldenDevice:
             elif op == Op.LOOP:
                 if loop is not None:
                     raise ProcessorFault(ErrorCode.LOOP_ERROR, pc, "LOOP inside a loop")
-                if f["jump"] < pc + 3:
-                    raise ProcessorFault(ErrorCode.LOOP_ERROR, pc, f"LOOP jump={f['jump']}: the body needs an "
-                                         "instruction and the ENDLOOP (jump >= pc+3)")
+                if f["jump"] < pc + 4:
+                    raise ProcessorFault(ErrorCode.LOOP_ERROR, pc, f"LOOP jump={f['jump']}: the body needs two "
+                                         "instructions and the ENDLOOP (jump >= pc+4)")
                 count = f["count"] if f["func"] == isa.LoopCount.IMMEDIATE else self.regs["SEQ_LEN"]
                 self.timing.control(zero_trip=count == 0)
                 if count == 0:

@@ -224,13 +224,15 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
     image2 = bytearray(image)
     out.append(Scenario("loop_zero_trips", cfg, image2, list(prog), seq_len=0, flags=0b011,
                         bases=(0, LOOP_IN_ADDR, OUT_ADDR + 0x800, 0)))
-    # a short loop with an immediate count: the fetch wraps every two instructions
+    # a short loop with an immediate count: the shortest body the ISA allows (two instructions and
+    # the ENDLOOP), so the fetch wraps every three instructions
     add("loop_immediate_short_body", [isa.encode(Op.LOOP, func=isa.LoopCount.IMMEDIATE, count=3, jump=0)], n_e=4 * p)
     sc = out.pop()
     lp = len(sc.program) - 3  # the LOOP's pc: before the E store and the END
     sc.program[lp:lp + 1] = [
-        isa.encode(Op.LOOP, func=isa.LoopCount.IMMEDIATE, count=3, jump=lp + 3),
+        isa.encode(Op.LOOP, func=isa.LoopCount.IMMEDIATE, count=3, jump=lp + 4),
         isa.encode(Op.EW, func=0, dst=E + p, src0=E + p, src1=E + 2 * p, length=p, shift2=1),
+        isa.encode(Op.NOP),
         isa.encode(Op.ENDLOOP)]
     out.append(sc)
     # ---- errors: the processor must stop with the right code and pc, never hang --------------
@@ -265,14 +267,14 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
     add("err_loop_without_body", [isa.encode(Op.LOOP, func=0, count=2, jump=0)], n_e=p, expect_error=err.LOOP_ERROR)
     sc = out.pop()
     lp = len(sc.program) - 3
-    sc.program[lp] = isa.encode(Op.LOOP, func=0, count=2, jump=lp + 2)  # only room for the ENDLOOP
-    sc.program.insert(lp + 1, isa.encode(Op.ENDLOOP))
+    sc.program[lp] = isa.encode(Op.LOOP, func=0, count=2, jump=lp + 3)  # one instruction and the ENDLOOP
+    sc.program[lp + 1:lp + 1] = [isa.encode(Op.NOP), isa.encode(Op.ENDLOOP)]
     out.append(sc)
     add("err_loop_end_not_endloop", [isa.encode(Op.NOP)], n_e=p, expect_error=err.LOOP_ERROR)
     sc = out.pop()
     lp = len(sc.program) - 3  # the NOP
-    sc.program[lp:lp + 1] = [isa.encode(Op.LOOP, func=0, count=2, jump=lp + 3), isa.encode(Op.NOP),
-                             isa.encode(Op.NOP)]  # the body ends with a NOP where the ENDLOOP belongs
+    sc.program[lp:lp + 1] = [isa.encode(Op.LOOP, func=0, count=2, jump=lp + 4), isa.encode(Op.NOP),
+                             isa.encode(Op.NOP), isa.encode(Op.NOP)]  # a NOP where the ENDLOOP belongs
     out.append(sc)
     image = bytearray(MEM_BYTES)
     out.append(Scenario("err_pc_overrun", cfg, image, _prologue(cfg, rng, image, _Layout(cfg, 0, 0, p)),
