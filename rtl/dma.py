@@ -30,7 +30,8 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                        (isa.ErrorCode.MISALIGNED or AXI_ERROR)
       axi              Axi4Master bundle
     Timing: the external address BASE[base] + ddr_offset + t*stride takes 3 cycles (registered
-    multiplier blocks, then two additions); one burst in flight; reads take one beat per cycle
+    multiplier blocks, then two additions); each burst's length takes a cycle (4 KB boundary and
+    beats left, registered); one burst in flight; reads take one beat per cycle
     into the activation buffer (each beat replicated across the write port's word), weight and
     instruction memories and 1 + 32-bit entries per beat cycles into the bias buffer; writes take
     5 cycles per beat (the activation buffer's read latency) plus the write response. Bursts are
@@ -58,7 +59,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     LOADTARGET_WBUF = int(isa.LoadTarget.WBUF)
     OP_LOAD = int(isa.Op.LOAD)
     OP_STORE = int(isa.Op.STORE)
-    State = enum("IDLE", "ADDR1", "ADDR2", "ADDR3", "CHECK", "AR", "R", "DRAIN", "AW", "W_WAIT1", "W_WAIT2",
+    State = enum("IDLE", "ADDR1", "ADDR2", "ADDR3", "SIZE", "CHECK", "AR", "R", "DRAIN", "AW", "W_WAIT1", "W_WAIT2",
                  "W_WAIT3", "W_LATCH", "W_SEND", "B", "FINISH")
     state = Signal(State.IDLE)
     T_ABUF, T_WBUF, T_BBUF, T_IMEM = 0, 1, 2, 3
@@ -70,6 +71,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     beats_left = Signal(intbv(0)[24:])
     burst = Signal(intbv(0, min=0, max=257))
     cur_burst = Signal(intbv(0, min=0, max=257))
+    burst_r = Signal(intbv(0, min=0, max=257))
     to_boundary = Signal(intbv(0, min=0, max=4096 + 1))
     beat_in_burst = Signal(intbv(0)[9:])
     left = Signal(intbv(0, min=-(1 << 17), max=1 << 17))  # elements/entries still to move
@@ -176,7 +178,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                 beats_left.next = fetch_len << bpi_shift
                 left.next = fetch_len
                 ptr.next = 0
-                state.next = State.CHECK
+                state.next = State.SIZE
             elif ctl.start:
                 ctl.busy.next = 1
                 is_fetch.next = 0
@@ -201,6 +203,10 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             state.next = State.ADDR3
         elif state == State.ADDR3:
             addr.next = part + (prod_hi << 16)
+            state.next = State.SIZE
+        elif state == State.SIZE:
+            # the next burst's length, registered: the 4 KB boundary and the beats left
+            burst_r.next = burst
             state.next = State.CHECK
         elif state == State.CHECK:
             if misaligned or (addr & (cfg.beat_bytes - 1)) != 0:
@@ -212,15 +218,15 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             elif is_store:
                 state.next = State.AW
                 axi.awaddr.next = addr
-                axi.awlen.next = burst - 1
+                axi.awlen.next = burst_r - 1
                 axi.awvalid.next = 1
-                cur_burst.next = burst
+                cur_burst.next = burst_r
             else:
                 state.next = State.AR
                 axi.araddr.next = addr
-                axi.arlen.next = burst - 1
+                axi.arlen.next = burst_r - 1
                 axi.arvalid.next = 1
-                cur_burst.next = burst
+                cur_burst.next = burst_r
         elif state == State.AR:
             if axi.arready:
                 axi.arvalid.next = 0
@@ -274,13 +280,13 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                     elif target == T_BBUF:
                         state.next = State.DRAIN  # unpack this beat, then the next burst
                     else:
-                        state.next = State.CHECK
+                        state.next = State.SIZE
         elif state == State.DRAIN:
             if hold_cnt == 0:  # otherwise the unpacker above is still writing entries
                 if beats_left == 0:
                     state.next = State.FINISH
                 else:
-                    state.next = State.CHECK
+                    state.next = State.SIZE
         elif state == State.AW:
             if axi.awready:
                 axi.awvalid.next = 0
@@ -322,7 +328,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                     err_code.next = ERRORCODE_AXI_ERROR
                 addr.next = addr + (cur_burst << beat_shift)
                 beats_left.next = beats_left - cur_burst
-                state.next = State.CHECK
+                state.next = State.SIZE
         else:  # FINISH: the last buffer write landed at the end of the previous cycle
             err.next = failed
             if is_fetch:

@@ -57,7 +57,8 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     s_nfirst = Signal(intbv(0, min=0, max=p + 1))   # lanes holding columns < split
     s_out = Signal(intbv(0)[16:])                   # destination element of this row
     s_bias = Signal(intbv(0)[bb:])                  # bias entry of this row
-    s_shift0 = Signal(intbv(0)[6:])
+    s_shift0 = Signal(intbv(0)[6:])   # the rounding shift minus 1 (the right shift it takes)
+    s_shift0_zero = Signal(bool(0))   # ... or no rounding shift at all
     s_shift1 = Signal(intbv(0)[6:])
     rows, row = Signal(intbv(0)[16:]), Signal(intbv(0)[16:])
     kw, word = Signal(intbv(0)[kw_bits:]), Signal(intbv(0)[kw_bits:])
@@ -102,7 +103,8 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             wram.raddr.next = dec.src1
             s_bias.next = dec.bias
             s_out.next = dec.dst
-            s_shift0.next = dec.shift0
+            s_shift0.next = dec.shift0 - 1 if dec.shift0 != 0 else 0
+            s_shift0_zero.next = dec.shift0 == 0
             s_shift1.next = dec.shift1
             rem.next = dec.cols
             xrem.next = dec.split
@@ -154,15 +156,16 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     def instruction_last():
         s_inst_last.next = s_valid and s_last and s_last_row
 
-    ctl0 = ConcatSignal(s_bias, s_out, s_shift0, s_shift1, s_nfirst, s_nvalid, s_inst_last, s_last, s_first,
-                        s_valid)
+    ctl0 = ConcatSignal(s_bias, s_out, s_shift0_zero, s_shift0, s_shift1, s_nfirst, s_nvalid, s_inst_last, s_last,
+                        s_first, s_valid)
     cw = len(ctl0)
     o_valid, o_first, o_last, o_ilast = 0, 1, 2, 3
     o_nvalid = 4
     o_nfirst = o_nvalid + nb
     o_shift1 = o_nfirst + nb
     o_shift0 = o_shift1 + 6
-    o_out = o_shift0 + 6
+    o_shift0_zero = o_shift0 + 6
+    o_out = o_shift0_zero + 1
     o_bias = o_out + 16
     assert o_bias + bb == cw
     t_mask = READ_LATENCY + 1             # products registered: lane masks
@@ -306,13 +309,11 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     @always(clk.posedge)
     def round_stage():
         # round(acc / 2^s) = ((acc >> (s-1)) + 1) >> 1, no wide constant
-        shift0 = intbv(0)[6:]
         if ctl.busy:
-            shift0[:] = c_round[o_out:o_shift0]
-            if shift0 == 0:
+            if c_round[o_shift0_zero]:
                 tq.next = acc << 1
             else:
-                tq.next = acc >> (shift0 - 1)
+                tq.next = acc >> c_round[o_shift0_zero:o_shift0]
 
     @always_seq(clk.posedge, reset=rst)
     def saturate_write():

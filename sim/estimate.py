@@ -11,7 +11,9 @@ k-1 left the issue stage, up to and including the cycle instruction k leaves it 
 which the PC shows k), belong to instruction k's layer; LOOP/ENDLOOP count as "control"; the
 cycles before the first instruction reaches the issue stage (start) and END's wait for the
 kernels to finish go to "(start, end)". So the rows add up to the total. Busy cycles per kernel
-(issue to done) are given per layer too; they overlap, since kernels run concurrently.
+(issue to done) are given per layer too, each cycle to the oldest instruction the kernel has in
+flight (so they add up to the BUSY counters); different kernels' busy cycles overlap, since the
+kernels run concurrently.
 
 Steady state: the estimate is of a call whose program is already in the instruction memory. The
 first call after deploy also fetches the run program (`program_fetch_cycles` more).
@@ -34,37 +36,6 @@ from .model import CycleModel, GoldenDevice
 DEFAULT_FMAX_MHZ = 150.0  # the design target (rtl.synth.TARGET_MHZ), when no place and route exists
 START_END = "(start, end)"
 CONTROL = "control"
-
-
-class IssueRecordingCycleModel(CycleModel):
-    """The cycle model, also recording the cycle in which each instruction leaves the issue stage
-    (in execution order, one entry per instruction the golden device executes) and the cycle in
-    which the first instruction reaches it."""
-
-    def reset(self) -> None:
-        super().reset()
-        self.issue_cycles: list[int] = []
-        self.first_ready = None
-
-    def fetch(self, instructions: int, addr: int) -> None:
-        super().fetch(instructions, addr)
-        self.first_ready = self.now
-
-    def no_fetch(self) -> None:
-        super().no_fetch()
-        self.first_ready = self.now
-
-    def control(self) -> None:  # LOOP, ENDLOOP, NOP, skipped LOAD/STORE; SYNC ends here too
-        self.issue_cycles.append(self.now)
-        super().control()
-
-    def issue(self, op: Op, f: dict, addr: int = 0, pc: int = -1) -> None:
-        super().issue(op, f, addr, pc)
-        self.issue_cycles.append(self.now - 1)  # issue() leaves now one past the issue cycle
-
-    def end(self) -> None:
-        super().end()
-        self.issue_cycles.append(self.now)
 
 
 class PerformanceEstimate(dict):
@@ -108,7 +79,7 @@ def estimate_performance(program, sequence_length, fmax_mhz: float | None = None
     else:
         placed = synthesis_fmax(cfg)
         fmax, source = (placed, "place and route") if placed else (DEFAULT_FMAX_MHZ, "default")
-    timing = IssueRecordingCycleModel(cfg)
+    timing = CycleModel(cfg)
     if mem_bytes is None:
         from .workflow import _mem_size
         mem_bytes = _mem_size(len(program.image))
@@ -119,9 +90,9 @@ def estimate_performance(program, sequence_length, fmax_mhz: float | None = None
     _, first = run_sync(driver.predict(x, stateful=stateful))  # fetches the run program
     device.keep_trace = True
     _, profile = run_sync(driver.predict(x, stateful=stateful))
-    if len(device.trace) != len(timing.issue_cycles):
-        raise RuntimeError(f"cycle model recorded {len(timing.issue_cycles)} issues for {len(device.trace)} "
-                           "executed instructions: IssueRecordingCycleModel no longer matches CycleModel")
+    if len(device.trace) != len(timing.leave_cycles):
+        raise RuntimeError(f"cycle model recorded {len(timing.leave_cycles)} issues for {len(device.trace)} "
+                           "executed instructions")
 
     entries = {e.pc: e for e in program.listing if e.program == "run"}
     cycles: dict[str, int] = {}
@@ -137,15 +108,20 @@ def estimate_performance(program, sequence_length, fmax_mhz: float | None = None
         if row_of(pc, op) not in (CONTROL, START_END):
             cycles.setdefault(row_of(pc, op), 0)
     cycles.update({CONTROL: 0, START_END: 0})
-    previous = timing.first_ready - 1
+    previous = timing.run_begin - 1
     cycles[START_END] += previous - timing.start_cycle
-    for (pc, op, _), cycle in zip(device.trace, timing.issue_cycles):
+    for (pc, op, _), cycle in zip(device.trace, timing.leave_cycles):
         cycles[row_of(pc, op)] += cycle - previous
         previous = cycle
     total_cycles = previous - timing.start_cycle
+    # a kernel's busy cycles go to the oldest instruction in flight: a streaming kernel's next
+    # instruction starts while the previous one drains, and the BUSY counters count cycles once
+    covered = {k: None for k in Kernel}
     for pc, kernel, issued, done in timing.events:
         per_kernel = busy.setdefault(row_of(pc), {k.name: 0 for k in Kernel})
-        per_kernel[kernel.name] += done - issued
+        start = issued if covered[kernel] is None else max(issued, covered[kernel])
+        per_kernel[kernel.name] += max(0, done - start)
+        covered[kernel] = done if covered[kernel] is None else max(done, covered[kernel])
     if sum(cycles.values()) != total_cycles or total_cycles != profile.cycles:
         raise RuntimeError(f"rows add up to {sum(cycles.values())} cycles, the run took {total_cycles}, "
                            f"the CYCLES register says {profile.cycles}")

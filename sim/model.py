@@ -392,10 +392,10 @@ class CycleModel:
         FC    N = rows*ceil(cols/P)    N + 10 + log2(P)
         ACT   N = ceil(length/P)       N + 14             EW   N + 8
         ACT softmax  3*length + 2*(16 + lut_frac_bits) + 1 + 32
-        DMA   4 cycles to the first address handshake (1 for the program fetch), then per burst of
+        DMA   5 cycles to the first address handshake (2 for the program fetch), then per burst of
               B beats: read mem_read_latency + B - 1 cycles to the last beat (+1 cycle per 32-bit
-              entry for bias loads), write 5 per beat + mem_write_latency to the response; 2 cycles
-              between bursts; 3 cycles after the last one.
+              entry for bias loads), write 5 per beat + mem_write_latency to the response; 3 cycles
+              between bursts; 3 cycles after a read's last burst, 4 after a write's.
 
     `mem_read_latency` (AR handshake to first beat) and `mem_write_latency` (last W handshake to
     B) describe the external memory; the defaults are those of cocotbext-axi's AxiRam without
@@ -429,6 +429,11 @@ class CycleModel:
         self._q = []          # Q of the previous instructions (the last FETCH_LIMIT)
         self._leave = None    # the cycle the previous instruction left the issue stage
         self._gap = 0
+        self.leave_cycles: list[int] = []  # the cycle each executed instruction left the issue stage
+
+    def _left(self, cycle: int) -> None:
+        self._leave = cycle
+        self.leave_cycles.append(cycle)
 
     def counters(self) -> Counters:
         c = Counters(cycles=self._cycles, instrs=self._instrs)
@@ -453,7 +458,7 @@ class CycleModel:
         epb = self.cfg.axi_data_bits // self.cfg.BIAS_BITS
         left = entries
         for n in self._bursts(addr, beats):
-            cycles += 1  # CHECK -> address handshake
+            cycles += 2  # SIZE, CHECK -> address handshake
             if entries:
                 # each beat waits for the previous beat's entries to be written out
                 per_beat = [min(epb, max(0, left - j * epb)) for j in range(n)]
@@ -463,13 +468,13 @@ class CycleModel:
             else:
                 cycles += self.mem_read_latency + n - 1
             cycles += 1  # to CHECK (next burst) or DRAIN
-        return cycles + 2 - (1 if entries else 0)
+        return cycles + 2 - (1 if entries else 0)  # the last burst: DRAIN, FINISH
 
     def _write_cycles(self, addr: int, beats: int) -> int:
         cycles = 1 + self.ADDRESS_CYCLES
         for n in self._bursts(addr, beats):
-            cycles += 1 + 5 * n + self.mem_write_latency + 1
-        return cycles + 2
+            cycles += 2 + 5 * n + self.mem_write_latency + 1
+        return cycles + 3
 
     def fetch(self, instructions: int, addr: int) -> None:
         beats = instructions * isa.INSTR_BITS // self.cfg.axi_data_bits
@@ -500,18 +505,18 @@ class CycleModel:
 
     def control(self, zero_trip: bool = False) -> None:
         self._instrs += 1
-        self._leave = self._front()
+        self._left(self._front())
         if zero_trip:
             self._gap = self.ZERO_TRIP_GAP
 
     def sync(self) -> None:
         c = self._front()
-        self._leave = self._all_done(c)
+        self._left(self._all_done(c))
         self._instrs += 1
 
     def end(self) -> None:
         c = self._front()
-        self._leave = self._all_done(c)
+        self._left(self._all_done(c))
         self._instrs += 1
         self._cycles = self._leave - self.start_cycle
 
@@ -570,7 +575,7 @@ class CycleModel:
             epb = cfg.axi_data_bits // cfg.BIAS_BITS
             dur = self._read_cycles(addr, -(-n // epb), entries=n, address_cycles=self.ADDRESS_CYCLES)
         if not n and op in (Op.LOAD, Op.STORE):
-            dur = 3 + self.ADDRESS_CYCLES  # start -> address pipeline -> CHECK -> FINISH -> done
+            dur = 4 + self.ADDRESS_CYCLES  # start -> address pipeline -> SIZE -> CHECK -> FINISH -> done
         done = c + dur
         if kernel in self.seq_free:
             self.seq_free[kernel] = c + max(words, 1)
@@ -582,7 +587,7 @@ class CycleModel:
         self._instrs += 1
         if blocking:
             self.drain_until = done + 1
-        self._leave = c
+        self._left(c)
 
 
 def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -11,7 +11,7 @@ from rtl.config import ProcessorConfig
 from sim import Workflow, runner
 
 # the config of tests/cocotb/test_predict.py, so the simulator builds are shared
-CFG = ProcessorConfig(lanes=16, abuf_words=64, wbuf_words=512, bbuf_depth=256, imem_depth=64)
+CFG = ProcessorConfig(lanes=16, vbuf_words=16, zbuf_words=32, ebuf_words=32, wbuf_words=512, bbuf_depth=256, imem_depth=64)
 LENGTHS = (1, 7, 26)
 
 

@@ -24,7 +24,7 @@ from rtl.config import ProcessorConfig
 from sim import Workflow
 from sim.cli import main
 
-TINY = ProcessorConfig(lanes=4, data_type="int8", axi_data_bits=32, abuf_words=16, wbuf_words=512, bbuf_depth=64,
+TINY = ProcessorConfig(lanes=4, data_type="int8", axi_data_bits=32, vbuf_words=16, zbuf_words=32, ebuf_words=32, wbuf_words=512, bbuf_depth=64,
                        imem_depth=16, lut_depth=16, softsign_lut_depth=16, exp_lut_depth=16)
 LUT4_BUDGET = 8000
 
