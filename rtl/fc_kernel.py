@@ -14,9 +14,9 @@ from .interfaces import READ_LATENCY
 def fc_latency(cfg: ProcessorConfig) -> int:
     """Cycles from the cycle an instruction presents its last word to its done pulse (in the cycle
     at whose end its last write lands): read (READ_LATENCY), product (1), two adder trees
-    (log2 P), segment shift (1), segment sum (1), accumulate (1), round (1), saturate into the
-    write port (1), write stage (1)."""
-    return READ_LATENCY + 7 + cfg.lane_bits
+    (log2 P), segment shift (2: the low two bits of the shift, then the rest), segment sum (1),
+    accumulate (1), round (1), saturate into the write port (1), write stage (1)."""
+    return READ_LATENCY + 8 + cfg.lane_bits
 
 
 REGION_Z = int(isa.Region.Z)
@@ -170,7 +170,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     assert o_bias + bb == cw
     t_mask = READ_LATENCY + 1             # products registered: lane masks
     t_tree = t_mask + lb                  # tree sums registered: segment shift, bias address
-    t_acc = t_tree + 2                    # segment sum registered: accumulate (bias arrives)
+    t_acc = t_tree + 3                    # segment sum registered: accumulate (bias arrives)
     t_round = t_acc + 1                   # accumulator holds the word's sum
     t_sat = t_round + 1
     taps = (t_mask, t_tree, t_acc, t_round, t_sat)
@@ -271,8 +271,12 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
 
     # ---- segment alignment, sum, accumulate ---------------------------------------------------------
     amax = smax << (w - 1)
+    shifted_lo = Signal(intbv(0, min=-(smax << 3), max=(smax << 3) + 1))
     shifted_a = Signal(intbv(0, min=-amax, max=amax + 1))
+    sum_b_d1 = Signal(intbv(0, min=-smax, max=smax + 1))
     sum_b_d = Signal(intbv(0, min=-smax, max=smax + 1))
+    shift_hi = Signal(intbv(0)[2:])   # shift1 // 4 (shift1 <= W-1 <= 15)
+    bias_q0 = Signal(intbv(0)[cfg.BIAS_BITS:])
     psum = Signal(intbv(0, min=-2 * amax, max=2 * amax + 1))
     half_acc = 1 << (cfg.acc_bits - 1)
     acc = Signal(modbv(0, min=-half_acc, max=half_acc))
@@ -286,10 +290,18 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     @always(clk.posedge)
     def segments():
         if ctl.busy:
-            shifted_a.next = sum_a << c_tree[o_shift0:o_shift1]
-            sum_b_d.next = sum_b
+            # the segment shift in two steps of at most 3 and 12 positions: a 16-way shifter of
+            # 2W+log2(P) bits in one stage is too deep for the clock
+            shift_lo = intbv(0)[2:]  # a sized variable: MyHDL converts a shift by a slice wrongly
+            shift_lo[:] = c_tree[o_shift1 + 2:o_shift1]
+            shifted_lo.next = sum_a << shift_lo
+            shift_hi.next = c_tree[o_shift1 + 4:o_shift1 + 2]
+            sum_b_d1.next = sum_b
+            shifted_a.next = shifted_lo << (shift_hi * 4)
+            sum_b_d.next = sum_b_d1
             psum.next = shifted_a + sum_b_d
-            bias_q.next = bram.rdata  # straight from the block RAM into a register
+            bias_q0.next = bram.rdata  # straight from the block RAM into a register
+            bias_q.next = bias_q0     # and once more, to meet the row's sum
 
     @always(clk.posedge)
     def accumulate():

@@ -25,7 +25,9 @@ class AbufReadPort:
     data    READ_LATENCY cycles after an enabled read, held otherwise: region V gives the P
             elements addr..addr+P-1 (lane l = element addr+l, any alignment); regions Z and E
             give the row holding addr (lane l = element addr - addr%P + l). The DMA's port
-            instead gives the beat (AXI word) of elements addr.. in its low lanes.
+            instead gives an AXI beat in its low lanes (the upper lanes are undefined): from V
+            the elements addr..addr+E-1, from Z and E the beat of the row that holds addr
+            (beat (addr%P)/E, E = elements per beat), so Z/E transfers are beat aligned.
     """
 
     def __init__(self, cfg: ProcessorConfig):
@@ -39,7 +41,8 @@ class AbufWritePort:
     """A kernel's write port: `count` elements from element `addr`, written at the end of the cycle
     after the one in which `en` (a registered output of the kernel) is high, so a read presented
     two cycles after `en` sees them. Data lane i goes to element addr+i in region V; in Z and E the
-    row's lanes addr%P .. addr%P+count-1 take the same lanes of `data` (row aligned). Writers of
+    row's lanes addr%P .. addr%P+count-1 take the same lanes of `data` (row aligned; lanes past the
+end of the row are dropped, which the compiler's layout rules never ask for). Writers of
     fewer than P elements replicate them across the word (a single element in every lane, an AXI
     beat in every beat position), which satisfies both conventions."""
 

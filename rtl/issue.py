@@ -330,13 +330,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     i_kernel = Signal(intbv(0)[3:])
     i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi = [Signal(intbv(0)[HB:]) for _ in range(6)]
     i_res = Signal(intbv(0)[NRES:])
-    # conflicts of the instruction in I, as registered when it moved in: with each slot's
-    # instruction then, with the instruction that was in I then (hit_prev), and which slot that
-    # one went into in that cycle (loaded): the issue decision combines them with the slots'
-    # liveness, so no path runs from one cycle's decision through the comparisons into the next
-    i_slot_conf = Signal(intbv(0)[N_SLOTS:])
-    i_loaded = Signal(intbv(0)[N_SLOTS:])
-    i_hit_prev = Signal(bool(0))
+    # conflicts of the instruction in I with each slot, registered when it moved in: a slot that
+    # took the previous instruction in that cycle conflicts if that instruction did (hit_i), any
+    # other slot if its recorded instruction did. The issue decision only masks them with the
+    # slots' liveness, so no path runs from one cycle's decision through the comparisons into the next
+    i_conf = Signal(intbv(0)[N_SLOTS:])
     i_illegal, i_overflow, i_region_err, i_skip, i_blocking, i_empty, i_softmax = [Signal(bool(0)) for _ in range(7)]
     i_loop_bad, i_loop_end = Signal(bool(0)), Signal(bool(0))
 
@@ -386,6 +384,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     loop_enter, loop_next, loop_exit = [Signal(bool(0)) for _ in range(3)]
     in_loop = Signal(bool(0))
     loop_count = Signal(intbv(0)[32:])
+    loop_more = Signal(bool(0))   # registered: loop_t + 1 < loop_count, so no adder is on the decision's path
     trip = Signal(intbv(0)[32:])
     drain = Signal(bool(0))   # a weight/bias load is running: issue nothing until all are idle
     dma_pc = Signal(intbv(0)[16:])
@@ -407,13 +406,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
 
     @always_comb
     def decide():
-        conf = intbv(0)[N_SLOTS:]
         code = intbv(0)[8:]
-        if i_hit_prev:
-            conf[:] = i_loaded | (i_slot_conf & ~i_loaded)
-        else:
-            conf[:] = i_slot_conf & ~i_loaded
-        hazard = (conf & live) != 0
+        hazard = (i_conf & live) != 0
         idle = live == 0
         ok = not drain and not hazard
         at_end = in_loop and i_loop_end  # predecoded: pc == this loop's jump - 1
@@ -441,8 +435,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         fault_code.next = code
         finish.next = run and not i_err and not loop_err and i_end and idle
         loop_enter.next = adv and i_loop and trip != 0
-        loop_next.next = adv and i_endloop and loop_t + 1 < loop_count
-        loop_exit.next = adv and i_endloop and not loop_t + 1 < loop_count
+        loop_next.next = adv and i_endloop and loop_more
+        loop_exit.next = adv and i_endloop and not loop_more
         i_take.next = state == State.RUN and (not i_valid or adv)
         ld = intbv(0)[N_SLOTS:]
         ld[:] = 0
@@ -471,9 +465,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             i_wlo.next = d_wlo
             i_whi.next = d_whi
             i_res.next = d_res
-            i_slot_conf.next = slot_hit
-            i_loaded.next = load
-            i_hit_prev.next = hit_i
+            if hit_i:
+                i_conf.next = slot_hit | load
+            else:
+                i_conf.next = slot_hit & ~load
             i_illegal.next = d_illegal
             i_overflow.next = d_overflow
             i_region_err.next = d_region_err
@@ -611,9 +606,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             if loop_enter:
                 in_loop.next = 1
                 loop_count.next = trip
+                loop_more.next = trip > 1
                 loop_t.next = 0
             elif loop_next:
                 loop_t.next = loop_t + 1
+                loop_more.next = loop_t + 2 < loop_count
             elif loop_exit:
                 in_loop.next = 0
                 loop_t.next = 0

@@ -389,7 +389,7 @@ class CycleModel:
 
     Durations (issue cycle to done cycle), N = words presented:
 
-        FC    N = rows*ceil(cols/P)    N + 10 + log2(P)
+        FC    N = rows*ceil(cols/P)    N + 11 + log2(P)
         ACT   N = ceil(length/P)       N + 14             EW   N + 8
         ACT softmax  3*length + 2*(16 + lut_frac_bits) + 1 + 32
         DMA   5 cycles to the first address handshake (2 for the program fetch), then per burst of
@@ -557,7 +557,7 @@ class CycleModel:
         n = f.get("length", 0)
         if op == Op.FC:
             words = n * -(-f["cols"] // p)
-            dur = words + 10 + cfg.lane_bits
+            dur = words + 11 + cfg.lane_bits
         elif softmax:
             # three element-serial passes and a restoring division, N = 2*(16+F) quotient bits
             words = 0
