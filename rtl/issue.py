@@ -38,15 +38,18 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, load, i_ranges, i_res, d
     instruction in the issue stage), i_res (in, its region ports); d_ranges, d_res, d_kernel (in:
     the decoded instruction's); hit (out, combinational: RAW, WAR or WAW against the recorded
     ranges, or a region port another kernel uses). Empty ranges are [0, 0).
-    Latency: ranges recorded at the edge of `load`. Reset: synchronous, empty ranges."""
+    Latency: ranges recorded at the edge of `load`. Reset: none (the ranges of a slot the
+    scoreboard does not mark occupied are never used; rst is unused)."""
     hb = len(i_ranges[0])
     r0lo, r0hi, r1lo, r1hi, wlo, whi = [Signal(intbv(0)[hb:]) for _ in range(6)]
     res = Signal(intbv(0)[len(i_res):])
     i0lo, i0hi, i1lo, i1hi, iwlo, iwhi = i_ranges
     d0lo, d0hi, d1lo, d1hi, dwlo, dwhi = d_ranges
 
-    @always_seq(clk.posedge, reset=rst)
+    @always(clk.posedge)
     def record():
+        # no reset: a slot's ranges count only while the scoreboard marks it occupied, and
+        # without one the late `load` is the flip-flops' clock enable
         if load:
             r0lo.next = i0lo
             r0hi.next = i0hi
@@ -234,6 +237,16 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             f_word.next = imem_rdata         # the memory's output straight into a register
             f_pc.next = p_pc
 
+    r_load = Signal(bool(0))     # R takes a new instruction at this edge
+    r_from_fifo = Signal(bool(0))  # ... from the FIFO's head (else straight from the fetch register)
+
+    @always_comb
+    def queue_control():
+        # R's data may load when nothing arrives (r_valid then says it is empty): the enable
+        # is only the late i_take and R's emptiness
+        r_load.next = not r_valid or i_take
+        r_from_fifo.next = q_count != 0
+
     @always_seq(clk.posedge, reset=rst)
     def queue():
         # R is the head; the FIFO holds what arrives while R is occupied. An arriving instruction
@@ -241,9 +254,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         # into R): the memory's write enable then does not wait for the issue decision.
         do_push = bool(0)
         do_pop = bool(0)
-        if f_valid:
-            q_words[q_wr].next = f_word
-            q_pcs[q_wr].next = f_pc
         if restart:
             r_valid.next = 0
             q_count.next = 0
@@ -253,14 +263,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             if not r_valid or i_take:
                 if q_count != 0:
                     r_valid.next = 1
-                    r_word.next = q_words[q_rd]
-                    r_pc.next = q_pcs[q_rd]
                     do_pop = True
                     do_push = bool(f_valid)
                 elif f_valid:
                     r_valid.next = 1
-                    r_word.next = f_word
-                    r_pc.next = f_pc
                 else:
                     r_valid.next = 0
             else:
@@ -270,6 +276,21 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             if do_pop:
                 q_rd.next = 0 if q_rd == FIFO_DEPTH - 1 else q_rd + 1
             q_count.next = q_count + do_push - do_pop
+
+    @always(clk.posedge)
+    def queue_data():
+        # data registers without reset (r_valid and the counters say what is valid), so that
+        # the late r_load is the flip-flops' clock enable and not a multiplexer in front of them
+        if f_valid:
+            q_words[q_wr].next = f_word
+            q_pcs[q_wr].next = f_pc
+        if r_load:
+            if r_from_fifo:
+                r_word.next = q_words[q_rd]
+                r_pc.next = q_pcs[q_rd]
+            else:
+                r_word.next = f_word
+                r_pc.next = f_pc
 
     # =============================== decode (R -> I) ==============================================
     # The predecoder (rtl/predecode.py) stored everything the decision needs beside each
@@ -330,27 +351,32 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     i_kernel = Signal(intbv(0)[3:])
     i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi = [Signal(intbv(0)[HB:]) for _ in range(6)]
     i_res = Signal(intbv(0)[NRES:])
-    # conflicts of the instruction in I with each slot, registered when it moved in: a slot that
-    # took the previous instruction in that cycle conflicts if that instruction did (hit_i), any
-    # other slot if its recorded instruction did. The issue decision only masks them with the
-    # slots' liveness, so no path runs from one cycle's decision through the comparisons into the next
-    i_conf = Signal(intbv(0)[N_SLOTS:])
+    # per slot: the instruction in I conflicts with the slot's instruction and that one is still
+    # in flight (occupied and not done before this cycle). Registered every cycle: when I takes
+    # a new instruction, the slot the leaving one goes into conflicts if the comparison with it
+    # did (hit_i), any other slot if the comparison with its recorded instruction did and it
+    # stays live; otherwise a bit clears when its slot is done. The issue decision then needs
+    # only this cycle's dones: no path runs from the comparisons or the occupancy into it.
+    i_cs = Signal(intbv(0)[N_SLOTS:])
     i_illegal, i_overflow, i_region_err, i_skip, i_blocking, i_empty, i_softmax = [Signal(bool(0)) for _ in range(7)]
     i_loop_bad, i_loop_end = Signal(bool(0)), Signal(bool(0))
 
+    done_now = Signal(intbv(0)[N_SLOTS:])  # the slots whose instruction is done in this cycle
+
     @always_comb
     def liveness():
-        occ = intbv(0)[N_SLOTS:]
-        occ[:] = s_occ
+        dn = intbv(0)[N_SLOTS:]
+        dn[:] = 0
         if ctl_fc.done:
-            occ[int(fc_rd)] = 0
+            dn[int(fc_rd)] = 1
         if ctl_act.done:
-            occ[2 + int(act_rd)] = 0
+            dn[2 + int(act_rd)] = 1
         if ctl_ew.done:
-            occ[4 + int(ew_rd)] = 0
+            dn[4 + int(ew_rd)] = 1
         if ctl_dma.done:
-            occ[6] = 0
-        live.next = occ
+            dn[6] = 1
+        done_now.next = dn
+        live.next = s_occ & ~dn
 
     i_ranges = (i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi)
     d_ranges = (d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi)
@@ -404,10 +430,40 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     i_err = Signal(bool(0))
     i_err_code = Signal(intbv(0)[8:])
 
+    # the slot the instruction in I goes into if it issues now (0 if it goes into none), from
+    # registers only: `load` equals it in a cycle in which the stage takes a new instruction
+    i_slot = Signal(intbv(0)[N_SLOTS:])
+
+    @always_comb
+    def slot_of_issue_stage():
+        sl = intbv(0)[N_SLOTS:]
+        sl[:] = 0
+        if i_valid and not i_err:
+            if i_fc:
+                sl[int(fc_wr)] = 1
+            if i_act or i_smx:
+                sl[2 + int(act_wr)] = 1
+            if i_ew:
+                sl[4 + int(ew_wr)] = 1
+            if i_dma or i_blk:
+                sl[6] = 1
+        i_slot.next = sl
+
+    @always_seq(clk.posedge, reset=rst)
+    def conflicts():
+        cs = intbv(0)[N_SLOTS:]
+        if i_take:
+            cs[:] = slot_hit & live & ~i_slot
+            if hit_i:
+                cs[:] = cs | i_slot
+        else:
+            cs[:] = i_cs & live
+        i_cs.next = cs
+
     @always_comb
     def decide():
         code = intbv(0)[8:]
-        hazard = (i_conf & live) != 0
+        hazard = (i_cs & ~done_now) != 0
         idle = live == 0
         ok = not drain and not hazard
         at_end = in_loop and i_loop_end  # predecoded: pc == this loop's jump - 1
@@ -451,11 +507,17 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         load.next = ld
 
     @always_seq(clk.posedge, reset=rst)
-    def issue_register():
+    def issue_valid():
         if restart:
             i_valid.next = 0
         elif i_take:
             i_valid.next = r_valid
+
+    @always(clk.posedge)
+    def issue_register():
+        # no reset (i_valid says whether the stage holds an instruction): i_take is then the
+        # flip-flops' clock enable and not a multiplexer in front of each of them
+        if i_take:
             i_pc.next = r_pc
             i_kernel.next = d_kernel
             i_r0lo.next = d_r0lo
@@ -465,10 +527,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             i_wlo.next = d_wlo
             i_whi.next = d_whi
             i_res.next = d_res
-            if hit_i:
-                i_conf.next = slot_hit | load
-            else:
-                i_conf.next = slot_hit & ~load
+            # the slot the leaving instruction takes is known from registers (i_slot), so the
+            # late decision only enables this register and is not in its data path
             i_illegal.next = d_illegal
             i_overflow.next = d_overflow
             i_region_err.next = d_region_err
@@ -624,5 +684,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 state.next = State.IDLE
 
-    return (fetch_address, fetch, queue, decode, liveness, slot_blocks, conflict_with_issue_stage, trip_count, decide,
-            issue_register, slots, front_end, control)
+    return (fetch_address, fetch, queue_control, queue, queue_data, decode, liveness, slot_blocks, conflict_with_issue_stage, trip_count,
+            slot_of_issue_stage, conflicts, decide,
+            issue_valid, issue_register, slots, front_end, control)
