@@ -3,10 +3,26 @@ interpolated tables, and softmax over a vector (element-serial: max, exp table, 
 
 The three element-wise tables are one ROM (block RAM) indexed by {table base + index}; each ROM
 copy has two read ports and serves two lanes, so P lanes need P/2 copies. The softmax unit has its
-own exp ROM."""
+own exp ROM.
+
+Arithmetic of a lane (the golden model's, rearranged so that every stage is short):
+  - index: q = (|x| << 2F) >> shift0; only the bits the table index and the fraction need are
+    built, and "at or past the end" (index >= L) is decided by a per-instruction threshold on |x|
+    (L is a power of two, so |x| >= 2^th). Past the end the lane reads entry L-1 with a fraction
+    of exactly 1.0: T[L-1] + D[L-1] = T[L], the golden model's value there, so no table stores
+    entry L.
+  - f(|x|) = T[i]*2^F + D[i]*frac, and the symmetry c + k*f(|x|) (k = 1, -1, 2, -2; c = 0, +-1.0)
+    with the rounding constant 2^(s-1) of the output shift s = 16 + F - shift1, is summed as
+    (U << F) + k*D*frac with U = c/2^F + k*T + (rounding above bit F): U is a bit pattern of T
+    (k*T with c is a complement and a shift of T's bits) plus a carry, one short addition beside
+    the multiplier, and the rounding constant's bits below F sit in the zero bits of U << F.
+  - round and saturate like the EW kernel: the sum is registered on its own, saturation is then
+    decided on it (the bits from s + W - 1 up all equal) with a coarse shift (a multiple of W)
+    beside it, and the fine shift of the W output bits is in the last stage.
+"""
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, enum, intbv, modbv
+from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, concat, enum, intbv, modbv
 
 from . import isa
 from .config import ProcessorConfig, clog2
@@ -14,27 +30,30 @@ from .interfaces import READ_LATENCY, AbufReadPort, AbufWritePort
 from .lut import diff_bits, table
 from .vector_unit import stream_control, vector_sequencer
 
-# Table selection in a lane, and the tables' order in the ROM
+# Table selection in a lane
 T_SIGMOID, T_HARD_SIGMOID, T_SOFTSIGN = 0, 1, 2
+TABLE_NAMES = {T_SIGMOID: "sigmoid", T_HARD_SIGMOID: "hard-sigmoid", T_SOFTSIGN: "softsign"}
 REGION_E = int(isa.Region.E)
 
 
 def act_latency(cfg: ProcessorConfig) -> int:
     """Cycles from the cycle an element-wise instruction presents its last word to its done pulse:
-    read (READ_LATENCY), |x| (1), index shift (1), ROM address (1), ROM (1), ROM output register
-    (1), product (1), interpolate (1), symmetry (1), round (1), saturate (1), write stage (1)."""
-    return READ_LATENCY + 11
+    read (READ_LATENCY), |x| (1), shifted index (1), address into the ROM's address register (1),
+    ROM output register (1), product and U (1), sum (1), coarse shift and saturation decision (1),
+    fine shift (1), write stage (1)."""
+    return READ_LATENCY + 9
 
 
 def rom_layout(cfg: ProcessorConfig) -> tuple[dict[int, int], int, int]:
     """The element-wise ROM: base entry of each table (T_* -> base), entry width, depth (a power
-    of two). Entry = (value << diff_bits) | difference."""
-    sizes = {T_SIGMOID: cfg.lut_depth + 1, T_HARD_SIGMOID: cfg.lut_depth + 1,
-             T_SOFTSIGN: cfg.softsign_lut_depth + 1}
+    of two). Each table has its L entries (entry L is never read, see the module docstring); the
+    tables lie largest first, so each base is a multiple of its table's size and an address is
+    base | index. Entry = (value << diff_bits) | difference."""
+    sizes = {T_SIGMOID: cfg.lut_depth, T_HARD_SIGMOID: cfg.lut_depth, T_SOFTSIGN: cfg.softsign_lut_depth}
     base, at = {}, 0
-    for t, n in sizes.items():
+    for t in sorted(sizes, key=lambda k: -sizes[k]):
         base[t] = at
-        at += n
+        at += sizes[t]
     return base, cfg.LUT_VALUE_BITS + diff_bits(cfg), 1 << clog2(at)
 
 
@@ -43,10 +62,10 @@ def rom_contents(cfg: ProcessorConfig) -> tuple[int, ...]:
     base, _, depth = rom_layout(cfg)
     db = diff_bits(cfg)
     out = [0] * depth
-    for t, name in ((T_SIGMOID, "sigmoid"), (T_HARD_SIGMOID, "hard-sigmoid"), (T_SOFTSIGN, "softsign")):
+    for t, name in TABLE_NAMES.items():
         values, diffs = table(cfg, name)
-        for i, (v, d) in enumerate(zip(values, diffs)):
-            out[base[t] + i] = (v << db) | d
+        for i in range(cfg.table_depth(name)):
+            out[base[t] + i] = (values[i] << db) | diffs[i]
     return tuple(out)
 
 
@@ -70,410 +89,536 @@ def table_rom(cfg: ProcessorConfig, clk, en, addr_a, addr_b, q_a, q_b):
 
 
 @block
-def act_lanes(cfg: ProcessorConfig, clk, en, data, c_index, c_address, c_tanh, c_odd, c_round, tq):
-    """All P lanes up to the rounding shift: f(x) of each element of `data` through the selected
-    table, one process per pipeline stage for all lanes.
+def index_window(w: int, fb: int, qw: int, ab: int, clk, en, mag, shift0, pe_mask, idx_mask, base, addr, fracx):
+    """The table address and interpolation fraction of one magnitude, in two steps: registered,
+    q = (mag << 2F) >> shift0 (only its low F + index bits) and past the end pe = mag >= 2^th
+    (pe_mask = the bits of mag from th up); then combinational, from those registers (so that
+    only one level of logic sits before the ROM's address register): address = base | index
+    (index bits where idx_mask is set), entry L-1 past the end; fraction (F+1 bits) = q mod 2^F,
+    or 2^F (exactly 1.0) past the end. idx_mask and base None: one table of 2^ab entries (every
+    address bit an index bit).
 
+    Ports: clk; en (advance); mag (in, W bits unsigned), shift0, pe_mask (in, per instruction, in
+    mag's cycle); idx_mask, base (in, per instruction, one cycle later); addr (out, ab bits),
+    fracx (out, F+1 bits). Latency 1 from mag to addr and fracx. No reset: only valid words are
+    written."""
+    ext_w = w + 2 * fb
+    ib = min(qw - fb, ab)   # index bits
+    q = Signal(intbv(0)[qw:])
+    pe = Signal(bool(0))
+
+    @always(clk.posedge)
+    def shift():
+        ext = intbv(0)[ext_w:]
+        sh = intbv(0)[ext_w:]
+        if en:
+            ext[:] = mag << (2 * fb)
+            sh[:] = ext >> shift0
+            q.next = sh[qw:]
+            pe.next = (mag & pe_mask) != 0
+
+    if idx_mask is None:
+        @always_comb
+        def index():
+            a = intbv(0)[ab:]
+            fx = intbv(0)[fb + 1:]
+            for b in range(ab):
+                a[b] = pe or q[fb + b]
+            if pe:
+                fx[:] = 1 << fb
+            else:
+                fx[:] = q[fb:]
+            addr.next = a
+            fracx.next = fx
+    else:
+        @always_comb
+        def index():
+            a = intbv(0)[ab:]
+            fx = intbv(0)[fb + 1:]
+            for b in range(ib):
+                if idx_mask[b]:
+                    a[b] = pe or q[fb + b]
+                else:
+                    a[b] = base[b]
+            for b in range(ib, ab):
+                a[b] = base[b]
+            if pe:
+                fx[:] = 1 << fb
+            else:
+                fx[:] = q[fb:]
+            addr.next = a
+            fracx.next = fx
+
+    return shift, index
+
+
+@block
+def act_lanes(cfg: ProcessorConfig, clk, en, data, smx_sel, smx_u, k2_shift0, k2_pe_mask, k3_idx_mask, k3_base,
+              k4_tanh, k5_tanh, k5_ss, k5_hhi, k6_hlow, k7_coarse, k7_mask, r2, fits, neg, addr0, frac0):
+    """All P lanes up to the fine shift, one process per pipeline stage for all lanes:
+      1. mag = |x|, the sign
+      2. q = (mag << 2F) >> shift0 (its low bits) and past-the-end, registered (index_window)
+      3. table address (one level of logic from q) into the ROM's address register; fraction
+         register
+      4. ROM output register: T, D; the multiplier's fraction k*frac (k = +-1, +-2)
+      5. P = D * (k*frac) (a multiplier block, registered inputs and output); U = M(T) + h + neg,
+         M the bit pattern of k*T + c/2^F for the function and sign
+      6. sv = ((U << F) | h_low) + P, registered: the carry chain alone in its cycle
+      7. r2 = the low 2W-1 bits of sv >> (coarse*W); fits = bits of sv from s+W-1 up all equal;
+         neg = sv < 0
     Ports: clk; en (advance); data (in, P*W-bit word, READ_LATENCY after the word's address);
-    c_index (in: idx_shift, for the word in the index stage), c_address (tsel), c_tanh, c_odd
-    (symmetry: tanh, odd function), c_round (out_shift = 16 + F - shift1): the instruction's
-    parameters as the word reaches each stage (shadow signals of the control line); tq (out, list
-    of P signed signals: the value before its final half-up and saturation).
-    Latency 9 from data to tq. No reset: only valid words are written."""
-    p, w, fb = cfg.lanes, cfg.data_bits, cfg.lut_frac_bits
-    vb = cfg.LUT_VALUE_BITS
-    base, eb, depth_rom = rom_layout(cfg)
-    base_sigmoid, base_hard, base_softsign = base[T_SIGMOID], base[T_HARD_SIGMOID], base[T_SOFTSIGN]
+    smx_sel, smx_u (in: lane 0's stage 1 takes smx_u instead of |x|, for the softmax unit);
+    k2_shift0, k2_pe_mask (in: shift0 and the past-end mask, for the word in stage 2),
+    k3_idx_mask, k3_base (in: address index mask and table base, stage 3), k4_tanh (stage 4),
+    k5_tanh, k5_ss, k5_hhi (stage 5: tanh, softsign, the rounding constant's bits from F up,
+    shifted down by F), k6_hlow (stage 6: the rounding constant's bits below F), k7_coarse,
+    k7_mask (stage 7: the coarse shift in units of W, which bit pairs of sv must agree: pair i =
+    bits W-1+i and W+i); r2 (out, list of P signals), fits, neg (out, P bits each); addr0 (out,
+    lane 0's ROM address, combinational, max(ROM, exp table) address bits), frac0 (out, lane 0's
+    fraction register): the softmax unit's exp ROM reads them.
+    Latency 7 from data to r2. No reset: only valid words are written."""
+    p, w, fb, vb = cfg.lanes, cfg.data_bits, cfg.lut_frac_bits, cfg.LUT_VALUE_BITS
+    base_of, eb, depth_rom = rom_layout(cfg)
     db = diff_bits(cfg)
     ab = clog2(depth_rom)
-    depth, depth_ss = cfg.lut_depth, cfg.softsign_lut_depth
-    one = 1 << (vb + fb)
-    fmask = (1 << fb) - 1
-    fbits = max(fb, 1)
-    qbits = w + 2 * fb
+    ib = clog2(max(cfg.lut_depth, cfg.softsign_lut_depth))
+    qw = fb + ib
+    abx = len(addr0)                        # lane 0 also indexes the exp table
+    qwx = fb + max(ib, clog2(cfg.exp_lut_depth))
+    sb = vb + fb + 2                        # sum width: |sv| <= 2^(16+F) + 2^(15+F)
+    fw = fb + 3                             # k*frac, |k*frac| <= 2^(F+1)
+    rw = 2 * w - 1                          # the bits the fine shift reads
+    xw = max(sb, rw)
 
-    mag = [Signal(intbv(0, min=0, max=-cfg.data_min + 1)) for _ in range(p)]
-    q = [Signal(intbv(0)[qbits:]) for _ in range(p)]
-    neg = [Signal(intbv(0)[p:]) for _ in range(7)]  # sign of each lane's input, one word per stage
-    rom_addr = Signal(intbv(0)[p * ab:])
-    frac1 = Signal(intbv(0)[p * fbits:])
-    frac2 = Signal(intbv(0)[p * fbits:])
-    frac_w = Signal(intbv(0)[p * fbits:])
+    mag = [Signal(intbv(0)[w:]) for _ in range(p)]   # |x| <= 2^(W-1); lane 0: or the softmax's u < 2^W
+    neg1, neg2, neg3, neg4 = [Signal(intbv(0)[p:]) for _ in range(4)]
+    addr = [addr0] + [Signal(intbv(0)[ab:]) for _ in range(p - 1)]
+    fracx_c = [Signal(intbv(0)[fb + 1:]) for _ in range(p)]
+    fracx = [frac0] + [Signal(intbv(0)[fb + 1:]) for _ in range(p - 1)]
     rom_q = [Signal(intbv(0)[eb:]) for _ in range(p)]
     tv = [Signal(intbv(0)[vb:]) for _ in range(p)]
     dv = [Signal(intbv(0)[db:]) for _ in range(p)]
-    tvf = [Signal(intbv(0, min=0, max=one)) for _ in range(p)]
-    prod = [Signal(intbv(0, min=0, max=one)) for _ in range(p)]
-    interp = [Signal(intbv(0, min=0, max=one)) for _ in range(p)]
-    sv = [Signal(intbv(0, min=-one, max=one + 1)) for _ in range(p)]
-    neg_in, neg_q, neg_a, neg_w, neg_r, neg_p, neg_i = neg
+    kfrac = [Signal(intbv(0, min=-(1 << (fw - 1)), max=1 << (fw - 1))) for _ in range(p)]
+    prod = [Signal(intbv(0, min=-(1 << (db + fw - 1)), max=1 << (db + fw - 1))) for _ in range(p)]
+    u = [Signal(intbv(0, min=-(1 << (vb + 1)), max=1 << (vb + 1))) for _ in range(p)]
+    sv = [Signal(intbv(0, min=-(1 << (sb - 1)), max=1 << (sb - 1))) for _ in range(p)]
 
     @always(clk.posedge)
     def absolute():
         xv = intbv(0, min=cfg.data_min, max=cfg.data_max + 1)
+        sg = intbv(0)[p:]
         if en:
             for lane in range(p):
                 lo = lane * w
                 xv[:] = data[lo + w:lo].signed()
-                neg_in.next[lane] = xv < 0
-                if xv < 0:
+                sg[lane] = xv < 0
+                if lane == 0 and smx_sel:
+                    mag[lane].next = smx_u
+                elif xv < 0:
                     mag[lane].next = -xv
                 else:
                     mag[lane].next = xv
+            neg1.next = sg
+
+    # every lane gets the full-width mask and base (lanes past 0 read only their low ab bits)
+    index = [index_window(w, fb, qwx, abx, clk, en, mag[0], k2_shift0, k2_pe_mask, k3_idx_mask, k3_base, addr0,
+                          fracx_c[0])]
+    index += [index_window(w, fb, qw, ab, clk, en, mag[lane], k2_shift0, k2_pe_mask, k3_idx_mask, k3_base,
+                           addr[lane], fracx_c[lane]) for lane in range(1, p)]
 
     @always(clk.posedge)
-    def index_shift():
+    def index_register():
+        # beside the ROM's own address register
         if en:
-            neg_q.next = neg_in
+            neg2.next = neg1
+            neg3.next = neg2
             for lane in range(p):
-                q[lane].next = (mag[lane] << (2 * fb)) >> c_index
-
-    @always(clk.posedge)
-    def address():
-        # index i = q >> F saturating at the table's last entry; the ROM address adds its base
-        last = intbv(0, min=0, max=max(depth, depth_ss) + 1)
-        first = intbv(0)[ab:]
-        if en:
-            neg_a.next = neg_q
-            if c_address == T_SOFTSIGN:
-                last[:] = depth_ss
-                first[:] = base_softsign
-            elif c_address == T_HARD_SIGMOID:
-                last[:] = depth
-                first[:] = base_hard
-            else:
-                last[:] = depth
-                first[:] = base_sigmoid
-            for lane in range(p):
-                lo = lane * ab
-                flo = lane * fbits
-                if (q[lane] >> fb) >= last:
-                    rom_addr.next[lo + ab:lo] = first + last
-                    frac1.next[flo + fbits:flo] = 0
-                else:
-                    rom_addr.next[lo + ab:lo] = first + (q[lane] >> fb)
-                    frac1.next[flo + fbits:flo] = q[lane] & fmask
+                fracx[lane].next = fracx_c[lane]
 
     roms = []
     for i in range(p // 2):
         a, b = 2 * i, 2 * i + 1
-        roms.append(table_rom(cfg, clk, en, rom_addr((a + 1) * ab, a * ab), rom_addr((b + 1) * ab, b * ab),
-                              rom_q[a], rom_q[b]))
-    rom_cat = ConcatSignal(*reversed(rom_q))
-
-    @always(clk.posedge)
-    def rom_wait():
-        # beside the ROM read
-        if en:
-            neg_w.next = neg_a
-            frac_w.next = frac1
+        roms.append(table_rom(cfg, clk, en, addr[a](ab, 0) if a == 0 else addr[a], addr[b], rom_q[a], rom_q[b]))
 
     @always(clk.posedge)
     def rom_register():
-        # the ROM outputs go straight into registers
+        # the ROM outputs go straight into registers; beside them k*frac for the multiplier
+        y = intbv(0)[fb + 2:]
         if en:
-            neg_r.next = neg_w
-            frac2.next = frac_w
+            neg4.next = neg3
             for lane in range(p):
-                dlo = lane * eb
-                vlo = lane * eb + db
-                tv[lane].next = rom_cat[vlo + vb:vlo]
-                dv[lane].next = rom_cat[dlo + db:dlo]
+                tv[lane].next = rom_q[lane][eb:db]
+                dv[lane].next = rom_q[lane][db:]
+                if k4_tanh:
+                    y[:] = fracx[lane] << 1
+                else:
+                    y[:] = fracx[lane]
+                if neg3[lane]:
+                    kfrac[lane].next = -y
+                else:
+                    kfrac[lane].next = y
 
     @always(clk.posedge)
     def product():
-        if en:
-            neg_p.next = neg_r
-            for lane in range(p):
-                flo = lane * fbits
-                tvf[lane].next = tv[lane] << fb
-                prod[lane].next = dv[lane] * frac2[flo + fbits:flo]
-
-    @always(clk.posedge)
-    def interpolate():
-        if en:
-            neg_i.next = neg_p
-            for lane in range(p):
-                interp[lane].next = tvf[lane] + prod[lane]
-
-    @always(clk.posedge)
-    def symmetry():
-        # sigmoid, hard-sigmoid: f(-x) = 1 - f(x); softsign: odd; tanh(x) = 2*sigmoid(2x) - 1 (the
-        # index already holds 2|x|), odd
+        # U = c/2^F + k*T + h as a bit pattern of T plus a carry:
+        #   sigmoid-like  x >= 0: T;  x < 0: 2^16 - T = ~T + 1
+        #   tanh          x >= 0: 2T - 2^16 = {~T15, ~T15, T[14:0], 0};  x < 0: 2^16 - 2T = ~(that) + 1
+        #   softsign      x >= 0: T;  x < 0: -T = ~T (18 bits) + 1
+        m = intbv(0)[vb + 2:]
+        tt = intbv(0)[vb:]
+        top = bool(0)
         if en:
             for lane in range(p):
-                if c_tanh:
-                    if neg_i[lane]:
-                        sv[lane].next = one - 2 * interp[lane]
-                    else:
-                        sv[lane].next = 2 * interp[lane] - one
-                elif c_odd:
-                    if neg_i[lane]:
-                        sv[lane].next = -interp[lane]
-                    else:
-                        sv[lane].next = interp[lane]
+                prod[lane].next = dv[lane] * kfrac[lane]
+                if k5_tanh:
+                    tt[:] = concat(tv[lane][vb - 1:], bool(0))
+                    top = bool(tv[lane][vb - 1]) == bool(neg4[lane])
                 else:
-                    if neg_i[lane]:
-                        sv[lane].next = one - interp[lane]
-                    else:
-                        sv[lane].next = interp[lane]
+                    tt[:] = tv[lane]
+                    top = bool(k5_ss) and bool(neg4[lane])
+                if neg4[lane]:
+                    m[vb:] = ~tt
+                else:
+                    m[vb:] = tt
+                m[vb] = top
+                m[vb + 1] = top
+                u[lane].next = m.signed() + k5_hhi + neg4[lane]
 
     @always(clk.posedge)
-    def round_shift():
+    def combine():
         if en:
             for lane in range(p):
-                if c_round == 0:
-                    tq[lane].next = sv[lane] << 1
-                else:
-                    tq[lane].next = sv[lane] >> (c_round - 1)
+                sv[lane].next = concat(u[lane][vb + 2:], k6_hlow).signed() + prod[lane]
 
-    return absolute, index_shift, address, roms, rom_wait, rom_register, product, interpolate, symmetry, round_shift
+    @always(clk.posedge)
+    def decide():
+        # saturation decided on the registered sum; the coarse shift beside it
+        sh = intbv(0, min=-(1 << (xw - 1)), max=1 << (xw - 1))   # sign-extended to the window
+        pairs = intbv(0)[sb - w:]
+        fit = intbv(0)[p:]
+        sg = intbv(0)[p:]
+        if en:
+            for lane in range(p):
+                pairs[:] = (sv[lane][sb - 1:w - 1] ^ sv[lane][sb:w]) & k7_mask
+                fit[lane] = pairs == 0
+                sg[lane] = sv[lane] < 0
+                sh[:] = sv[lane] >> (k7_coarse * w)
+                r2[lane].next = sh[rw:]
+            fits.next = fit
+            neg.next = sg
+
+    return absolute, index, index_register, roms, rom_register, product, combine, decide
 
 
 # Softmax: cycles from start to done beyond the three passes (n each) and the division.
-SOFTMAX_OVERHEAD = 32
+SOFTMAX_OVERHEAD = 17
 
 
 def softmax_cycles(cfg: ProcessorConfig, n: int) -> int:
-    """Cycles from the start of a softmax of n >= 1 elements to its done: 3n + (N+1) +
-    SOFTMAX_OVERHEAD with N = 2*(16 + lut_frac_bits) the quotient's bits."""
-    return 3 * n + 2 * (cfg.LUT_VALUE_BITS + cfg.lut_frac_bits) + 1 + SOFTMAX_OVERHEAD
+    """Cycles from the start of a softmax of n >= 1 elements to its done: 3n + (17 + F) +
+    SOFTMAX_OVERHEAD, 17 + F the quotient's bits (F = lut_frac_bits)."""
+    return 3 * n + cfg.LUT_VALUE_BITS + cfg.lut_frac_bits + 1 + SOFTMAX_OVERHEAD
 
 
 @block
-def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, busy, dec, rd, rd_data, wr):
+def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, busy, dec, rd, rd_data, wr, u_out, eaddr, fr1):
     """Softmax of `length` (>= 1) elements, element-serial, in three passes over the source:
 
       1. m = max(z)
       2. E_k = exp(m - z_k) from the exp table (Q0.16 values, interpolated, E = 1.0 for the
          largest element), S = sum(E_k)
-      3. after one restoring division Q = 2^N // S (N = 2*(16+F), one quotient bit per cycle):
+      3. after one restoring division Q = 2^N // S (N = 2K, K = 16+F; S >= 2^K, so Q <= 2^K and
+         only the quotient's low K+1 bits are computed, one per cycle):
          p_k = saturate(round(E_k * Q / 2^(N - shift1))), written to dst + k
 
     Ports: clk, rst; start (in), done (out, pulse in the cycle whose end the last write lands),
     busy (out: from the cycle after start to done); dec (dst, src0 and its region, length,
     shift0 = exp index shift, shift1 = output fraction bits, sampled at start); rd (AbufReadPort:
     en, region, addr out), rd_data (in, the port's data: the row holding the element); wr
-    (AbufWritePort out, one element per write, replicated in every lane).
-    Pipeline per element, from its address cycle a: row a+3, element a+4, u = m - z a+5, table
-    index a+6, exp ROM a+7, ROM register a+8, T*2^F and |D|*frac a+9, E a+10 (pass 2 sums it),
-    E*Q in 17-bit pieces a+11..a+15, rounding shift a+16, write register a+17.
+    (AbufWritePort out, one element per write, replicated in every lane); u_out (out, u = m - z,
+    combinational, for lane 0 of the element-wise lanes, whose index stage the softmax borrows),
+    eaddr, fr1 (in: that stage's exp table address, combinational, and fraction register).
+    Passes: the max and sum passes read back to back (an element's u = m - z is formed after the
+    last maximum update); the output pass reads so that its first product meets the last quotient
+    bit. Pipeline per element, from its address cycle a: row a+3, element a+4 (max pass: compare
+    against its own copy of the element, so that the comparison shares no logic with u), u = m - z
+    into lane 0's magnitude register a+5, its shifted index a+6, exp ROM address register and
+    fraction a+6, ROM output register a+7, D*frac a+8, E a+9 (sum pass: S += E at its end, S a+10),
+    E*Q in 17-bit pieces a+10, partial sums a+11..a+13, coarse shift and saturation a+14, fine
+    shift into the write register a+15.
     Latency: softmax_cycles(cfg, length) from start to done. Reset: synchronous, back to IDLE."""
     p, w, fb, vb, lb = cfg.lanes, cfg.data_bits, cfg.lut_frac_bits, cfg.LUT_VALUE_BITS, cfg.lane_bits
     mask = p - 1
     values, diffs = table(cfg, "exp")
-    db = max(diffs).bit_length() or 1
     depth = cfg.exp_lut_depth
+    db = max(diffs).bit_length() or 1
     eb = vb + 1 + db
-    rom = [Signal(intbv((v << db) | d)[eb:]) for v, d in zip(values, diffs)]
-    n_bits = 2 * (vb + fb)  # Q = 2^N // S
-    one = 1 << (vb + fb)
-    e_max = one + 1          # E <= 1.0 in Q0.(16+F)
-    s_max = e_max * (1 << 16)  # at most 65535 terms
-    q_max = one + 1          # Q <= 2^N / 2^(16+F): S >= 1.0 (the largest element's E)
-    split = 17               # operand pieces for 18x18 multiplier blocks
-    State = enum("IDLE", "MAX", "SUM", "DIV", "OUT", "FIN")
+    rom = [Signal(intbv((values[i] << db) | diffs[i])[eb:]) for i in range(depth)]
+    ie = clog2(depth)
+    qw = fb + ie
+    kk = vb + fb                       # K: E = 1.0 is 2^K
+    n_bits = 2 * kk                    # Q = 2^N // S
+    s_bits = kk + 17                   # S < 2^16 * 2^K
+    split = 17                         # operand pieces for 18x18 multiplier blocks
+    e_bits = kk + 1                    # E <= 2^K
+    fwb = clog2(w)
+    xb = kk + 3                        # X >> (K - 1) <= 2^(K+1) + 2^K
+    s0b = clog2(2 * fb + w + 1)
+    State = enum("IDLE", "RUN", "DIV", "OUT")
     state = Signal(State.IDLE)
-    src = Signal(intbv(0)[16:])
-    dst = Signal(intbv(0)[16:])
+    P_MAX, P_SUM, P_OUT = 1, 2, 3
+    sp = kk - 1                        # X is kept from bit K-1 up (N - shift1 - 1 >= K - 1)
     n = Signal(intbv(0)[17:])
-    idx_shift = Signal(intbv(0)[6:])
-    out_shift = Signal(intbv(0)[7:])
-    issued = Signal(intbv(0)[17:])    # elements addressed in this pass
-    consumed = Signal(intbv(0)[17:])  # elements finished in this pass
+    src = Signal(intbv(0)[16:])
+    raddr = Signal(intbv(0)[16:])
+    oaddr = Signal(intbv(0)[16:])
     fetch = Signal(bool(0))
-    # valid flags of the element pipeline, v[k] for the element addressed k cycles ago
-    v1, v2, v3, v4, v5, v6, v7, v8, v9, v10 = [Signal(bool(0)) for _ in range(10)]
-    v11, v12, v13, v14, v15, v16 = [Signal(bool(0)) for _ in range(6)]
+    fpass = Signal(intbv(0)[2:])        # the pass being fetched
+    fleft = Signal(intbv(0)[17:])       # elements left to fetch in the pass, this one included
+    fone = Signal(bool(0))              # fleft == 1, registered beside fleft (it selects fleft's next value)
+    n_one = Signal(bool(0))             # n == 1
+    sum_en = Signal(bool(0))            # e_val holds a term of the sum
+    sum_last = Signal(bool(0))          # e_val holds the last term of the sum
+    # per-instruction constants of the output pass, built serially while the first two passes
+    # run: registers set to their value for shift1 = 0 at start, then shifted shift1 times
+    rb = n_bits - 1 - sp                # R = 2^(N-1-shift1): R >> (K-1) is one-hot at rb - shift1
+    rone = Signal(intbv(0)[rb + 1:])    # R >> (K-1)
+    tb = n_bits - sp + w - 1            # the result fits when X >> (K-1) < 2^(tb - shift1)
+    thermo = Signal(intbv(0)[tb + 1:])  # bits from tb - shift1 up
+    jsh = Signal(intbv(0)[6:])          # the shift after >> (K-1): N - (K-1) - shift1
+    fcount = Signal(intbv(0)[6:])       # shifts left to do
+    # element pipeline: pass tag and last flag of the element addressed k cycles ago
+    ntag = 16
+    tags = [Signal(intbv(0)[2:]) for _ in range(ntag)]
+    lasts = [Signal(bool(0)) for _ in range(ntag)]
     l1, l2, l3 = [Signal(intbv(0)[lb:]) for _ in range(3)]
-    z = Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1))
-    m = Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1))
-    u = Signal(intbv(0, min=0, max=1 << w))
-    idx = Signal(intbv(0, min=0, max=depth + 1))
-    frac, frac2, frac3 = [Signal(intbv(0)[max(fb, 1):]) for _ in range(3)]
-    entry, entry_r = Signal(intbv(0)[eb:]), Signal(intbv(0)[eb:])
-    tf = Signal(intbv(0, min=0, max=2 * one))
-    dprod = Signal(intbv(0, min=0, max=2 * one))
-    e_val = Signal(intbv(0, min=0, max=e_max))
-    s_sum = Signal(intbv(0, min=0, max=s_max))
-    div_rem = Signal(intbv(0, min=0, max=2 * s_max))
-    rem_in = Signal(intbv(0, min=0, max=4 * s_max))
-    quot = Signal(modbv(0)[n_bits + 1:])
-    div_step = Signal(intbv(0, min=0, max=n_bits + 2))
-    pmax = e_max * q_max
-    e_lo, e_hi = Signal(intbv(0)[split:]), Signal(intbv(0)[split:])
-    p_ll, p_lh, p_hl, p_hh = [Signal(intbv(0, min=0, max=pmax)) for _ in range(4)]
-    p_mid = Signal(intbv(0, min=0, max=pmax))
-    p_ll2, p_hh2, p_hh3 = [Signal(intbv(0, min=0, max=pmax)) for _ in range(3)]
-    p_part = Signal(intbv(0, min=0, max=2 * pmax))
-    prod = Signal(intbv(0, min=0, max=4 * pmax))
-    tq = Signal(intbv(0, min=0, max=8 * pmax))
-    out_k = Signal(intbv(0)[17:])
+    # elements and their maximum in offset binary (the sign bit inverted): the maximum's comparison
+    # is then unsigned, the carry out of one chain; m - z is the same in either code
+    sign = 1 << (w - 1)
+    z = Signal(intbv(0)[w:])
+    zc = Signal(intbv(0)[w:])          # z in the max pass, for the comparison
+    cmp_en = Signal(bool(0))           # zc holds an element of the max pass
+    m_first = Signal(bool(0))          # no element compared yet
+    m = Signal(intbv(0)[w:])
+    fr2 = Signal(intbv(0)[fb + 1:])
+    entry = Signal(intbv(0)[eb:])
+    tq, tq2 = [Signal(intbv(0)[vb + 1:]) for _ in range(2)]
+    dq = Signal(intbv(0)[db:])
+    dprod = Signal(intbv(0)[db + fb + 1:])
+    e_val = Signal(intbv(0)[e_bits:])
+    s_sum = Signal(intbv(0)[s_bits:])
+    div_rem = Signal(intbv(0)[s_bits:])
+    div_step = Signal(intbv(0)[6:])
+    quot = Signal(modbv(0)[kk + 1:])
+    e1b, q1b = max(e_bits - split, 1), max(kk + 1 - split, 1)   # widths of the high pieces
+    p00, p00d = Signal(intbv(0)[2 * split:]), Signal(intbv(0)[2 * split:])
+    p01 = Signal(intbv(0)[split + q1b:])
+    p10 = Signal(intbv(0)[e1b + split:])
+    p11 = Signal(intbv(0)[e1b + q1b:])
+    pm = Signal(intbv(0)[split + max(e1b, q1b) + 1:])
+    ph = Signal(intbv(0)[vb + 1:])
+    lo_hi = Signal(intbv(0)[2 * split + 2 + max(0, split - sp):])  # (p00 + pm << 17) >> min(17, K-1)
+    ph2 = Signal(intbv(0)[vb + 1:])
+    xq = Signal(intbv(0)[xb:])                   # (E*Q + R) >> (K-1)
+    xw = min(2 * w - 1, xb)
+    x2 = Signal(intbv(0)[xw:])
+    ofits = Signal(bool(0))
     top_code = cfg.data_max
 
     @always_comb
     def read_port():
         rd.en.next = fetch
-        rd.addr.next = (src + issued) & 0xFFFF
+        rd.addr.next = raddr
 
     @always_comb
-    def division_input():
-        if div_step == 0:
-            rem_in.next = 1  # the dividend 2^N: its only set bit enters first
-        else:
-            rem_in.next = div_rem << 1
+    def u_port():
+        u_out.next = (m - z) & ((1 << w) - 1)   # m >= z in the sum and output passes
+
+    @always(clk.posedge)
+    def constants():
+        # per-instruction constants: sampled or built at start (see above)
+        if start:
+            rone.next = 1 << rb
+            thermo.next = 1 << tb
+            jsh.next = n_bits - sp
+            fcount.next = dec.shift1[6:]
+        elif fcount != 0:
+            rone.next = rone >> 1
+            thermo.next = (thermo >> 1) | (1 << tb)
+            jsh.next = jsh - 1
+            fcount.next = fcount - 1
 
     @always_seq(clk.posedge, reset=rst)
     def control():
-        done.next = 0
-        wr.en.next = 0
-        if fetch:  # the passes address one element per cycle; a state change restarts the count
-            issued.next = issued + 1
-            if issued == n - 1:
-                fetch.next = 0
+        diff = intbv(0, min=-(1 << s_bits), max=1 << s_bits)
+        if fetch:  # one element per cycle; the sum pass follows the max pass without a gap
+            raddr.next = raddr + 1
+            fleft.next = fleft - 1
+            fone.next = fleft == 2
+            if fone:
+                if fpass == P_MAX:
+                    fpass.next = P_SUM
+                    fleft.next = n
+                    fone.next = n_one
+                    raddr.next = src
+                else:
+                    fetch.next = 0
         if state == State.IDLE:
             if start:
                 src.next = dec.src0
+                raddr.next = dec.src0
                 rd.region.next = dec.src0_region
-                dst.next = dec.dst
+                oaddr.next = dec.dst
                 n.next = dec.length
-                idx_shift.next = dec.shift0
-                out_shift.next = n_bits - dec.shift1
-                issued.next = 0
-                consumed.next = 0
+                fleft.next = dec.length
+                fone.next = dec.length == 1
+                n_one.next = dec.length == 1
+                fpass.next = P_MAX
                 fetch.next = 1
                 busy.next = 1
-                state.next = State.MAX
-        elif state == State.MAX:
-            if v4:
-                if consumed == 0 or z > m:
-                    m.next = z
-                consumed.next = consumed + 1
-                if consumed == n - 1:
-                    state.next = State.SUM
-                    issued.next = 0
-                    consumed.next = 0
-                    fetch.next = 1
-                    s_sum.next = 0
-        elif state == State.SUM:
-            if v10:
-                s_sum.next = s_sum + e_val
-                consumed.next = consumed + 1
-                if consumed == n - 1:
-                    state.next = State.DIV
-                    div_rem.next = 0
-                    quot.next = 0
-                    div_step.next = 0
+                state.next = State.RUN
+        elif state == State.RUN:
+            # max and sum passes; the division starts after the last term of the sum
+            if sum_last:
+                state.next = State.DIV
+                div_rem.next = 1 << (kk - 1)
+                div_step.next = 0
+                quot.next = 0
         elif state == State.DIV:
-            # restoring division of 2^N by S, one quotient bit per cycle, most significant first
-            if rem_in >= s_sum:
-                div_rem.next = rem_in - s_sum
+            # restoring division of 2^N by S, quotient bits K .. 0, one per cycle
+            diff[:] = (div_rem << 1) - s_sum  # one subtraction; its sign is the comparison
+            if diff >= 0:
+                div_rem.next = diff
                 quot.next = (quot << 1) | 1
             else:
-                div_rem.next = rem_in
+                div_rem.next = div_rem << 1
                 quot.next = quot << 1
             div_step.next = div_step + 1
-            if div_step == n_bits:
-                state.next = State.OUT
-                issued.next = 0
+            if div_step == kk - 10:  # the first output element's product meets the last quotient bit
                 fetch.next = 1
-                out_k.next = 0
-        elif state == State.OUT:
-            if v16:
-                wr.en.next = 1
-                wr.addr.next = dst + out_k
-                wr.count.next = 1
-                wr.region.next = REGION_E
-                out_k.next = out_k + 1
-                if out_k == n - 1:
-                    state.next = State.FIN
-        else:  # FIN: the last write lands at the end of the next cycle
-            done.next = 1
-            state.next = State.IDLE
+                fpass.next = P_OUT
+                fleft.next = n
+                fone.next = n_one
+                raddr.next = src
+            if div_step == kk:
+                state.next = State.OUT
+        # OUT: the element pipeline writes; done in the cycle the last write lands
+        if tags[14] == P_OUT:
+            oaddr.next = oaddr + 1
+        done.next = wr.en and tags[15] == P_OUT and lasts[15]
         if done:
             busy.next = 0
+            state.next = State.IDLE
 
     @always(clk.posedge)
     def element_pipe():
-        # the element's lane of the row (Z and E give whole rows), then u = m - z >= 0 once m is
-        # the maximum (passes 2 and 3), the table index, the exp ROM and E = T*2^F - |D|*frac
-        qv = intbv(0)[w + 1 + 2 * fb:]
-        if busy:
-            v1.next = fetch
-            v2.next = v1
-            v3.next = v2
-            v4.next = v3
-            l1.next = rd.addr & mask
+        # tags[k] and lasts[k] hold, in cycle a+k+1, the pass and last flag of the element
+        # addressed in cycle a
+        lo = intbv(0, min=0, max=p * w)
+        if rst:
+            for k in range(ntag):
+                tags[k].next = 0
+                lasts[k].next = 0
+            cmp_en.next = 0
+            sum_en.next = 0
+            sum_last.next = 0
+        elif busy:
+            if fetch:
+                tags[0].next = fpass
+            else:
+                tags[0].next = 0
+            lasts[0].next = fetch and fone
+            for k in range(1, ntag):
+                tags[k].next = tags[k - 1]
+                lasts[k].next = lasts[k - 1]
+            l1.next = raddr[lb:]
             l2.next = l1
             l3.next = l2
-            lo = l3 * w
-            z.next = rd_data[lo + w:lo].signed()
-            v5.next = v4 and (state == State.SUM or state == State.OUT)
-            if m >= z:
-                u.next = m - z
-            else:
-                u.next = 0
-            v6.next = v5
-            qv[:] = (u << (2 * fb)) >> idx_shift
-            if qv >> fb >= depth:
-                idx.next = depth
-                frac.next = 0
-            else:
-                idx.next = qv >> fb
-                frac.next = qv & ((1 << fb) - 1)
-            v7.next = v6
-            entry.next = rom[idx]
-            frac2.next = frac
-            v8.next = v7
-            entry_r.next = entry  # the ROM output goes straight into a register
-            frac3.next = frac2
-            v9.next = v8
-            tf.next = entry_r[eb:db] << fb
-            dprod.next = entry_r[db:] * frac3
-            v10.next = v9
-            e_val.next = tf - dprod  # exp(-u) decreases
+            lo[:] = l3 * w
+            z.next = rd_data[lo + w:lo] ^ sign          # a+3 -> valid a+4
+            if tags[2] == P_MAX:
+                zc.next = rd_data[lo + w:lo] ^ sign
+            cmp_en.next = tags[2] == P_MAX
+            # a+4: u = m - z -> lane 0's magnitude, a+5: its shifted index, a+6: its address -> exp
+            # ROM, its fraction register
+            entry.next = rom[eaddr[ie:]]                # a+6 -> output a+7
+            fr2.next = fr1
+            tq.next = entry[eb:db]                      # ROM output register, a+7 -> a+8
+            dq.next = entry[db:]
+            tq2.next = tq
+            dprod.next = dq * fr2                       # a+8 -> a+9
+            e_val.next = (tq2 << fb) - dprod            # a+9 -> a+10 (exp(-u) decreases)
+            sum_en.next = tags[8] == P_SUM              # e_val's term in a+10
+            sum_last.next = tags[8] == P_SUM and lasts[8]
 
     @always(clk.posedge)
-    def scale_pipe():
-        # p = E*Q in 17-bit pieces (multiplier blocks with registered inputs and outputs), rounded
+    def accumulate():
+        # S = sum(E), cleared at start (only the enable and the clear before the registers)
+        if start:
+            s_sum.next = 0
+        elif sum_en:
+            s_sum.next = s_sum + e_val              # a+10
+
+    @always(clk.posedge)
+    def maximum():
+        # m = max(z) over the max pass, one element per cycle: the first element loads, the
+        # others load when greater (only the comparison and one gate before the enable)
+        if start:
+            m_first.next = 1
+        elif cmp_en:
+            m_first.next = 0
+        if cmp_en and (m_first or zc > m):
+            m.next = zc
+
+    @always(clk.posedge)
+    def products():
+        # p = E*Q in 17-bit pieces (multiplier blocks with registered inputs and outputs), plus
+        # the rounding constant R; only the bits from K-1 up are kept
         if busy:
-            v11.next = v10 and state == State.OUT
-            e_lo.next = e_val[split:]
-            e_hi.next = e_val >> split
-            v12.next = v11
-            p_ll.next = e_lo * quot[split:]
-            p_lh.next = e_lo * (quot >> split)
-            p_hl.next = e_hi * quot[split:]
-            p_hh.next = e_hi * (quot >> split)
-            v13.next = v12
-            p_mid.next = p_lh + p_hl
-            p_ll2.next = p_ll
-            p_hh2.next = p_hh
-            v14.next = v13
-            p_part.next = p_ll2 + (p_mid << split)
-            p_hh3.next = p_hh2
-            v15.next = v14
-            prod.next = p_part + (p_hh3 << (2 * split))
-            v16.next = v15
-            # round(prod / 2^s) to nearest, ties up; s = N - shift1 >= 1
-            tq.next = prod >> (out_shift - 1)
+            p00.next = e_val[split:] * quot[split:]                 # a+10 -> a+11
+            p01.next = e_val[split:] * (quot >> split)
+            p10.next = (e_val >> split) * quot[split:]
+            p11.next = (e_val >> split) * (quot >> split)
+            pm.next = p01 + p10                                     # a+11 -> a+12
+            ph.next = p11 + rone[rb + 1:2 * split - sp]
+            p00d.next = p00
+            ph2.next = ph
 
-    @always(clk.posedge)
-    def saturate():
-        # p <= 1, so only the top saturates (1.0 clipped to the largest code: not counted)
-        low = intbv(0)[w + 2:]
-        if v16:
-            if tq >= 2 * top_code + 1:
-                for lane in range(p):
-                    lo = lane * w
+    if sp >= split:
+        @always(clk.posedge)
+        def partial_sums():
+            if busy:
+                lo_hi.next = (p00d >> split) + pm                   # a+12 -> a+13
+                xq.next = (lo_hi >> (sp - split)) + concat(ph2, rone[2 * split - sp:])  # a+13 -> a+14
+    else:
+        @always(clk.posedge)
+        def partial_sums():
+            if busy:
+                lo_hi.next = (p00d >> sp) + (pm << (split - sp))
+                xq.next = lo_hi + concat(ph2, rone[2 * split - sp:])
+
+    @always_seq(clk.posedge, reset=rst)
+    def output():
+        xs = intbv(0)[xb:]
+        t = intbv(0)[xw:]
+        xs[:] = xq >> (jsh[6:fwb] * w)
+        x2.next = xs[xw:]                                    # a+14 -> a+15
+        ofits.next = (xq & thermo[xb:]) == 0
+        wr.en.next = 0
+        if tags[14] == P_OUT:                                       # a+15 -> write register a+16
+            t[:] = x2 >> jsh[fwb:]
+            wr.en.next = 1
+            wr.addr.next = oaddr
+            wr.count.next = 1
+            wr.region.next = REGION_E
+            for lane in range(p):
+                lo = lane * w
+                if ofits:
+                    wr.data.next[lo + w:lo] = t[w:]
+                else:
                     wr.data.next[lo + w:lo] = top_code
-            else:
-                low[:] = tq[w + 1:] + 1
-                for lane in range(p):
-                    lo = lane * w
-                    wr.data.next[lo + w:lo] = low[w + 1:1]
 
-    return read_port, division_input, control, element_pipe, scale_pipe, saturate
+    return read_port, u_port, constants, control, element_pipe, accumulate, maximum, products, partial_sums, output
 
 
 @block
@@ -498,6 +643,15 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     vb, fb = cfg.LUT_VALUE_BITS, cfg.lut_frac_bits
     SOFTMAX = int(isa.ActFunc.SOFTMAX)
     TANH, SOFTSIGN, HARD_SIGMOID = int(isa.ActFunc.TANH), int(isa.ActFunc.SOFTSIGN), int(isa.ActFunc.HARD_SIGMOID)
+    base_of, _, depth_rom = rom_layout(cfg)
+    ab = clog2(depth_rom)
+    s0b = clog2(2 * fb + w + 1)          # shift0 <= 2F + W
+    ob = clog2(vb + fb + 1)              # s = 16 + F - shift1 <= 16 + F
+    fwb = clog2(w)
+    sb = vb + fb + 2
+    lt_sigmoid, lt_softsign, lt_exp = clog2(cfg.lut_depth), clog2(cfg.softsign_lut_depth), clog2(cfg.exp_lut_depth)
+    abx = max(ab, lt_exp)                # lane 0's address: the element-wise ROM's or the exp table's
+    base_sigmoid, base_hard, base_softsign = base_of[T_SIGMOID], base_of[T_HARD_SIGMOID], base_of[T_SOFTSIGN]
 
     # the element-wise path and the softmax unit each get their own port signals
     rd_vec, rd_smx = AbufReadPort(cfg), AbufReadPort(cfg)
@@ -505,7 +659,6 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     unused = AbufReadPort(cfg)
     vec_start, smx_start = Signal(bool(0)), Signal(bool(0))
     vec_done, smx_done, smx_busy = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
-    vec_en, vec_addr, vec_region = Signal(bool(0)), Signal(intbv(0)[16:]), Signal(intbv(0)[2:])
 
     @always_comb
     def dispatch():
@@ -524,25 +677,67 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
             rd.region.next = rd_vec.region
 
     # ---- element-wise path ---------------------------------------------------------------------------
-    s_tsel = Signal(intbv(0)[2:])
-    s_tanh, s_odd = Signal(bool(0)), Signal(bool(0))
-    s_idx_shift = Signal(intbv(0)[6:])
-    s_out_shift = Signal(intbv(0)[6:])
+    # per-instruction parameters, decoded once at start (a softmax decodes the exp table's, for lane 0's
+    # index stage, which it borrows)
+    s_tanh, s_ss = Signal(bool(0)), Signal(bool(0))
+    s_shift0 = Signal(intbv(0)[s0b:])
+    s_pe_mask = Signal(intbv(0)[w:])
+    s_idx_mask = Signal(intbv(0)[abx:])
+    s_base = Signal(intbv(0)[abx:])
+    s_hhi = Signal(intbv(0)[vb:])
+    s_hlow = Signal(intbv(0)[fb:])
+    s_coarse = Signal(intbv(0)[3:])
+    s_mask = Signal(intbv(0)[sb - w:])
+    s_fine = Signal(intbv(0)[fwb:])
     s_region = Signal(intbv(0)[2:])
 
     @always_seq(clk.posedge, reset=rst)
     def latch():
-        if vec_start:
+        lt = intbv(0)[4:]
+        th = intbv(0, min=-64, max=64)
+        so = intbv(0)[ob:]
+        so6 = modbv(0)[6:]
+        if ctl.start:
             s_tanh.next = dec.func == TANH
-            s_odd.next = dec.func == SOFTSIGN
-            if dec.func == SOFTSIGN:
-                s_tsel.next = T_SOFTSIGN
+            s_ss.next = dec.func == SOFTSIGN
+            if dec.func == SOFTMAX:
+                lt[:] = lt_exp
+                s_base.next = 0
+            elif dec.func == SOFTSIGN:
+                lt[:] = lt_softsign
+                s_base.next = base_softsign
             elif dec.func == HARD_SIGMOID:
-                s_tsel.next = T_HARD_SIGMOID
+                lt[:] = lt_sigmoid
+                s_base.next = base_hard
             else:
-                s_tsel.next = T_SIGMOID
-            s_idx_shift.next = dec.shift0
-            s_out_shift.next = vb + fb - dec.shift1
+                lt[:] = lt_sigmoid
+                s_base.next = base_sigmoid
+            s_idx_mask.next = (1 << lt) - 1
+            s_shift0.next = dec.shift0[s0b:]
+            th[:] = dec.shift0[s0b:] - fb + lt   # past the end: |x| >= 2^th
+            if th <= 0:
+                s_pe_mask.next = (1 << w) - 1
+            elif th >= w:
+                s_pe_mask.next = 0
+            else:
+                s_pe_mask.next = ((1 << w) - 1) ^ ((1 << th) - 1)
+            # output shift s = 16 + F - shift1 and its rounding constant 2^(s-1)
+            so6[:] = vb + fb - dec.shift1[6:]      # shift1 <= 16 + F: modulo for the softmax's
+            so[:] = so6[ob:]
+            if so >= fb + 1:
+                s_hhi.next = 1 << (so - 1 - fb)
+            else:
+                s_hhi.next = 0
+            if so >= 1 and so <= fb:
+                s_hlow.next = 1 << (so - 1)
+            else:
+                s_hlow.next = 0
+            s_coarse.next = so >> fwb
+            s_fine.next = so[fwb:]
+            if so >= sb - w:  # pairs from bit s + W - 1 up, none left below the top bit
+                s_mask.next = 0
+            else:
+                s_mask.next = ((1 << (sb - w)) - 1) ^ ((1 << so) - 1)
             s_region.next = dec.dst_region
 
     seq_valid, seq_last = Signal(bool(0)), Signal(bool(0))
@@ -558,82 +753,99 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
 
     handshake = stream_control(clk, rst, ctl, seq_valid, seq_last, smx_holds)
 
-    # control of each word: valid, last, count, waddr, region, tsel, tanh, odd, idx_shift, out_shift
+    # control of each word, packed LSB first: valid, last, count, waddr, region, then the decoded
+    # parameters (only the bits a stage reads travel that far: synthesis drops the rest)
     nb = lb + 1
-    ctl0 = ConcatSignal(s_out_shift, s_idx_shift, s_odd, s_tanh, s_tsel, s_region, seq_waddr, seq_count,
-                        seq_last, seq_valid)
+    ctl0 = ConcatSignal(s_fine, s_mask, s_coarse, s_hlow, s_hhi, s_ss, s_tanh, s_base, s_idx_mask, s_pe_mask,
+                        s_shift0, s_region, seq_waddr, seq_count, seq_last, seq_valid)
     o_valid, o_last, o_count = 0, 1, 2
     o_waddr = o_count + nb
     o_region = o_waddr + 16
-    o_tsel = o_region + 2
-    o_tanh = o_tsel + 2
-    o_odd = o_tanh + 1
-    o_idx = o_odd + 1
-    o_out = o_idx + 6
+    o_shift0 = o_region + 2
+    o_pe = o_shift0 + s0b
+    o_idx = o_pe + w
+    o_base = o_idx + abx
+    o_tanh = o_base + abx
+    o_ss = o_tanh + 1
+    o_hhi = o_ss + 1
+    o_hlow = o_hhi + vb
+    o_coarse = o_hlow + fb
+    o_mask = o_coarse + 3
+    o_fine = o_mask + sb - w
     cw = len(ctl0)
-    assert o_out + 6 == cw
+    assert o_fine + fwb == cw
     L = READ_LATENCY
-    t_index, t_address, t_symmetry, t_round, t_sat = L + 1, L + 2, L + 7, L + 8, L + 9
-    c_index, c_address, c_symmetry, c_round, c_sat = [Signal(intbv(0)[cw:]) for _ in range(5)]
-    line = [Signal(intbv(0)[cw:]) for _ in range(t_sat - 1)]
+    t2, t3, t4, t5, t6, t7, t8 = L + 1, L + 2, L + 3, L + 4, L + 5, L + 6, L + 7
+    line = [Signal(intbv(0)[cw:]) for _ in range(t8 - 1)]
+    k2 = Signal(intbv(0)[o_idx:])       # the tap of each stage: the word's control in its cycle
+    # stage 3's fields in signals of their own: the index stage indexes their bits, and a bit of a
+    # slice of a signal does not convert to Verilog that Icarus accepts
+    k3_idx = Signal(intbv(0)[abx:])
+    k3_base = Signal(intbv(0)[abx:])
+    k4 = Signal(intbv(0)[o_ss:])
+    k5 = Signal(intbv(0)[o_hlow:])
+    k6 = Signal(intbv(0)[o_coarse:])
+    k7 = Signal(intbv(0)[o_fine:])
+    c_sat = Signal(intbv(0)[cw:])
 
     @always(clk.posedge)
     def control_line():
-        # c_X holds, in cycle t + X, the control of the word presented in cycle t
+        # the taps hold, in cycle t + X, the control of the word presented in cycle t; the line
+        # also runs during a softmax (its words are not valid), so that lane 0's index stage gets
+        # the softmax's parameters
         if rst:
-            for k in range(t_sat - 1):
+            for k in range(t8 - 1):
                 line[k].next = 0
-            c_index.next = 0
-            c_address.next = 0
-            c_symmetry.next = 0
-            c_round.next = 0
             c_sat.next = 0
-        elif ctl.busy and not smx_busy:
+        elif ctl.busy:
             line[0].next = ctl0
-            for k in range(1, t_sat - 1):
+            for k in range(1, t8 - 1):
                 line[k].next = line[k - 1]
-            c_index.next = line[t_index - 2]
-            c_address.next = line[t_address - 2]
-            c_symmetry.next = line[t_symmetry - 2]
-            c_round.next = line[t_round - 2]
-            c_sat.next = line[t_sat - 2]
+            k2.next = line[t2 - 2][o_idx:]
+            k3_idx.next = line[t3 - 2][o_idx + abx:o_idx]
+            k3_base.next = line[t3 - 2][o_base + abx:o_base]
+            k4.next = line[t4 - 2][o_ss:]
+            k5.next = line[t5 - 2][o_hlow:]
+            k6.next = line[t6 - 2][o_coarse:]
+            k7.next = line[t7 - 2][o_fine:]
+            c_sat.next = line[t8 - 2]
 
-    lane_en = Signal(bool(0))
-
-    @always_comb
-    def lanes_enable():
-        lane_en.next = ctl.busy and not smx_busy
-
-    one = 1 << (vb + fb)
-    tq = [Signal(intbv(0, min=-2 * one, max=2 * one + 2)) for _ in range(p)]
-    lanes = act_lanes(cfg, clk, lane_en, rd.data, c_index(o_out, o_idx), c_address(o_tanh, o_tsel),
-                      c_symmetry(o_tanh), c_symmetry(o_odd), c_round(o_out + 6, o_out), tq)
+    smx_u = Signal(intbv(0)[w:])        # the softmax's u = m - z, for lane 0's index stage
+    smx_addr = Signal(intbv(0)[abx:])   # lane 0's ROM address (the exp ROM reads its low bits)
+    smx_frac = Signal(intbv(0)[fb + 1:])  # lane 0's fraction register
+    rw = 2 * w - 1            # the bits of the coarse-shifted sum the fine shift reads
+    r2 = [Signal(intbv(0)[rw:]) for _ in range(p)]
+    fits, neg = Signal(intbv(0)[p:]), Signal(intbv(0)[p:])
+    lanes = act_lanes(cfg, clk, ctl.busy, rd.data, smx_busy, smx_u, k2(o_shift0 + s0b, o_shift0),
+                      k2(o_pe + w, o_pe), k3_idx, k3_base, k4(o_tanh),
+                      k5(o_tanh), k5(o_ss), k5(o_hhi + vb, o_hhi), k6(o_hlow + fb, o_hlow),
+                      k7(o_coarse + 3, o_coarse), k7(o_mask + sb - w, o_mask), r2, fits, neg, smx_addr, smx_frac)
     wr_vec = AbufWritePort(cfg)
     done_d = Signal(bool(0))
     top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
-    over_at, under_at = 2 * cfg.data_max + 1, 2 * cfg.data_min - 2
 
     @always_seq(clk.posedge, reset=rst)
     def saturate_write():
-        # bounded functions: clipping 1.0 to the largest code is not an overflow, so not counted
-        low = intbv(0)[w + 2:]
+        # stage 8: the rounded result r2 >> fine, or the saturation code stage 7 decided on
+        # (bounded functions: clipping 1.0 to the largest code is not an overflow, not counted)
+        t = intbv(0)[rw:]
         valid = bool(c_sat[o_valid])
         wr_vec.en.next = valid
         done_d.next = valid and bool(c_sat[o_last])
         vec_done.next = done_d
         if valid:
             wr_vec.addr.next = c_sat[o_region:o_waddr]
-            wr_vec.region.next = c_sat[o_tsel:o_region]
+            wr_vec.region.next = c_sat[o_shift0:o_region]
             wr_vec.count.next = c_sat[o_waddr:o_count]
             for lane in range(p):
                 lo = lane * w
-                if tq[lane] >= over_at:
-                    wr_vec.data.next[lo + w:lo] = top_code
-                elif tq[lane] <= under_at:
+                t[:] = r2[lane] >> c_sat[o_fine + fwb:o_fine]
+                if fits[lane]:
+                    wr_vec.data.next[lo + w:lo] = t[w:]
+                elif neg[lane]:
                     wr_vec.data.next[lo + w:lo] = bottom_code
                 else:
-                    low[:] = tq[lane][w + 1:] + 1
-                    wr_vec.data.next[lo + w:lo] = low[w + 1:1]
+                    wr_vec.data.next[lo + w:lo] = top_code
 
     @always_comb
     def write_merge():
@@ -650,6 +862,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
             wr.count.next = wr_vec.count
             wr.data.next = wr_vec.data
 
-    smx = softmax_unit(cfg, clk, rst, smx_start, smx_done, smx_busy, dec, rd_smx, rd.data, wr_smx)
-    return (dispatch, read_merge, latch, seq, softmax_holds, handshake, control_line, lanes_enable, lanes,
-            saturate_write, write_merge, smx)
+    smx = softmax_unit(cfg, clk, rst, smx_start, smx_done, smx_busy, dec, rd_smx, rd.data, wr_smx, smx_u, smx_addr,
+                       smx_frac)
+    return (dispatch, read_merge, latch, seq, softmax_holds, handshake, control_line, lanes, saturate_write,
+            write_merge, smx)

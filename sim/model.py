@@ -390,8 +390,8 @@ class CycleModel:
     Durations (issue cycle to done cycle), N = words presented:
 
         FC    N = rows*ceil(cols/P)    N + 11 + log2(P)
-        ACT   N = ceil(length/P)       N + 14             EW   N + 8
-        ACT softmax  3*length + 2*(16 + lut_frac_bits) + 1 + 32
+        ACT   N = ceil(length/P)       N + 12             EW   N + 8
+        ACT softmax  3*length + (17 + lut_frac_bits) + 17
         DMA   5 cycles to the first address handshake (2 for the program fetch), then per burst of
               B beats: read mem_read_latency + B - 1 cycles to the last beat (+1 cycle per 32-bit
               entry for bias loads), write 5 per beat + mem_write_latency to the response; 3 cycles
@@ -559,12 +559,12 @@ class CycleModel:
             words = n * -(-f["cols"] // p)
             dur = words + 11 + cfg.lane_bits
         elif softmax:
-            # three element-serial passes and a restoring division, N = 2*(16+F) quotient bits
+            # three element-serial passes and a restoring division of 17 + F quotient bits
             words = 0
-            dur = 3 * n + 2 * (cfg.LUT_VALUE_BITS + cfg.lut_frac_bits) + 1 + 32
+            dur = 3 * n + (cfg.LUT_VALUE_BITS + cfg.lut_frac_bits + 1) + 17
         elif op in (Op.ACT, Op.EW):
             words = -(-n // p)
-            dur = words + (14 if op == Op.ACT else 8)
+            dur = words + (12 if op == Op.ACT else 8)
         elif op == Op.STORE:
             dur = self._write_cycles(addr, -(-n // cfg.elems_per_beat))
         elif f["func"] == isa.LoadTarget.ABUF:
