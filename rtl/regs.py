@@ -106,48 +106,48 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
             axil.arready.next = 1
             axil.rvalid.next = 1
             axil.rresp.next = 0
-            a = axil.araddr[8:2]  # the word index: a 6-bit case, not a 32-bit one
-            if a == A_CTRL // 4:
+            a = axil.araddr & 0xFC
+            if a == A_CTRL:
                 axil.rdata.next = irq_en << 1
-            elif a == A_STATUS // 4:
+            elif a == A_STATUS:
                 axil.rdata.next = (error_code << 8) | (error << 2) | (running << 1) | done
-            elif a == A_PROG_ADDR // 4:
+            elif a == A_PROG_ADDR:
                 axil.rdata.next = prog_addr
-            elif a == A_PROG_LEN // 4:
+            elif a == A_PROG_LEN:
                 axil.rdata.next = prog_len
-            elif a == A_SEQ_LEN // 4:
+            elif a == A_SEQ_LEN:
                 axil.rdata.next = seq_len
-            elif a == A_BASE0 // 4:
+            elif a == A_BASE0:
                 axil.rdata.next = base0
-            elif a == A_BASE1 // 4:
+            elif a == A_BASE1:
                 axil.rdata.next = base1
-            elif a == A_BASE2 // 4:
+            elif a == A_BASE2:
                 axil.rdata.next = base2
-            elif a == A_BASE3 // 4:
+            elif a == A_BASE3:
                 axil.rdata.next = base3
-            elif a == A_FLAGS // 4:
+            elif a == A_FLAGS:
                 axil.rdata.next = flags
-            elif a == A_CYCLES // 4:
+            elif a == A_CYCLES:
                 axil.rdata.next = cycles
-            elif a == A_BUSY_FC // 4:
+            elif a == A_BUSY_FC:
                 axil.rdata.next = c_fc
-            elif a == A_BUSY_ACT // 4:
+            elif a == A_BUSY_ACT:
                 axil.rdata.next = c_act
-            elif a == A_BUSY_EW // 4:
+            elif a == A_BUSY_EW:
                 axil.rdata.next = c_ew
-            elif a == A_BUSY_DMA // 4:
+            elif a == A_BUSY_DMA:
                 axil.rdata.next = c_dma
-            elif a == A_INSTRS // 4:
+            elif a == A_INSTRS:
                 axil.rdata.next = c_instr
-            elif a == A_PC // 4:
+            elif a == A_PC:
                 axil.rdata.next = pc
-            elif a == A_SAT_COUNT // 4:
+            elif a == A_SAT_COUNT:
                 axil.rdata.next = c_sat
-            elif a == A_HW_CONFIG // 4:
+            elif a == A_HW_CONFIG:
                 axil.rdata.next = hw_config
-            elif a == A_HW_ID // 4:
+            elif a == A_HW_ID:
                 axil.rdata.next = isa.HW_ID
-            elif a == A_HW_FINGERPRINT // 4:
+            elif a == A_HW_FINGERPRINT:
                 axil.rdata.next = hw_fingerprint
             else:
                 axil.rdata.next = 0
