@@ -8,7 +8,8 @@ rounded by a plain arithmetic shift, r' >> shift2: a coarse step (0 or W) after 
 step (0..W-1) in the last stage, which produces only the W output bits. Saturation is decided on
 the sum itself, in its stage: the result fits when the bits of r' from shift2 + W - 1 up are all
 equal (a mask per instruction), so no stage builds the full-width shifted value and the last stage
-is only the fine shift and a multiplexer."""
+is only the fine shift and a multiplexer. shift2 = 2W rounds every result to 0: the first stage
+zeroes the operands instead of the last stage having a case for it."""
 from __future__ import annotations
 
 from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, intbv
@@ -27,22 +28,24 @@ def ew_latency(cfg: ProcessorConfig) -> int:
 
 
 @block
-def ew_lanes(cfg: ProcessorConfig, clk, en, data_a, data_b, k_mul, k_shb, k_pow, k_rc, k_coarse, k_mask, r2, fits,
-             neg):
+def ew_lanes(cfg: ProcessorConfig, clk, data_a, data_b, k_mul, k_shb, k_zero, k_pow, k_rc, k_coarse, k_mask, r2,
+             fits, neg):
     """The first three stages of all P lanes:
       1. operands: A = b if the shift is on b else a; B = b (multiply) or 2^sh (add);
-         O = 0 (multiply) or the unshifted operand (add)
+         O = 0 (multiply) or the unshifted operand (add); A = O = 0 when every result rounds to 0
       2. P = A*B (a multiplier block, registered inputs and output); O2 = O + 2^(shift2-1)
       3. r' = P + O2; r2 = r' >> (W if coarse else 0), arithmetic, so that r2 >> (shift2 mod W)
          is the rounded result; fits = the bits of r' from shift2 + W - 1 up are all equal (the
          result needs no saturation); neg = r' < 0
-    Ports: clk; en (advance); data_a, data_b (in, P*W-bit words, the operands of the word in the
-    first stage); k_mul, k_shb, k_pow (in: multiply, the shift is on b, 2^sh; for the word in
-    stage 1), k_rc (in: the rounding constant, for the word in stage 2), k_coarse, k_mask (in:
+    Ports: clk; data_a, data_b (in, P*W-bit words, the operands of the word in the first stage);
+    k_mul, k_shb, k_zero, k_pow (in: multiply, the shift is on b, shift2 = 2W, 2^sh; for the word
+    in stage 1), k_rc (in: the rounding constant, for the word in stage 2), k_coarse, k_mask (in:
     shift by W, bit pairs of r' that must agree (pair i = bits W-1+i and W+i); for the word in
     stage 3); r2 (out, list of P signed signals used as an array), fits, neg (out, P bits).
-    Latency 3. One process per stage for all lanes. No reset: only valid words are written, by
-    the control that travels beside them."""
+    Latency 3. One process per stage for all lanes. No reset and no enable: only valid words are
+    written, by the control that travels beside them, and a word never waits (the stages advance
+    every cycle; with nothing in flight they carry don't-care words), so no net reaches every
+    register of every lane."""
     p, w = cfg.lanes, cfg.data_bits
     half = 1 << (2 * w - 1)
     a_op = [Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1)) for _ in range(p)]
@@ -55,31 +58,38 @@ def ew_lanes(cfg: ProcessorConfig, clk, en, data_a, data_b, k_mul, k_shb, k_pow,
     def operands():
         xa = intbv(0, min=cfg.data_min, max=cfg.data_max + 1)
         xb = intbv(0, min=cfg.data_min, max=cfg.data_max + 1)
-        if en:
-            for lane in range(p):
-                lo = lane * w
-                xa[:] = data_a[lo + w:lo].signed()
-                xb[:] = data_b[lo + w:lo].signed()
-                if k_shb:
-                    a_op[lane].next = xb
-                else:
-                    a_op[lane].next = xa
-                if k_mul:
-                    b_op[lane].next = xb
-                    o_op[lane].next = 0
-                else:
-                    b_op[lane].next = k_pow
-                    if k_shb:
-                        o_op[lane].next = xa
-                    else:
-                        o_op[lane].next = xb
+        for lane in range(p):
+            lo = lane * w
+            xa[:] = data_a[lo + w:lo].signed()
+            xb[:] = data_b[lo + w:lo].signed()
+            # shift2 = 2W: |r| < 2^(2W-1), so every result rounds to 0; a zero sum gives
+            # it (it fits, it is not negative) and the last stage needs no case for it
+            if k_zero:
+                a_op[lane].next = 0
+            elif k_shb:
+                a_op[lane].next = xb
+            else:
+                a_op[lane].next = xa
+            if k_mul:
+                b_op[lane].next = xb
+            else:
+                b_op[lane].next = k_pow
+            if k_mul or k_zero:
+                o_op[lane].next = 0
+            elif k_shb:
+                o_op[lane].next = xa
+            else:
+                o_op[lane].next = xb
 
     @always(clk.posedge)
     def product():
-        if en:
-            for lane in range(p):
-                prod[lane].next = a_op[lane] * b_op[lane]
-                o2[lane].next = o_op[lane] + k_rc
+        # the constant in a signed variable: a signed + unsigned sum converts to an unsigned
+        # Verilog addition, which would zero-extend a negative operand
+        rc = intbv(0, min=-half, max=half)
+        rc[:] = k_rc
+        for lane in range(p):
+            prod[lane].next = a_op[lane] * b_op[lane]
+            o2[lane].next = o_op[lane] + rc
 
     @always(clk.posedge)
     def combine():
@@ -87,18 +97,17 @@ def ew_lanes(cfg: ProcessorConfig, clk, en, data_a, data_b, k_mul, k_shb, k_pow,
         pairs = intbv(0)[w + 1:]
         fit = intbv(0)[p:]
         sgn = intbv(0)[p:]
-        if en:
-            for lane in range(p):
-                s[:] = prod[lane] + o2[lane]
-                pairs[:] = (s[2 * w:w - 1] ^ s[2 * w + 1:w]) & k_mask
-                fit[lane] = pairs == 0
-                sgn[lane] = s[2 * w]
-                if k_coarse:
-                    r2[lane].next = s >> w
-                else:
-                    r2[lane].next = s
-            fits.next = fit
-            neg.next = sgn
+        for lane in range(p):
+            s[:] = prod[lane] + o2[lane]
+            pairs[:] = (s[2 * w:w - 1] ^ s[2 * w + 1:w]) & k_mask
+            fit[lane] = pairs == 0
+            sgn[lane] = s[2 * w]
+            if k_coarse:
+                r2[lane].next = s >> w
+            else:
+                r2[lane].next = s
+        fits.next = fit
+        neg.next = sgn
 
     return operands, product, combine
 
@@ -165,13 +174,13 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
     line = [Signal(intbv(0)[cw:]) for _ in range(t_sat - 1)]
     # decoded control, registered at the tap of its stage (cycle t + X for the word of cycle t)
     k_mul, k_shb = Signal(bool(0)), Signal(bool(0))
+    k_zero = Signal(bool(0))                              # shift2 = 2W: every result rounds to 0
     k_pow = Signal(intbv(0)[w + 1:])                      # 2^sh
     k_rc = Signal(intbv(0)[2 * w - 1:])                   # 2^(shift2-1), 0 for shift2 = 0 or 2W
     k_coarse = Signal(bool(0))                            # W <= shift2 < 2W
     k_mask = Signal(intbv(0)[w + 1:])                     # which bit pairs of the sum must agree
     c_sat = Signal(intbv(0)[o_mul:])                      # valid, last, count, waddr, region
     k_fine = Signal(intbv(0)[wb:])                        # shift2 mod W
-    k_zero = Signal(bool(0))                              # shift2 = 2W: every result rounds to 0
 
     @always(clk.posedge)
     def control_line():
@@ -181,13 +190,15 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
             for k in range(t_sat - 1):
                 line[k].next = 0
             c_sat.next = 0
-        elif ctl.busy:
+        else:  # every cycle, like the lanes: with nothing in flight only invalid words move
             line[0].next = ctl0
             for k in range(1, t_sat - 1):
                 line[k].next = line[k - 1]
             # stage 1: operands
             k_mul.next = line[t_ops - 2][o_mul]
             k_shb.next = line[t_ops - 2][o_shb]
+            s2[:] = line[t_ops - 2][o_s2 + s2b:o_s2]
+            k_zero.next = s2 == 2 * w
             k_pow.next = 1 << line[t_ops - 2][o_sh + wb:o_sh]
             # stage 2: rounding constant
             s2[:] = line[t_prod - 2][o_s2 + s2b:o_s2]
@@ -205,13 +216,13 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
             # stage 4: fine shift, write
             s2[:] = line[t_sat - 2][o_s2 + s2b:o_s2]
             k_fine.next = s2[wb:]
-            k_zero.next = s2 == 2 * w
             c_sat.next = line[t_sat - 2][o_mul:]
 
     wide = 1 << (2 * w)
     r2 = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
     fits, neg = Signal(intbv(0)[p:]), Signal(intbv(0)[p:])
-    lanes = ew_lanes(cfg, clk, ctl.busy, rd_a.data, rd_b.data, k_mul, k_shb, k_pow, k_rc, k_coarse, k_mask, r2, fits, neg)
+    lanes = ew_lanes(cfg, clk, rd_a.data, rd_b.data, k_mul, k_shb, k_zero, k_pow, k_rc, k_coarse, k_mask, r2,
+                     fits, neg)
 
     top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
     done_d = Signal(bool(0))
@@ -236,9 +247,7 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
             for lane in range(p):
                 lo = lane * w
                 t[:] = r2[lane] >> k_fine
-                if k_zero:
-                    wr.data.next[lo + w:lo] = 0
-                elif fits[lane]:
+                if fits[lane]:
                     wr.data.next[lo + w:lo] = t[w:]
                 else:
                     clip[lane] = lane < count

@@ -23,12 +23,15 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
     Only the row bits of an address advance (by one row, P elements, per word), within the largest
     region's row count: an access never crosses the end of its region (isa.check_access), so the
     bits above never change during an instruction (the buffer decodes the row within its region
-    from the low bits). Whole words are counted down, then a partial word if there is one."""
+    from the low bits). Whole words are counted down, then a partial word if there is one; the same
+    rule bounds a length by the largest region, 2^rb rows, so the count needs rb + 1 bits."""
     p, lb = cfg.lanes, cfg.lane_bits
     rb = max(clog2(cfg.vbuf_words), clog2(cfg.zbuf_words), clog2(cfg.ebuf_words))
     hi = lb + rb
     assert hi <= 16
-    left = Signal(intbv(0)[16 - lb:])      # whole words not yet presented, the one presented included
+    nb = min(16, hi + 1)                   # bits of a legal length (at most 2^hi elements)
+    left = Signal(intbv(0)[nb - lb:])      # whole words not yet presented, the one presented included
+    assert len(left) >= 3
     part = Signal(bool(0))                 # a partial word ends the instruction
     last_count = Signal(intbv(0, min=0, max=p + 1))    # elements of the last word
 
@@ -57,21 +60,22 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
 
     @always_seq(clk.posedge, reset=rst)
     def walk():
-        n = intbv(0)[16:]
+        n = intbv(0)[nb:]
+        few = bool(0)  # left <= 2: the bits above the lowest two are zero (one test for three)
         if start:
-            n[:] = dec.length
-            left.next = n[16:lb]
+            n[:] = dec.length[nb:]
+            left.next = n[nb:lb]
             part.next = n[lb:] != 0
             valid.next = n != 0
             if n[lb:] == 0:
                 last_count.next = p
             else:
                 last_count.next = n[lb:]
-            if n[16:lb] == 0:  # fewer than P elements: one partial word
+            if n[nb:lb] == 0:  # fewer than P elements: one partial word
                 last.next = 1
                 count.next = n[lb:]
             else:
-                last.next = n[16:lb] == 1 and n[lb:] == 0
+                last.next = n[nb:lb] == 1 and n[lb:] == 0
                 count.next = p
         elif valid:
             if last:
@@ -79,11 +83,13 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
                 count.next = 0
             else:  # the word presented was a whole one
                 left.next = left - 1
-                last.next = left == 1 or (left == 2 and not part)
-                if left >= 2:
-                    count.next = p
-                else:
+                few = left[len(left):2] == 0
+                # left == 1, or left == 2 and no partial word follows
+                last.next = few and ((not left[1] and left[0]) or (left[1] and not left[0] and not part))
+                if few and not left[1]:  # left < 2 (so 1): the partial word is next
                     count.next = last_count
+                else:
+                    count.next = p
 
     return read_enable, addresses, walk
 
