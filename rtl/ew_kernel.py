@@ -1,68 +1,115 @@
 """Element-wise (adder) kernel: add with alignment shifts, or multiply; round, saturate. A
-pipeline: the next instruction starts as soon as the previous one has presented its last word."""
+pipeline: the next instruction starts as soon as the previous one has presented its last word.
+
+Each lane has one multiplier block, for both functions: a multiply is a*b; an add shifts at most
+one operand (the ISA's rule), so it is x*2^sh + y, the shift done by the multiplier. The rounding
+constant 2^(shift2-1) is added to the other operand beside the multiplier, so the sum r' is
+rounded by a plain arithmetic shift, r' >> shift2: a coarse step (0 or W) after the sum, the fine
+step (0..W-1) in the last stage, which produces only the W output bits. Saturation is decided on
+the sum itself, in its stage: the result fits when the bits of r' from shift2 + W - 1 up are all
+equal (a mask per instruction), so no stage builds the full-width shifted value and the last stage
+is only the fine shift and a multiplexer. shift2 = 2W rounds every result to 0: the first stage
+zeroes the operands instead of the last stage having a case for it."""
 from __future__ import annotations
 
 from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, intbv
 
 from . import isa
-from .config import ProcessorConfig
+from .config import ProcessorConfig, clog2
 from .interfaces import READ_LATENCY
 from .vector_unit import stream_control, vector_sequencer
 
 
 def ew_latency(cfg: ProcessorConfig) -> int:
     """Cycles from the cycle an instruction presents its last word to its done pulse: read
-    (READ_LATENCY), shift or multiply (1), sum (1), round (1), saturate (1), write stage (1)."""
+    (READ_LATENCY), operand selection (1), product and rounding constant (1), sum and coarse
+    shift (1), fine shift and saturation (1), write stage (1)."""
     return READ_LATENCY + 5
 
 
 @block
-def ew_lanes(cfg: ProcessorConfig, clk, en, data_a, data_b, is_mul, shift_a, shift, r):
-    """The first two stages of all P lanes: r = (a << sh_a) + (b << sh_b), or a*b (a DSP block with
-    registered inputs and output). An add shifts at most one operand (the ISA's rule), so each
-    lane has one shifter: the operand with the non-zero shift goes through it.
-
-    Ports: clk; en (advance); data_a, data_b (in, P*W-bit words); is_mul, shift_a (a is the shifted
-    operand, else b), shift (its shift) (in, for the word in the first stage); r (out, list of P
-    signed signals used as an array). Latency 2.
-    One process per stage for all lanes. No reset: only valid words are written, by the control
-    that travels beside them."""
+def ew_lanes(cfg: ProcessorConfig, clk, data_a, data_b, k_mul, k_shb, k_zero, k_pow, k_rc, k_coarse, k_mask, r2,
+             fits, neg):
+    """The first three stages of all P lanes:
+      1. operands: A = b if the shift is on b else a; B = b (multiply) or 2^sh (add);
+         O = 0 (multiply) or the unshifted operand (add); A = O = 0 when every result rounds to 0
+      2. P = A*B (a multiplier block, registered inputs and output); O2 = O + 2^(shift2-1)
+      3. r' = P + O2; r2 = r' >> (W if coarse else 0), arithmetic, so that r2 >> (shift2 mod W)
+         is the rounded result; fits = the bits of r' from shift2 + W - 1 up are all equal (the
+         result needs no saturation); neg = r' < 0
+    Ports: clk; data_a, data_b (in, P*W-bit words, the operands of the word in the first stage);
+    k_mul, k_shb, k_zero, k_pow (in: multiply, the shift is on b, shift2 = 2W, 2^sh; for the word
+    in stage 1), k_rc (in: the rounding constant, for the word in stage 2), k_coarse, k_mask (in:
+    shift by W, bit pairs of r' that must agree (pair i = bits W-1+i and W+i); for the word in
+    stage 3); r2 (out, list of P signed signals used as an array), fits, neg (out, P bits).
+    Latency 3. One process per stage for all lanes. No reset and no enable: only valid words are
+    written, by the control that travels beside them, and a word never waits (the stages advance
+    every cycle; with nothing in flight they carry don't-care words), so no net reaches every
+    register of every lane."""
     p, w = cfg.lanes, cfg.data_bits
-    wide = 1 << (2 * w)  # |r| < 2^(2W) for shifts <= W-1 (the ISA's limit)
-    prod = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
-    shifted = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
-    other = [Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1)) for _ in range(p)]
-    mul_d = Signal(bool(0))
+    half = 1 << (2 * w - 1)
+    a_op = [Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1)) for _ in range(p)]
+    b_op = [Signal(intbv(0, min=cfg.data_min, max=-cfg.data_min + 1)) for _ in range(p)]  # b or 2^sh <= 2^(W-1)
+    o_op = [Signal(intbv(0, min=cfg.data_min, max=cfg.data_max + 1)) for _ in range(p)]
+    prod = [Signal(intbv(0, min=-half, max=half)) for _ in range(p)]  # |a*b| <= 2^(2W-2)
+    o2 = [Signal(intbv(0, min=-half, max=half)) for _ in range(p)]    # O + 2^(shift2-1), shift2 <= 2W-1
 
     @always(clk.posedge)
     def operands():
-        x = intbv(0, min=cfg.data_min, max=cfg.data_max + 1)
-        if en:
-            mul_d.next = is_mul
-            for lane in range(p):
-                lo = lane * w
-                if is_mul:
-                    prod[lane].next = data_a[lo + w:lo].signed() * data_b[lo + w:lo].signed()
-                else:
-                    # one shifter per lane, one shift amount per instruction
-                    if shift_a:
-                        x[:] = data_a[lo + w:lo].signed()
-                        other[lane].next = data_b[lo + w:lo].signed()
-                    else:
-                        x[:] = data_b[lo + w:lo].signed()
-                        other[lane].next = data_a[lo + w:lo].signed()
-                    shifted[lane].next = x << shift
+        xa = intbv(0, min=cfg.data_min, max=cfg.data_max + 1)
+        xb = intbv(0, min=cfg.data_min, max=cfg.data_max + 1)
+        for lane in range(p):
+            lo = lane * w
+            xa[:] = data_a[lo + w:lo].signed()
+            xb[:] = data_b[lo + w:lo].signed()
+            # shift2 = 2W: |r| < 2^(2W-1), so every result rounds to 0; a zero sum gives
+            # it (it fits, it is not negative) and the last stage needs no case for it
+            if k_zero:
+                a_op[lane].next = 0
+            elif k_shb:
+                a_op[lane].next = xb
+            else:
+                a_op[lane].next = xa
+            if k_mul:
+                b_op[lane].next = xb
+            else:
+                b_op[lane].next = k_pow
+            if k_mul or k_zero:
+                o_op[lane].next = 0
+            elif k_shb:
+                o_op[lane].next = xa
+            else:
+                o_op[lane].next = xb
+
+    @always(clk.posedge)
+    def product():
+        # the constant in a signed variable: a signed + unsigned sum converts to an unsigned
+        # Verilog addition, which would zero-extend a negative operand
+        rc = intbv(0, min=-half, max=half)
+        rc[:] = k_rc
+        for lane in range(p):
+            prod[lane].next = a_op[lane] * b_op[lane]
+            o2[lane].next = o_op[lane] + rc
 
     @always(clk.posedge)
     def combine():
-        if en:
-            for lane in range(p):
-                if mul_d:
-                    r[lane].next = prod[lane]
-                else:
-                    r[lane].next = shifted[lane] + other[lane]
+        s = intbv(0, min=-2 * half, max=2 * half)
+        pairs = intbv(0)[w + 1:]
+        fit = intbv(0)[p:]
+        sgn = intbv(0)[p:]
+        for lane in range(p):
+            s[:] = prod[lane] + o2[lane]
+            pairs[:] = (s[2 * w:w - 1] ^ s[2 * w + 1:w]) & k_mask
+            fit[lane] = pairs == 0
+            sgn[lane] = s[2 * w]
+            if k_coarse:
+                r2[lane].next = s >> w
+            else:
+                r2[lane].next = s
+        fits.next = fit
+        neg.next = sgn
 
-    return operands, combine
+    return operands, product, combine
 
 
 @block
@@ -82,11 +129,14 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
     vector_unit.stream_control). Busy cycles per instruction alone: ceil(length/P) + ew_latency(cfg).
     Reset: synchronous: idle, nothing in flight."""
     p, w, lb = cfg.lanes, cfg.data_bits, cfg.lane_bits
+    wb = clog2(w)                 # bits of a shift <= W-1 (shift0, shift1)
+    s2b = clog2(2 * w + 1)        # bits of shift2 <= 2W
     seq_valid, seq_last = Signal(bool(0)), Signal(bool(0))
     seq_count = Signal(intbv(0, min=0, max=p + 1))
     seq_waddr = Signal(intbv(0)[16:])
-    s_mul, s_shift_a = Signal(bool(0)), Signal(bool(0))
-    s_shift, s_sh_out = [Signal(intbv(0)[6:]) for _ in range(2)]
+    s_mul, s_shb = Signal(bool(0)), Signal(bool(0))
+    s_sh = Signal(intbv(0)[wb:])
+    s_s2 = Signal(intbv(0)[s2b:])
     s_region = Signal(intbv(0)[2:])
 
     @always_seq(clk.posedge, reset=rst)
@@ -95,77 +145,93 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
         if ctl.start:
             s_mul.next = dec.func == int(isa.EwFunc.MUL)
             # an add shifts at most one operand (isa.check_legal): which one, and by how much
-            s_shift_a.next = dec.shift0 != 0
-            s_shift.next = dec.shift0 if dec.shift0 != 0 else dec.shift1
-            s_sh_out.next = dec.shift2
+            s_shb.next = dec.func != int(isa.EwFunc.MUL) and dec.shift1 != 0
+            if dec.shift0 != 0:
+                s_sh.next = dec.shift0[wb:]
+            else:
+                s_sh.next = dec.shift1[wb:]
+            s_s2.next = dec.shift2[s2b:]
             s_region.next = dec.dst_region
 
     seq = vector_sequencer(cfg, clk, rst, ctl.start, dec, rd_a, rd_b, seq_valid, seq_last, seq_count, seq_waddr)
     handshake = stream_control(clk, rst, ctl, seq_valid, seq_last, Signal(bool(0)))
 
     # ---- control of each word, beside its data ------------------------------------------------------
-    # packed (LSB first): valid, last, count, waddr, region, mul, shift_a, shift, sh_out
+    # packed (LSB first): valid, last, count, waddr, region, mul, shb, sh, s2
     nb = lb + 1
-    ctl0 = ConcatSignal(s_sh_out, s_shift, s_shift_a, s_mul, s_region, seq_waddr, seq_count, seq_last, seq_valid)
+    ctl0 = ConcatSignal(s_s2, s_sh, s_shb, s_mul, s_region, seq_waddr, seq_count, seq_last, seq_valid)
     o_valid, o_last, o_count = 0, 1, 2
     o_waddr = o_count + nb
     o_region = o_waddr + 16
     o_mul = o_region + 2
-    o_shift_a = o_mul + 1
-    o_shift = o_shift_a + 1
-    o_sh_out = o_shift + 6
+    o_shb = o_mul + 1
+    o_sh = o_shb + 1
+    o_s2 = o_sh + wb
     cw = len(ctl0)
-    assert o_sh_out + 6 == cw
-    t_ops, t_round, t_sat = READ_LATENCY, READ_LATENCY + 2, READ_LATENCY + 3
-    c_ops, c_round, c_sat = [Signal(intbv(0)[cw:]) for _ in range(3)]
+    assert o_s2 + s2b == cw
+    L = READ_LATENCY
+    t_ops, t_prod, t_sum, t_sat = L, L + 1, L + 2, L + 3
     line = [Signal(intbv(0)[cw:]) for _ in range(t_sat - 1)]
+    # decoded control, registered at the tap of its stage (cycle t + X for the word of cycle t)
+    k_mul, k_shb = Signal(bool(0)), Signal(bool(0))
+    k_zero = Signal(bool(0))                              # shift2 = 2W: every result rounds to 0
+    k_pow = Signal(intbv(0)[w + 1:])                      # 2^sh
+    k_rc = Signal(intbv(0)[2 * w - 1:])                   # 2^(shift2-1), 0 for shift2 = 0 or 2W
+    k_coarse = Signal(bool(0))                            # W <= shift2 < 2W
+    k_mask = Signal(intbv(0)[w + 1:])                     # which bit pairs of the sum must agree
+    c_sat = Signal(intbv(0)[o_mul:])                      # valid, last, count, waddr, region
+    k_fine = Signal(intbv(0)[wb:])                        # shift2 mod W
 
     @always(clk.posedge)
     def control_line():
         # c_X holds, in cycle t + X, the control of the word presented in cycle t
+        s2 = intbv(0)[s2b:]
         if rst:
             for k in range(t_sat - 1):
                 line[k].next = 0
-            c_ops.next = 0
-            c_round.next = 0
             c_sat.next = 0
-        elif ctl.busy:
+        else:  # every cycle, like the lanes: with nothing in flight only invalid words move
             line[0].next = ctl0
             for k in range(1, t_sat - 1):
                 line[k].next = line[k - 1]
-            c_ops.next = line[t_ops - 2]
-            c_round.next = line[t_round - 2]
-            c_sat.next = line[t_sat - 2]
+            # stage 1: operands
+            k_mul.next = line[t_ops - 2][o_mul]
+            k_shb.next = line[t_ops - 2][o_shb]
+            s2[:] = line[t_ops - 2][o_s2 + s2b:o_s2]
+            k_zero.next = s2 == 2 * w
+            k_pow.next = 1 << line[t_ops - 2][o_sh + wb:o_sh]
+            # stage 2: rounding constant
+            s2[:] = line[t_prod - 2][o_s2 + s2b:o_s2]
+            if s2 == 0 or s2 == 2 * w:
+                k_rc.next = 0
+            else:
+                k_rc.next = 1 << (s2 - 1)
+            # stage 3: coarse shift
+            s2[:] = line[t_sum - 2][o_s2 + s2b:o_s2]
+            k_coarse.next = s2[wb] and s2 != 2 * w
+            if s2 >= w + 1:  # pairs from bit shift2 + W - 1 up, none past the top bit
+                k_mask.next = 0
+            else:
+                k_mask.next = ((1 << (w + 1)) - 1) ^ ((1 << s2) - 1)
+            # stage 4: fine shift, write
+            s2[:] = line[t_sat - 2][o_s2 + s2b:o_s2]
+            k_fine.next = s2[wb:]
+            c_sat.next = line[t_sat - 2][o_mul:]
 
     wide = 1 << (2 * w)
-    r = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
-    lanes = ew_lanes(cfg, clk, ctl.busy, rd_a.data, rd_b.data, c_ops(o_mul), c_ops(o_shift_a),
-                     c_ops(o_sh_out, o_shift), r)
+    r2 = [Signal(intbv(0, min=-wide, max=wide)) for _ in range(p)]
+    fits, neg = Signal(intbv(0)[p:]), Signal(intbv(0)[p:])
+    lanes = ew_lanes(cfg, clk, rd_a.data, rd_b.data, k_mul, k_shb, k_zero, k_pow, k_rc, k_coarse, k_mask, r2,
+                     fits, neg)
 
-    tq = [Signal(intbv(0, min=-2 * wide, max=2 * wide)) for _ in range(p)]
     top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
-    over_at, under_at = 2 * cfg.data_max + 1, 2 * cfg.data_min - 2
-    tq_lo = w + 1
     done_d = Signal(bool(0))
-
-    @always(clk.posedge)
-    def round_lanes():
-        # round to nearest, ties up: ((r >> (s-1)) + 1) >> 1
-        shift = intbv(0)[6:]
-        if ctl.busy:
-            shift[:] = c_round[o_sh_out + 6:o_sh_out]
-            for lane in range(p):
-                if shift == 0:
-                    tq[lane].next = r[lane] << 1
-                else:
-                    tq[lane].next = r[lane] >> (shift - 1)
-
     clipped = Signal(intbv(0)[p:])  # lanes of the word being written that saturated
 
     @always_seq(clk.posedge, reset=rst)
     def saturate_write():
-        # (tq + 1) >> 1 > max  <=>  tq >= 2*max + 1;  (tq + 1) >> 1 < min  <=>  tq <= 2*min - 2
-        low = intbv(0)[tq_lo + 1:]
+        # stage 4: the rounded result r2 >> fine, or the saturation code stage 3 decided on
+        t = intbv(0, min=-wide, max=wide)
         count = intbv(0, min=0, max=p + 1)
         clip = intbv(0)[p:]
         valid = bool(c_sat[o_valid])
@@ -180,20 +246,20 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
             wr.count.next = count
             for lane in range(p):
                 lo = lane * w
-                if tq[lane] >= over_at:
-                    wr.data.next[lo + w:lo] = top_code
-                    clip[lane] = lane < count
-                elif tq[lane] <= under_at:
-                    wr.data.next[lo + w:lo] = bottom_code
-                    clip[lane] = lane < count
+                t[:] = r2[lane] >> k_fine
+                if fits[lane]:
+                    wr.data.next[lo + w:lo] = t[w:]
                 else:
-                    low[:] = tq[lane][tq_lo:] + 1
-                    wr.data.next[lo + w:lo] = low[w + 1:1]
+                    clip[lane] = lane < count
+                    if neg[lane]:
+                        wr.data.next[lo + w:lo] = bottom_code
+                    else:
+                        wr.data.next[lo + w:lo] = top_code
         clipped.next = clip
 
     count_clipped = popcount(clk, rst, clipped, sat_count)
 
-    return latch, seq, handshake, control_line, lanes, round_lanes, saturate_write, count_clipped
+    return latch, seq, handshake, control_line, lanes, saturate_write, count_clipped
 
 
 @block

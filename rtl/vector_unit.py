@@ -2,9 +2,9 @@
 the bookkeeping of a streaming kernel (ready, busy, instructions in flight)."""
 from __future__ import annotations
 
-from myhdl import Signal, always, always_comb, always_seq, block, intbv
+from myhdl import Signal, always, always_comb, always_seq, block, intbv, modbv
 
-from .config import ProcessorConfig
+from .config import ProcessorConfig, clog2
 
 
 @block
@@ -18,45 +18,80 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
     its elements, 1..P), waddr (out: where its results go).
     Timing: the first word is presented the cycle after start, one word per cycle; a start in the
     cycle of a last word continues without a gap. Latency: addresses from the cycle after start.
-    Reset: synchronous, idle."""
-    p = cfg.lanes
-    rem = Signal(intbv(0, min=-(1 << 17), max=1 << 17))  # elements from this word to the end
-    rem_next = Signal(intbv(0, min=-(1 << 17), max=1 << 17))
+    Reset: synchronous, idle.
 
-    @always_comb
-    def next_rem():
-        rem_next.next = rem - p
+    Only the row bits of an address advance (by one row, P elements, per word), within the largest
+    region's row count: an access never crosses the end of its region (isa.check_access), so the
+    bits above never change during an instruction (the buffer decodes the row within its region
+    from the low bits). Whole words are counted down, then a partial word if there is one; the same
+    rule bounds a length by the largest region, 2^rb rows, so the count needs rb + 1 bits."""
+    p, lb = cfg.lanes, cfg.lane_bits
+    rb = max(clog2(cfg.vbuf_words), clog2(cfg.zbuf_words), clog2(cfg.ebuf_words))
+    hi = lb + rb
+    assert hi <= 16
+    nb = min(16, hi + 1)                   # bits of a legal length (at most 2^hi elements)
+    left = Signal(intbv(0)[nb - lb:])      # whole words not yet presented, the one presented included
+    assert len(left) >= 3
+    part = Signal(bool(0))                 # a partial word ends the instruction
+    last_count = Signal(intbv(0, min=0, max=p + 1))    # elements of the last word
 
     @always_comb
     def read_enable():
         rd_a.en.next = valid
         rd_b.en.next = valid
 
-    @always_seq(clk.posedge, reset=rst)
-    def walk():
+    @always(clk.posedge)
+    def addresses():
+        # no reset: the addresses count only beside a valid word
+        row = modbv(0)[rb:]
         if start:
             rd_a.addr.next = dec.src0
             rd_b.addr.next = dec.src1
             rd_a.region.next = dec.src0_region
             rd_b.region.next = dec.src1_region
             waddr.next = dec.dst
-            rem.next = dec.length
-            valid.next = dec.length != 0
-            last.next = dec.length <= p
-            count.next = p if dec.length >= p else dec.length
         elif valid:
-            rd_a.addr.next = rd_a.addr + p
-            rd_b.addr.next = rd_b.addr + p
-            waddr.next = waddr + p
-            rem.next = rem_next
+            row[:] = rd_a.addr[hi:lb] + 1
+            rd_a.addr.next[hi:lb] = row
+            row[:] = rd_b.addr[hi:lb] + 1
+            rd_b.addr.next[hi:lb] = row
+            row[:] = waddr[hi:lb] + 1
+            waddr.next[hi:lb] = row
+
+    @always_seq(clk.posedge, reset=rst)
+    def walk():
+        n = intbv(0)[nb:]
+        few = bool(0)  # left <= 2: the bits above the lowest two are zero (one test for three)
+        if start:
+            n[:] = dec.length[nb:]
+            left.next = n[nb:lb]
+            part.next = n[lb:] != 0
+            valid.next = n != 0
+            if n[lb:] == 0:
+                last_count.next = p
+            else:
+                last_count.next = n[lb:]
+            if n[nb:lb] == 0:  # fewer than P elements: one partial word
+                last.next = 1
+                count.next = n[lb:]
+            else:
+                last.next = n[nb:lb] == 1 and n[lb:] == 0
+                count.next = p
+        elif valid:
             if last:
                 valid.next = 0
                 count.next = 0
-            else:
-                last.next = rem_next <= p
-                count.next = p if rem_next >= p else rem_next
+            else:  # the word presented was a whole one
+                left.next = left - 1
+                few = left[len(left):2] == 0
+                # left == 1, or left == 2 and no partial word follows
+                last.next = few and ((not left[1] and left[0]) or (left[1] and not left[0] and not part))
+                if few and not left[1]:  # left < 2 (so 1): the partial word is next
+                    count.next = last_count
+                else:
+                    count.next = p
 
-    return next_rem, read_enable, walk
+    return read_enable, addresses, walk
 
 
 @block
