@@ -32,6 +32,11 @@ class Field:
     def mask(self) -> int:
         return (1 << self.width) - 1
 
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """(msb + 1, lsb): the field as a MyHDL slice word[hi:lo] of an instruction word."""
+        return self.msb + 1, self.lsb
+
 
 FIELDS = {f.name: f for f in (
     Field("opcode", 0, 4, "operation, see the opcode table"),

@@ -130,26 +130,22 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     OP_LOAD, OP_LOOP, OP_NOP, OP_STORE, OP_SYNC = int(Op.LOAD), int(Op.LOOP), int(Op.NOP), int(Op.STORE), int(Op.SYNC)
     NRES = len(isa.Resource)
 
-    def fpos(name):
-        f = isa.FIELDS[name]
-        return f.msb + 1, f.lsb
-
-    opcode_hi, opcode_lo = fpos("opcode")
-    func_hi, func_lo = fpos("func")
-    dst_hi, dst_lo = fpos("dst")
-    src0_hi, src0_lo = fpos("src0")
-    src1_hi, src1_lo = fpos("src1")
-    length_hi, length_lo = fpos("length")
-    cols_hi, cols_lo = fpos("cols")
-    bias_hi, bias_lo = fpos("bias")
-    ddr_offset_hi, ddr_offset_lo = fpos("ddr_offset")
-    shift0_hi, shift0_lo = fpos("shift0")
-    shift1_hi, shift1_lo = fpos("shift1")
-    shift2_hi, shift2_lo = fpos("shift2")
-    stride_hi, stride_lo = fpos("stride")
-    base_hi, base_lo = fpos("base")
-    cond_hi, cond_lo = fpos("cond")
-    split_hi, split_lo = fpos("split")
+    opcode_hi, opcode_lo = isa.FIELDS["opcode"].bounds
+    func_hi, func_lo = isa.FIELDS["func"].bounds
+    dst_hi, dst_lo = isa.FIELDS["dst"].bounds
+    src0_hi, src0_lo = isa.FIELDS["src0"].bounds
+    src1_hi, src1_lo = isa.FIELDS["src1"].bounds
+    length_hi, length_lo = isa.FIELDS["length"].bounds
+    cols_hi, cols_lo = isa.FIELDS["cols"].bounds
+    bias_hi, bias_lo = isa.FIELDS["bias"].bounds
+    ddr_offset_hi, ddr_offset_lo = isa.FIELDS["ddr_offset"].bounds
+    shift0_hi, shift0_lo = isa.FIELDS["shift0"].bounds
+    shift1_hi, shift1_lo = isa.FIELDS["shift1"].bounds
+    shift2_hi, shift2_lo = isa.FIELDS["shift2"].bounds
+    stride_hi, stride_lo = isa.FIELDS["stride"].bounds
+    base_hi, base_lo = isa.FIELDS["base"].bounds
+    cond_hi, cond_lo = isa.FIELDS["cond"].bounds
+    split_hi, split_lo = isa.FIELDS["split"].bounds
     LAY = layout(cfg)
     IW = LAY.width
     HB = hazard_bits(cfg)

@@ -125,21 +125,17 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     OP_ACT, OP_EW, OP_FC, OP_LOAD, OP_LOOP, OP_STORE = (int(Op.ACT), int(Op.EW), int(Op.FC), int(Op.LOAD),
                                                         int(Op.LOOP), int(Op.STORE))
 
-    def fpos(name):
-        f = isa.FIELDS[name]
-        return f.msb + 1, f.lsb
-
-    opcode_hi, opcode_lo = fpos("opcode")
-    func_hi, func_lo = fpos("func")
-    dst_hi, dst_lo = fpos("dst")
-    src0_hi, src0_lo = fpos("src0")
-    src1_hi, src1_lo = fpos("src1")
-    length_hi, length_lo = fpos("length")
-    cols_hi, cols_lo = fpos("cols")
-    bias_hi, bias_lo = fpos("bias")
-    shift0_hi, shift0_lo = fpos("shift0")
-    shift1_hi, shift1_lo = fpos("shift1")
-    shift2_hi, shift2_lo = fpos("shift2")
+    opcode_hi, opcode_lo = isa.FIELDS["opcode"].bounds
+    func_hi, func_lo = isa.FIELDS["func"].bounds
+    dst_hi, dst_lo = isa.FIELDS["dst"].bounds
+    src0_hi, src0_lo = isa.FIELDS["src0"].bounds
+    src1_hi, src1_lo = isa.FIELDS["src1"].bounds
+    length_hi, length_lo = isa.FIELDS["length"].bounds
+    cols_hi, cols_lo = isa.FIELDS["cols"].bounds
+    bias_hi, bias_lo = isa.FIELDS["bias"].bounds
+    shift0_hi, shift0_lo = isa.FIELDS["shift0"].bounds
+    shift1_hi, shift1_lo = isa.FIELDS["shift1"].bounds
+    shift2_hi, shift2_lo = isa.FIELDS["shift2"].bounds
     aw = len(iram.waddr)
 
     # ---- stage A: fields, range ends, ports, legality of fields --------------------------------
