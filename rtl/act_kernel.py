@@ -321,7 +321,8 @@ def softmax_cycles(cfg: ProcessorConfig, n: int) -> int:
 
 
 @block
-def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, busy, dec, rd, rd_data, wr, u_out, eaddr, fr1):
+def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, dec, rd, rd_data, wr, u_out, eaddr,
+                 fr1):
     """Softmax of `length` (>= 1) elements, element-serial, in three passes over the source:
 
       1. m = max(z)
@@ -332,6 +333,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, busy, dec, rd, rd_
          p_k = saturate(round(E_k * Q / 2^(N - shift1))), written to dst + k
 
     Ports: clk, rst; start (in), done (out, pulse in the cycle whose end the last write lands),
+    done_soon (out: done is high in the next cycle, combinational from registers),
     busy (out: from the cycle after start to done); dec (dst, src0 and its region, length,
     shift0 = exp index shift, shift1 = output fraction bits, sampled at start); rd (AbufReadPort:
     en, region, addr out), rd_data (in, the port's data: the row holding the element); wr
@@ -434,6 +436,10 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, busy, dec, rd, rd_
     def u_port():
         u_out.next = (m - z) & ((1 << w) - 1)   # m >= z in the sum and output passes
 
+    @always_comb
+    def done_ahead():
+        done_soon.next = wr.en and tags[15] == P_OUT and lasts[15]
+
     @always(clk.posedge)
     def constants():
         # per-instruction constants: sampled or built at start (see above)
@@ -505,7 +511,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, busy, dec, rd, rd_
         # OUT: the element pipeline writes; done in the cycle the last write lands
         if tags[14] == P_OUT:
             oaddr.next = oaddr + 1
-        done.next = wr.en and tags[15] == P_OUT and lasts[15]
+        done.next = done_soon
         if done:
             busy.next = 0
             state.next = State.IDLE
@@ -618,7 +624,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, busy, dec, rd, rd_
                 else:
                     wr.data.next[lo + w:lo] = top_code
 
-    return read_port, u_port, constants, control, element_pipe, accumulate, maximum, products, partial_sums, output
+    return read_port, u_port, done_ahead, constants, control, element_pipe, accumulate, maximum, products, partial_sums, output
 
 
 @block
@@ -659,6 +665,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     unused = AbufReadPort(cfg)
     vec_start, smx_start = Signal(bool(0)), Signal(bool(0))
     vec_done, smx_done, smx_busy = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    smx_done_soon = Signal(bool(0))
 
     @always_comb
     def dispatch():
@@ -822,6 +829,12 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
                       k7(o_coarse + 3, o_coarse), k7(o_mask + sb - w, o_mask), r2, fits, neg, smx_addr, smx_frac)
     wr_vec = AbufWritePort(cfg)
     done_d = Signal(bool(0))
+
+    @always_comb
+    def done_ahead():
+        # vec_done follows done_d by a cycle; the softmax unit says its own
+        ctl.done_soon.next = done_d or smx_done_soon
+
     top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
 
     @always_seq(clk.posedge, reset=rst)
@@ -862,7 +875,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
             wr.count.next = wr_vec.count
             wr.data.next = wr_vec.data
 
-    smx = softmax_unit(cfg, clk, rst, smx_start, smx_done, smx_busy, dec, rd_smx, rd.data, wr_smx, smx_u, smx_addr,
+    smx = softmax_unit(cfg, clk, rst, smx_start, smx_done, smx_done_soon, smx_busy, dec, rd_smx, rd.data, wr_smx, smx_u, smx_addr,
                        smx_frac)
-    return (dispatch, read_merge, latch, seq, softmax_holds, handshake, control_line, lanes, saturate_write,
-            write_merge, smx)
+    return (dispatch, read_merge, latch, seq, softmax_holds, handshake, control_line, lanes, done_ahead,
+            saturate_write, write_merge, smx)

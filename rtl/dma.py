@@ -18,7 +18,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     Ports:
       clk, rst         clock; synchronous active-high reset (abandons a transfer: reset the
                        external memory too)
-      ctl              KernelCtl for LOAD/STORE: start in; busy, done out
+      ctl              KernelCtl for LOAD/STORE: start in; ready, busy, done, done_soon out
       dec              Decoded fields sampled at start: opcode, func (LOAD target), dst, src0,
                        length, ddr_offset, stride, base
       loop_t           in, loop index t at start; base0..3 in, the base registers
@@ -121,6 +121,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         rd.region.next = region
         wr.region.next = region
         ctl.ready.next = not ctl.busy or ctl.done
+        ctl.done_soon.next = state == State.FINISH and not is_fetch
 
     @always_comb
     def shift_in():

@@ -226,6 +226,11 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
 
     top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
     done_d = Signal(bool(0))
+
+    @always_comb
+    def done_ahead():
+        ctl.done_soon.next = done_d
+
     clipped = Signal(intbv(0)[p:])  # lanes of the word being written that saturated
 
     @always_seq(clk.posedge, reset=rst)
@@ -259,7 +264,7 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
 
     count_clipped = popcount(clk, rst, clipped, sat_count)
 
-    return latch, seq, handshake, control_line, lanes, saturate_write, count_clipped
+    return latch, seq, handshake, control_line, lanes, done_ahead, saturate_write, count_clipped
 
 
 @block

@@ -318,6 +318,10 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     over_at, under_at = 2 * cfg.data_max + 1, 2 * cfg.data_min - 2
     done_d = Signal(bool(0))
 
+    @always_comb
+    def done_ahead():
+        ctl.done_soon.next = done_d
+
     @always(clk.posedge)
     def round_stage():
         # round(acc / 2^s) = ((acc >> (s-1)) + 1) >> 1, no wide constant
@@ -356,7 +360,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
                 wr.data.next[lo + w:lo] = value
 
     return (words_per_row, remaining, handshake, sequencer, instruction_last, control_line, weights, multiply,
-            tree_first_level, tree_insts, bias_address, segments, accumulate, round_stage, saturate_write)
+            tree_first_level, tree_insts, bias_address, segments, accumulate, round_stage, done_ahead, saturate_write)
 
 
 @block

@@ -90,6 +90,8 @@ class KernelCtl:
            done (inclusive)
     done   out, one-cycle pulse per instruction, in order, in the cycle at whose end its last
            buffer write lands: an instruction started in that cycle reads the result
+    done_soon  out: `done` is high in the next cycle. The issue unit registers what the dones
+           mean for its scoreboard from it, so its issue decision reads no kernel output late
     """
 
     def __init__(self):
@@ -97,6 +99,7 @@ class KernelCtl:
         self.ready = Signal(bool(0))
         self.busy = Signal(bool(0))
         self.done = Signal(bool(0))
+        self.done_soon = Signal(bool(0))
 
 
 class Axi4Master:

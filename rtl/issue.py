@@ -102,7 +102,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
       imem_raddr/rdata  instruction memory read port (latency 1); rdata bit 128 is the predecoded
                         "FC weights past the weight buffer"
       dec               out, Decoded fields of the instruction in the issue stage (registered)
-      ctl_*             KernelCtl of FC, ACT, EW, DMA: start out (combinational), ready/busy/done in
+      ctl_*             KernelCtl of FC, ACT, EW, DMA: start out (combinational), ready/busy/done/done_soon in
       loop_t            out, loop index t
       running           out, between START and DONE
       done, error, error_code  out, sticky until the next START
@@ -357,22 +357,37 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     i_illegal, i_overflow, i_region_err, i_skip, i_blocking, i_empty, i_softmax = [Signal(bool(0)) for _ in range(7)]
     i_loop_bad, i_loop_end = Signal(bool(0)), Signal(bool(0))
 
-    done_now = Signal(intbv(0)[N_SLOTS:])  # the slots whose instruction is done in this cycle
+    # the slots whose instruction is done in this cycle: registered from the kernels' done_soon
+    # and the slot each done empties next (the read pointer moves on at a done), so the issue
+    # decision reads no kernel output
+    done_now = Signal(intbv(0)[N_SLOTS:])
+
+    @always_seq(clk.posedge, reset=rst)
+    def done_ahead():
+        dn = intbv(0)[N_SLOTS:]
+        dn[:] = 0
+        if ctl_fc.done_soon:
+            if fc_rd != ctl_fc.done:
+                dn[1] = 1
+            else:
+                dn[0] = 1
+        if ctl_act.done_soon:
+            if act_rd != ctl_act.done:
+                dn[3] = 1
+            else:
+                dn[2] = 1
+        if ctl_ew.done_soon:
+            if ew_rd != ctl_ew.done:
+                dn[5] = 1
+            else:
+                dn[4] = 1
+        if ctl_dma.done_soon:
+            dn[6] = 1
+        done_now.next = dn
 
     @always_comb
     def liveness():
-        dn = intbv(0)[N_SLOTS:]
-        dn[:] = 0
-        if ctl_fc.done:
-            dn[int(fc_rd)] = 1
-        if ctl_act.done:
-            dn[2 + int(act_rd)] = 1
-        if ctl_ew.done:
-            dn[4 + int(ew_rd)] = 1
-        if ctl_dma.done:
-            dn[6] = 1
-        done_now.next = dn
-        live.next = s_occ & ~dn
+        live.next = s_occ & ~done_now
 
     i_ranges = (i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi)
     d_ranges = (d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi)
@@ -680,6 +695,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 state.next = State.IDLE
 
-    return (fetch_address, fetch, queue_control, queue, queue_data, decode, liveness, slot_blocks, conflict_with_issue_stage, trip_count,
+    return (fetch_address, fetch, queue_control, queue, queue_data, decode, done_ahead, liveness, slot_blocks, conflict_with_issue_stage, trip_count,
             slot_of_issue_stage, conflicts, decide,
             issue_valid, issue_register, slots, front_end, control)
