@@ -141,8 +141,10 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
 
     @always_seq(clk.posedge, reset=rst)
     def latch():
-        # per-instruction parameters, beside the sequencer's per-word registers
-        if ctl.start:
+        # per-instruction parameters, beside the sequencer's per-word registers, into which each
+        # word's control samples them. Like the sequencer's, they take the decoded fields whenever
+        # the sequencer is free, so `start` does not enable them
+        if not seq_valid or seq_last:
             s_mul.next = dec.func == int(isa.EwFunc.MUL)
             # an add shifts at most one operand (isa.check_legal): which one, and by how much
             s_shb.next = dec.func != int(isa.EwFunc.MUL) and dec.shift1 != 0

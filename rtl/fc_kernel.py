@@ -90,7 +90,11 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
 
     @always_seq(clk.posedge, reset=rst)
     def sequencer():
-        if ctl.start:
+        # Whenever the sequencer is free (idle, or presenting an instruction's last word) its
+        # registers take the decoded fields, whether or not an instruction starts: they count
+        # only beside s_valid. So `start`, the issue unit's late decision, enables s_valid and
+        # not the ~200 flip-flops of this sequencer.
+        if not s_valid or (s_last and s_last_row):
             rows.next = dec.length
             src.next = dec.src0
             cols.next = dec.cols
@@ -98,40 +102,38 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             kw.next = kw_start
             row.next = 0
             word.next = 0
-            rd.addr.next = dec.src0
+            # (sliced: another kernel's fields need not fit; a legal FC instruction's do)
+            rd.addr.next = dec.src0[len(rd.addr):]
             rd.region.next = dec.src0_region
-            wram.raddr.next = dec.src1
-            s_bias.next = dec.bias
+            wram.raddr.next = dec.src1[len(wram.raddr):]
+            s_bias.next = dec.bias[len(s_bias):]
             s_out.next = dec.dst
             s_shift0.next = dec.shift0 - 1 if dec.shift0 != 0 else 0
             s_shift0_zero.next = dec.shift0 == 0
             s_shift1.next = dec.shift1
             rem.next = dec.cols
             xrem.next = dec.split
-            s_valid.next = dec.length != 0
+            s_valid.next = ctl.start and dec.length != 0
             s_first.next = 1
             s_last.next = kw_start == 1
             s_last_row.next = dec.length == 1
             s_nvalid.next = p if dec.cols >= p else dec.cols
             s_nfirst.next = p if dec.split >= p else dec.split
-        elif s_valid:
+        else:  # presenting a word that is not the instruction's last
             wram.raddr.next = wram.raddr + 1
-            if s_last:
-                if s_last_row:
-                    s_valid.next = 0
-                else:
-                    row.next = row + 1
-                    s_last_row.next = row + 2 == rows
-                    word.next = 0
-                    rd.addr.next = src
-                    s_bias.next = s_bias + 1
-                    s_out.next = s_out + 1
-                    rem.next = cols
-                    xrem.next = split
-                    s_first.next = 1
-                    s_last.next = kw == 1
-                    s_nvalid.next = p if cols >= p else cols
-                    s_nfirst.next = p if split >= p else split
+            if s_last:  # the last word of a row that is not the last row
+                row.next = row + 1
+                s_last_row.next = row + 2 == rows
+                word.next = 0
+                rd.addr.next = src
+                s_bias.next = s_bias + 1
+                s_out.next = s_out + 1
+                rem.next = cols
+                xrem.next = split
+                s_first.next = 1
+                s_last.next = kw == 1
+                s_nvalid.next = p if cols >= p else cols
+                s_nfirst.next = p if split >= p else split
             else:
                 word.next = word + 1
                 rd.addr.next = rd.addr + p

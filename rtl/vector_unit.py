@@ -40,17 +40,25 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
         rd_a.en.next = valid
         rd_b.en.next = valid
 
+    free = Signal(bool(0))  # idle, or presenting the last word: the next word may be another's
+
+    @always_comb
+    def free_state():
+        free.next = not valid or last
+
     @always(clk.posedge)
     def addresses():
-        # no reset: the addresses count only beside a valid word
+        # no reset: the addresses count only beside a valid word. While free they take the
+        # decoded fields whether or not an instruction starts, so `start` (late: the issue
+        # decision) enables only `valid`
         row = modbv(0)[rb:]
-        if start:
+        if free:
             rd_a.addr.next = dec.src0
             rd_b.addr.next = dec.src1
             rd_a.region.next = dec.src0_region
             rd_b.region.next = dec.src1_region
             waddr.next = dec.dst
-        elif valid:
+        else:
             row[:] = rd_a.addr[hi:lb] + 1
             rd_a.addr.next[hi:lb] = row
             row[:] = rd_b.addr[hi:lb] + 1
@@ -62,36 +70,36 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
     def walk():
         n = intbv(0)[nb:]
         few = bool(0)  # left <= 2: the bits above the lowest two are zero (one test for three)
-        if start:
+        if free:
             n[:] = dec.length[nb:]
             left.next = n[nb:lb]
             part.next = n[lb:] != 0
-            valid.next = n != 0
+            valid.next = start and n != 0
             if n[lb:] == 0:
                 last_count.next = p
             else:
                 last_count.next = n[lb:]
             if n[nb:lb] == 0:  # fewer than P elements: one partial word
                 last.next = 1
-                count.next = n[lb:]
             else:
                 last.next = n[nb:lb] == 1 and n[lb:] == 0
-                count.next = p
-        elif valid:
-            if last:
-                valid.next = 0
+            if not start:
                 count.next = 0
-            else:  # the word presented was a whole one
-                left.next = left - 1
-                few = left[len(left):2] == 0
-                # left == 1, or left == 2 and no partial word follows
-                last.next = few and ((not left[1] and left[0]) or (left[1] and not left[0] and not part))
-                if few and not left[1]:  # left < 2 (so 1): the partial word is next
-                    count.next = last_count
-                else:
-                    count.next = p
+            elif n[nb:lb] == 0:
+                count.next = n[lb:]
+            else:
+                count.next = p
+        else:  # the word presented was a whole one, not the last
+            left.next = left - 1
+            few = left[len(left):2] == 0
+            # left == 1, or left == 2 and no partial word follows
+            last.next = few and ((not left[1] and left[0]) or (left[1] and not left[0] and not part))
+            if few and not left[1]:  # left < 2 (so 1): the partial word is next
+                count.next = last_count
+            else:
+                count.next = p
 
-    return read_enable, addresses, walk
+    return read_enable, free_state, addresses, walk
 
 
 @block
