@@ -204,7 +204,7 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
             k_pow.next = 1 << line[t_ops - 2][o_sh + wb:o_sh]
             # stage 2: rounding constant
             s2[:] = line[t_prod - 2][o_s2 + s2b:o_s2]
-            if s2 == 0 or s2 == 2 * w:
+            if s2 == 0 or s2 >= 2 * w:  # (> 2W only on an invalid word: another kernel's field)
                 k_rc.next = 0
             else:
                 k_rc.next = 1 << (s2 - 1)
