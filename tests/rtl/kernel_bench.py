@@ -176,9 +176,12 @@ class KernelBench:
             yield clk.posedge
             ctl.start.next = 0
             n, nbusy = 0, int(ctl.busy)  # values in the start cycle
+            soon = bool(ctl.done_soon)  # the issue unit's scoreboard relies on: done(t) == done_soon(t-1)
             while True:
                 yield clk.posedge
                 n += 1
+                assert bool(ctl.done) == soon, f"{op.name} {fields}: done_soon did not announce done (cycle {n})"
+                soon = bool(ctl.done_soon)
                 sats += int(self.fc_sat) + int(self.ew_sat)
                 nbusy += int(ctl.busy)
                 if ctl.done:
@@ -186,6 +189,7 @@ class KernelBench:
                 assert n < timeout_cycles, f"{op.name} {fields}: no done after {n} cycles"
             cycles.append(n)
             yield clk.posedge
+            assert bool(ctl.done) == soon, f"{op.name} {fields}: done_soon did not announce done (cycle {n + 1})"
             busy.append(nbusy + int(ctl.busy))  # + the cycle after done
         yield clk.posedge  # the write of the last done lands at the end of its cycle
         self._result = dict(abuf=read_abuf(cfg, mems), cycles=cycles, busy=busy, saturations=sats)
