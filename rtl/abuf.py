@@ -16,11 +16,13 @@ contiguous range that needs no copy. Z and E are read and written by whole rows:
 places their tensors at row boundaries, and single-element writes (FC results, softmax) use lane
 enables.
 
-Timing (all ports): a read's (en, region, addr), registered by the kernel in cycle c, addresses
-the memory at the end of c; the memory's output is registered again at the end of c+1 (nothing
-between a block RAM's output and a flip-flop: its clock-to-output delay leaves no room); the
-port's lane selection (V: rotation to the address) is registered at the end of c+2, so the data
-is valid in c+3 (READ_LATENCY). A write port's registers, valid in cycle c, are decoded into
+Timing (all ports): a read's (en, region, addr), registered by the kernel in cycle c, is selected
+among the region port's users and turned into row addresses (V: one per bank) registered at the
+end of c, so that a block RAM's address pins see a flip-flop and the kernel-to-buffer path, which
+crosses the die, carries only that selection; the memory is read at the end of c+1; its output is
+registered again at the end of c+2 (nothing between a block RAM's output and a flip-flop: its
+clock-to-output delay leaves no room); the port's lane selection (V: rotation to the address) is
+registered at the end of c+3, so the data is valid in c+4 (READ_LATENCY). A write port's registers, valid in cycle c, are decoded into
 rows, lane enables and (V) rotated data at the end of c and written at the end of c+1.
 """
 from __future__ import annotations
@@ -90,7 +92,7 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     Ports: clk; five AbufReadPort (FC, ACT, EW operand a, EW operand b, DMA) and four
     AbufWritePort (FC, ACT, EW, DMA). A port may only address the regions isa.PORTS gives it,
     one at a time per region port; the issue unit guarantees both.
-    Latency: READ_LATENCY = 3 from a read's address to its data; a write lands at the end of the
+    Latency: READ_LATENCY = 4 from a read's address to its data; a write lands at the end of the
     cycle after its port registers. No reset: contents survive reset like block RAM."""
     p, w, lb = cfg.lanes, cfg.data_bits, cfg.lane_bits
     mask = p - 1
@@ -165,6 +167,28 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
             else:
                 rows[lo + vrb:lo] = (v_raddr >> lb) & vm
         v_rrows.next = rows
+
+    # ---- the address stage: selected rows and enables registered in front of the memories ----------
+    v_ren_r, z_ren_r, e0_ren_r, e1_ren_r = [Signal(bool(0)) for _ in range(4)]
+    v_rrows_r = Signal(intbv(0)[p * vrb:])
+    z_rrow_r = Signal(intbv(0)[zrb:])
+    e0_rrow_r = Signal(intbv(0)[erb:])
+    e1_rrow_r = Signal(intbv(0)[erb:])
+
+    @always(clk.posedge)
+    def read_address_stage():
+        v_ren_r.next = v_ren
+        z_ren_r.next = z_ren
+        e0_ren_r.next = e0_ren
+        e1_ren_r.next = e1_ren
+        if v_ren:
+            v_rrows_r.next = v_rrows
+        if z_ren:
+            z_rrow_r.next = z_rrow
+        if e0_ren:
+            e0_rrow_r.next = e0_rrow
+        if e1_ren:
+            e1_rrow_r.next = e1_rrow
 
     # ---- write stages: decode the owning kernel's write into rows and lane enables ---------------
     v_wen = Signal(intbv(0)[p:])
@@ -253,11 +277,11 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     # ---- the memories -----------------------------------------------------------------------------
     v_q = [Signal(intbv(0)[w:]) for _ in range(p)]
     for b in range(p):
-        insts.append(v_bank(cfg, b, clk, v_ren, v_rrows, v_wen, v_wrows, v_wdata, v_q[b]))
+        insts.append(v_bank(cfg, b, clk, v_ren_r, v_rrows_r, v_wen, v_wrows, v_wdata, v_q[b]))
     z_q, e0_q, e1_q = [Signal(intbv(0)[p * w:]) for _ in range(3)]
-    insts.append(row_memory(cfg, z_rows, clk, z_ren, z_rrow, z_wen, z_wrow, z_wdata, z_q))
-    insts.append(row_memory(cfg, e_rows, clk, e0_ren, e0_rrow, e_wen, e_wrow, e_wdata, e0_q))
-    insts.append(row_memory(cfg, e_rows, clk, e1_ren, e1_rrow, e_wen, e_wrow, e_wdata, e1_q))
+    insts.append(row_memory(cfg, z_rows, clk, z_ren_r, z_rrow_r, z_wen, z_wrow, z_wdata, z_q))
+    insts.append(row_memory(cfg, e_rows, clk, e0_ren_r, e0_rrow_r, e_wen, e_wrow, e_wdata, e0_q))
+    insts.append(row_memory(cfg, e_rows, clk, e1_ren_r, e1_rrow_r, e_wen, e_wrow, e_wdata, e1_q))
 
     # ---- memory outputs straight into registers ------------------------------------------------------
     v_cat = ConcatSignal(*reversed(v_q))
@@ -266,7 +290,7 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
 
     @always(clk.posedge)
     def capture():
-        fresh.next = concat(e1_ren, e0_ren, z_ren, v_ren)
+        fresh.next = concat(e1_ren_r, e0_ren_r, z_ren_r, v_ren_r)
         if fresh[0]:
             v_r.next = v_cat
         if fresh[1]:
@@ -278,107 +302,111 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
 
     # ---- per-port lane selection, registered: data valid READ_LATENCY cycles after the address -----
     @block
-    def tags(port, en2, reg2, off2):
-        """Enable, region and lane offset of a port's reads, two cycles behind the address (beside
-        the memory and capture registers). Ports: port (in), en2, reg2, off2 (out). Latency 2.
-        No reset: en2 follows port.en, which the kernels clear on reset."""
-        en1 = Signal(bool(0))
-        reg1 = Signal(intbv(0)[2:])
-        off1 = Signal(intbv(0)[lb:])
+    def tags(port, en3, reg3, off3):
+        """Enable, region and lane offset of a port's reads, three cycles behind the address (beside
+        the address, memory and capture registers). Ports: port (in), en3, reg3, off3 (out).
+        Latency 3. No reset: en3 follows port.en, which the kernels clear on reset."""
+        en1, en2 = Signal(bool(0)), Signal(bool(0))
+        reg1, reg2 = Signal(intbv(0)[2:]), Signal(intbv(0)[2:])
+        off1, off2 = Signal(intbv(0)[lb:]), Signal(intbv(0)[lb:])
 
         @always(clk.posedge)
         def follow():
             en1.next = port.en
             en2.next = en1
+            en3.next = en2
             if port.en:
                 reg1.next = port.region
                 off1.next = port.addr & mask
             if en1:
                 reg2.next = reg1
                 off2.next = off1
+            if en2:
+                reg3.next = reg2
+                off3.next = off2
 
         return follow
 
     @block
     def fc_output(port):
         """FC port: region V rotated so that lane 0 is the addressed element, or a Z row.
-        Ports: port (AbufReadPort). Latency: data 3 cycles after the address. No reset."""
-        en2 = Signal(bool(0))
-        reg2 = Signal(intbv(0)[2:])
-        off2 = Signal(intbv(0)[lb:])
+        Ports: port (AbufReadPort). Latency: data READ_LATENCY cycles after the address. No reset."""
+        en3 = Signal(bool(0))
+        reg3 = Signal(intbv(0)[2:])
+        off3 = Signal(intbv(0)[lb:])
 
         @always(clk.posedge)
         def select():
-            if en2:
-                if reg2 == REGION_V:
+            if en3:
+                if reg3 == REGION_V:
                     for lane in range(p):
                         lo = lane * w
-                        src = ((off2 + lane) & mask) * w
+                        src = ((off3 + lane) & mask) * w
                         port.data.next[lo + w:lo] = v_r[src + w:src]
                 else:
                     port.data.next = z_r
 
-        return tags(port, en2, reg2, off2), select
+        return tags(port, en3, reg3, off3), select
 
     @block
     def z_or_e0_output(port):
         """ACT and EW operand a: a Z row or an E row (copy 0). Ports: port (AbufReadPort).
-        Latency: data 3 cycles after the address. No reset."""
-        en2 = Signal(bool(0))
-        reg2 = Signal(intbv(0)[2:])
-        off2 = Signal(intbv(0)[lb:])
+        Latency: data READ_LATENCY cycles after the address. No reset."""
+        en3 = Signal(bool(0))
+        reg3 = Signal(intbv(0)[2:])
+        off3 = Signal(intbv(0)[lb:])
 
         @always(clk.posedge)
         def select():
-            if en2:
-                if reg2 == REGION_Z:
+            if en3:
+                if reg3 == REGION_Z:
                     port.data.next = z_r
                 else:
                     port.data.next = e0_r
 
-        return tags(port, en2, reg2, off2), select
+        return tags(port, en3, reg3, off3), select
 
     @block
     def e1_output(port):
-        """EW operand b: an E row (copy 1). Ports: port (AbufReadPort). Latency 3. No reset."""
-        en2 = Signal(bool(0))
-        reg2 = Signal(intbv(0)[2:])
-        off2 = Signal(intbv(0)[lb:])
+        """EW operand b: an E row (copy 1). Ports: port (AbufReadPort). Latency READ_LATENCY. No reset."""
+        en3 = Signal(bool(0))
+        reg3 = Signal(intbv(0)[2:])
+        off3 = Signal(intbv(0)[lb:])
 
         @always(clk.posedge)
         def select():
-            if en2:
+            if en3:
                 port.data.next = e1_r
 
-        return tags(port, en2, reg2, off2), select
+        return tags(port, en3, reg3, off3), select
 
     @block
     def dma_output(port):
         """DMA (STORE): the AXI beat of elements addr.. in the low lanes, from V (any element),
-        Z or E (copy 1; the beat's place in the row). Ports: port (AbufReadPort). Latency 3.
+        Z or E (copy 1; the beat's place in the row). Ports: port (AbufReadPort). Latency READ_LATENCY.
         No reset."""
-        en2 = Signal(bool(0))
-        reg2 = Signal(intbv(0)[2:])
-        off2 = Signal(intbv(0)[lb:])
+        en3 = Signal(bool(0))
+        reg3 = Signal(intbv(0)[2:])
+        off3 = Signal(intbv(0)[lb:])
 
         @always(clk.posedge)
         def select():
-            if en2:
-                if reg2 == REGION_V:
+            if en3:
+                if reg3 == REGION_V:
                     for lane in range(e):
                         lo = lane * w
-                        src = ((off2 + lane) & mask) * w
+                        src = ((off3 + lane) & mask) * w
                         port.data.next[lo + w:lo] = v_r[src + w:src]
-                elif reg2 == REGION_Z:
-                    src = (off2 >> e_shift) * axb
+                elif reg3 == REGION_Z:
+                    src = (off3 >> e_shift) * axb
                     port.data.next[axb:0] = z_r[src + axb:src]
                 else:
-                    src = (off2 >> e_shift) * axb
+                    src = (off3 >> e_shift) * axb
                     port.data.next[axb:0] = e1_r[src + axb:src]
 
-        return tags(port, en2, reg2, off2), select
+        return tags(port, en3, reg3, off3), select
 
-    insts += [read_select, v_read_rows, v_write_stage, z_write_stage, e_write_stage, capture,
+    insts += [read_select, v_read_rows, read_address_stage, v_write_stage, z_write_stage, e_write_stage, capture,
               fc_output(rd_fc), z_or_e0_output(rd_act), z_or_e0_output(rd_ewa), e1_output(rd_ewb),
               dma_output(rd_dma)]
     return insts

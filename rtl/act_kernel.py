@@ -310,8 +310,9 @@ def act_lanes(cfg: ProcessorConfig, clk, en, data, smx_sel, smx_u, k2_shift0, k2
     return absolute, index, index_register, roms, rom_register, product, combine, decide
 
 
-# Softmax: cycles from start to done beyond the three passes (n each) and the division.
-SOFTMAX_OVERHEAD = 17
+# Softmax: cycles from start to done beyond the three passes (n each) and the division: the
+# buffer's read latency plus 14 cycles of element pipeline and pass changes.
+SOFTMAX_OVERHEAD = READ_LATENCY + 14
 
 
 def softmax_cycles(cfg: ProcessorConfig, n: int) -> int:
@@ -342,12 +343,12 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
     eaddr, fr1 (in: that stage's exp table address, combinational, and fraction register).
     Passes: the max and sum passes read back to back (an element's u = m - z is formed after the
     last maximum update); the output pass reads so that its first product meets the last quotient
-    bit. Pipeline per element, from its address cycle a: row a+3, element a+4 (max pass: compare
-    against its own copy of the element, so that the comparison shares no logic with u), u = m - z
-    into lane 0's magnitude register a+5, its shifted index a+6, exp ROM address register and
-    fraction a+6, ROM output register a+7, D*frac a+8, E a+9 (sum pass: S += E at its end, S a+10),
-    E*Q in 17-bit pieces a+10, partial sums a+11..a+13, coarse shift and saturation a+14, fine
-    shift into the write register a+15.
+    bit. Pipeline per element, from its address cycle a, with L = READ_LATENCY: row a+L, element
+    a+L+1 (max pass: compare against its own copy of the element, so that the comparison shares no
+    logic with u), u = m - z into lane 0's magnitude register a+L+2, its shifted index a+L+3, exp
+    ROM address register and fraction a+L+3, ROM output register a+L+4, D*frac a+L+5, E a+L+6 (sum
+    pass: S += E at its end, S a+L+7), E*Q in 17-bit pieces a+L+7, partial sums a+L+8..a+L+10,
+    coarse shift and saturation a+L+11, fine shift into the write register a+L+12.
     Latency: softmax_cycles(cfg, length) from start to done. Reset: synchronous, back to IDLE."""
     p, w, fb, vb, lb = cfg.lanes, cfg.data_bits, cfg.lut_frac_bits, cfg.LUT_VALUE_BITS, cfg.lane_bits
     mask = p - 1
@@ -390,10 +391,11 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
     jsh = Signal(intbv(0)[6:])          # the shift after >> (K-1): N - (K-1) - shift1
     fcount = Signal(intbv(0)[6:])       # shifts left to do
     # element pipeline: pass tag and last flag of the element addressed k cycles ago
-    ntag = 16
+    L = READ_LATENCY
+    ntag = L + 13
     tags = [Signal(intbv(0)[2:]) for _ in range(ntag)]
     lasts = [Signal(bool(0)) for _ in range(ntag)]
-    l1, l2, l3 = [Signal(intbv(0)[lb:]) for _ in range(3)]
+    lsel = [Signal(intbv(0)[lb:]) for _ in range(L)]  # the element's lane, L cycles behind its address
     # elements and their maximum in offset binary (the sign bit inverted): the maximum's comparison
     # is then unsigned, the carry out of one chain; m - z is the same in either code
     sign = 1 << (w - 1)
@@ -438,7 +440,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
 
     @always_comb
     def done_ahead():
-        done_soon.next = wr.en and tags[15] == P_OUT and lasts[15]
+        done_soon.next = wr.en and tags[L + 12] == P_OUT and lasts[L + 12]
 
     @always(clk.posedge)
     def constants():
@@ -500,7 +502,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
                 div_rem.next = div_rem << 1
                 quot.next = quot << 1
             div_step.next = div_step + 1
-            if div_step == kk - 10:  # the first output element's product meets the last quotient bit
+            if div_step == kk - 7 - L:  # the first output element's product meets the last quotient bit
                 fetch.next = 1
                 fpass.next = P_OUT
                 fleft.next = n
@@ -509,7 +511,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
             if div_step == kk:
                 state.next = State.OUT
         # OUT: the element pipeline writes; done in the cycle the last write lands
-        if tags[14] == P_OUT:
+        if tags[L + 11] == P_OUT:
             oaddr.next = oaddr + 1
         done.next = done_soon
         if done:
@@ -537,25 +539,25 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
             for k in range(1, ntag):
                 tags[k].next = tags[k - 1]
                 lasts[k].next = lasts[k - 1]
-            l1.next = raddr[lb:]
-            l2.next = l1
-            l3.next = l2
-            lo[:] = l3 * w
-            z.next = rd_data[lo + w:lo] ^ sign          # a+3 -> valid a+4
-            if tags[2] == P_MAX:
+            lsel[0].next = raddr[lb:]
+            for k in range(1, L):
+                lsel[k].next = lsel[k - 1]
+            lo[:] = lsel[L - 1] * w
+            z.next = rd_data[lo + w:lo] ^ sign          # a+L -> valid a+L+1
+            if tags[L - 1] == P_MAX:
                 zc.next = rd_data[lo + w:lo] ^ sign
-            cmp_en.next = tags[2] == P_MAX
-            # a+4: u = m - z -> lane 0's magnitude, a+5: its shifted index, a+6: its address -> exp
-            # ROM, its fraction register
-            entry.next = rom[eaddr[ie:]]                # a+6 -> output a+7
+            cmp_en.next = tags[L - 1] == P_MAX
+            # a+L+1: u = m - z -> lane 0's magnitude, a+L+2: its shifted index, a+L+3: its address
+            # -> exp ROM, its fraction register
+            entry.next = rom[eaddr[ie:]]                # a+L+3 -> output a+L+4
             fr2.next = fr1
-            tq.next = entry[eb:db]                      # ROM output register, a+7 -> a+8
+            tq.next = entry[eb:db]                      # ROM output register, a+L+4 -> a+L+5
             dq.next = entry[db:]
             tq2.next = tq
-            dprod.next = dq * fr2                       # a+8 -> a+9
-            e_val.next = (tq2 << fb) - dprod            # a+9 -> a+10 (exp(-u) decreases)
-            sum_en.next = tags[8] == P_SUM              # e_val's term in a+10
-            sum_last.next = tags[8] == P_SUM and lasts[8]
+            dprod.next = dq * fr2                       # a+L+5 -> a+L+6
+            e_val.next = (tq2 << fb) - dprod            # a+L+6 -> a+L+7 (exp(-u) decreases)
+            sum_en.next = tags[L + 5] == P_SUM          # e_val's term in a+L+7
+            sum_last.next = tags[L + 5] == P_SUM and lasts[L + 5]
 
     @always(clk.posedge)
     def accumulate():
@@ -563,7 +565,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
         if start:
             s_sum.next = 0
         elif sum_en:
-            s_sum.next = s_sum + e_val              # a+10
+            s_sum.next = s_sum + e_val              # a+L+7
 
     @always(clk.posedge)
     def maximum():
@@ -581,11 +583,11 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
         # p = E*Q in 17-bit pieces (multiplier blocks with registered inputs and outputs), plus
         # the rounding constant R; only the bits from K-1 up are kept
         if busy:
-            p00.next = e_val[split:] * quot[split:]                 # a+10 -> a+11
+            p00.next = e_val[split:] * quot[split:]                 # a+L+7 -> a+L+8
             p01.next = e_val[split:] * (quot >> split)
             p10.next = (e_val >> split) * quot[split:]
             p11.next = (e_val >> split) * (quot >> split)
-            pm.next = p01 + p10                                     # a+11 -> a+12
+            pm.next = p01 + p10                                     # a+L+8 -> a+L+9
             ph.next = p11 + rone[rb + 1:2 * split - sp]
             p00d.next = p00
             ph2.next = ph
@@ -594,8 +596,8 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
         @always(clk.posedge)
         def partial_sums():
             if busy:
-                lo_hi.next = (p00d >> split) + pm                   # a+12 -> a+13
-                xq.next = (lo_hi >> (sp - split)) + concat(ph2, rone[2 * split - sp:])  # a+13 -> a+14
+                lo_hi.next = (p00d >> split) + pm                   # a+L+9 -> a+L+10
+                xq.next = (lo_hi >> (sp - split)) + concat(ph2, rone[2 * split - sp:])  # a+L+10 -> a+L+11
     else:
         @always(clk.posedge)
         def partial_sums():
@@ -608,10 +610,10 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
         xs = intbv(0)[xb:]
         t = intbv(0)[xw:]
         xs[:] = xq >> (jsh[6:fwb] * w)
-        x2.next = xs[xw:]                                    # a+14 -> a+15
+        x2.next = xs[xw:]                                    # a+L+11 -> a+L+12
         ofits.next = (xq & thermo[xb:]) == 0
         wr.en.next = 0
-        if tags[14] == P_OUT:                                       # a+15 -> write register a+16
+        if tags[L + 11] == P_OUT:                                   # a+L+12 -> write register a+L+13
             t[:] = x2 >> jsh[fwb:]
             wr.en.next = 1
             wr.addr.next = oaddr

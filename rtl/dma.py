@@ -5,6 +5,7 @@ from myhdl import Signal, always_comb, always_seq, block, enum, intbv, modbv
 
 from . import isa
 from .config import ProcessorConfig, clog2
+from .interfaces import READ_LATENCY
 
 INSTR_BYTES = isa.INSTR_BITS // 8
 
@@ -34,7 +35,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     beats left, registered); one burst in flight; reads take one beat per cycle
     into the activation buffer (each beat replicated across the write port's word), weight and
     instruction memories and 1 + 32-bit entries per beat cycles into the bias buffer; writes take
-    5 cycles per beat (the activation buffer's read latency) plus the write response. Bursts are
+    READ_LATENCY + 2 cycles per beat (the activation buffer's read latency) plus the write response. Bursts are
     INCR, at most 256 beats, and do not cross 4 KB boundaries. done comes in a cycle at whose end
     every buffer write has landed.
 
@@ -59,9 +60,10 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     LOADTARGET_WBUF = int(isa.LoadTarget.WBUF)
     OP_LOAD = int(isa.Op.LOAD)
     OP_STORE = int(isa.Op.STORE)
-    State = enum("IDLE", "ADDR1", "ADDR2", "ADDR3", "SIZE", "CHECK", "AR", "R", "DRAIN", "AW", "W_WAIT1", "W_WAIT2",
-                 "W_WAIT3", "W_LATCH", "W_SEND", "B", "FINISH")
+    State = enum("IDLE", "ADDR1", "ADDR2", "ADDR3", "SIZE", "CHECK", "AR", "R", "DRAIN", "AW", "W_READ", "W_WAIT",
+                 "W_LATCH", "W_SEND", "B", "FINISH")
     state = Signal(State.IDLE)
+    wait_cnt = Signal(intbv(0, min=0, max=max(READ_LATENCY - 1, 1)))  # STORE: cycles left to the data
     T_ABUF, T_WBUF, T_BBUF, T_IMEM = 0, 1, 2, 3
     target = Signal(intbv(0)[2:])
     is_store = Signal(bool(0))
@@ -116,8 +118,6 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
 
     @always_comb
     def store_read_enable():
-        # STORE presents the beat's source address in W_WAIT1; its data arrives in W_LATCH
-        rd.en.next = state == State.W_WAIT1
         rd.region.next = region
         wr.region.next = region
         ctl.ready.next = not ctl.busy or ctl.done
@@ -151,6 +151,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         fetch_done.next = 0
         err.next = 0
         wr.en.next = 0
+        rd.en.next = 0
         wram.we.next = 0
         bram.we.next = 0
         iram.we.next = 0
@@ -292,13 +293,18 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             if axi.awready:
                 axi.awvalid.next = 0
                 rd.addr.next = ptr
-                state.next = State.W_WAIT1
-        elif state == State.W_WAIT1:
-            state.next = State.W_WAIT2
-        elif state == State.W_WAIT2:
-            state.next = State.W_WAIT3
-        elif state == State.W_WAIT3:
-            state.next = State.W_LATCH
+                rd.en.next = 1
+                state.next = State.W_READ
+        elif state == State.W_READ:
+            # the beat's source address is on the read port in this state (registered rd.en);
+            # its data arrives READ_LATENCY cycles later, in W_LATCH
+            wait_cnt.next = READ_LATENCY - 2
+            state.next = State.W_WAIT
+        elif state == State.W_WAIT:
+            if wait_cnt == 0:
+                state.next = State.W_LATCH
+            else:
+                wait_cnt.next = wait_cnt - 1
         elif state == State.W_LATCH:
             axi.wdata.next = rd.data[axb:]
             if left >= e:
@@ -320,7 +326,8 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                     state.next = State.B
                 else:
                     beat_in_burst.next = beat_in_burst + 1
-                    state.next = State.W_WAIT1
+                    rd.en.next = 1
+                    state.next = State.W_READ
         elif state == State.B:
             if axi.bvalid:
                 axi.bready.next = 0

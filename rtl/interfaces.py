@@ -13,7 +13,7 @@ ELEM_ADDR_BITS = 16
 
 # Cycles from a read port's (en, region, addr) to its data, and from a write port's registers to
 # the write: see rtl/abuf.py.
-READ_LATENCY = 3
+READ_LATENCY = 4
 
 
 class AbufReadPort:
@@ -40,7 +40,8 @@ class AbufReadPort:
 class AbufWritePort:
     """A kernel's write port: `count` elements from element `addr`, written at the end of the cycle
     after the one in which `en` (a registered output of the kernel) is high, so a read presented
-    two cycles after `en` sees them. Data lane i goes to element addr+i in region V; in Z and E the
+    in any later cycle than `en` sees them (a read presented with `en` reads the memory in the
+    same cycle as the write lands, and sees the old contents). Data lane i goes to element addr+i in region V; in Z and E the
     row's lanes addr%P .. addr%P+count-1 take the same lanes of `data` (row aligned; lanes past the
 end of the row are dropped, which the compiler's layout rules never ask for). Writers of
     fewer than P elements replicate them across the word (a single element in every lane, an AXI

@@ -389,12 +389,12 @@ class CycleModel:
 
     Durations (issue cycle to done cycle), N = words presented:
 
-        FC    N = rows*ceil(cols/P)    N + 11 + log2(P)
-        ACT   N = ceil(length/P)       N + 12             EW   N + 8
-        ACT softmax  3*length + (17 + lut_frac_bits) + 17
+        FC    N = rows*ceil(cols/P)    N + 12 + log2(P)
+        ACT   N = ceil(length/P)       N + 13             EW   N + 9
+        ACT softmax  3*length + (17 + lut_frac_bits) + 18
         DMA   5 cycles to the first address handshake (2 for the program fetch), then per burst of
               B beats: read mem_read_latency + B - 1 cycles to the last beat (+1 cycle per 32-bit
-              entry for bias loads), write 5 per beat + mem_write_latency to the response; 3 cycles
+              entry for bias loads), write 6 per beat + mem_write_latency to the response; 3 cycles
               between bursts; 3 cycles after a read's last burst, 4 after a write's.
 
     `mem_read_latency` (AR handshake to first beat) and `mem_write_latency` (last W handshake to
@@ -473,7 +473,7 @@ class CycleModel:
     def _write_cycles(self, addr: int, beats: int) -> int:
         cycles = 1 + self.ADDRESS_CYCLES
         for n in self._bursts(addr, beats):
-            cycles += 2 + 5 * n + self.mem_write_latency + 1
+            cycles += 2 + 6 * n + self.mem_write_latency + 1
         return cycles + 3
 
     def fetch(self, instructions: int, addr: int) -> None:
@@ -557,14 +557,14 @@ class CycleModel:
         n = f.get("length", 0)
         if op == Op.FC:
             words = n * -(-f["cols"] // p)
-            dur = words + 11 + cfg.lane_bits
+            dur = words + 12 + cfg.lane_bits
         elif softmax:
             # three element-serial passes and a restoring division of 17 + F quotient bits
             words = 0
-            dur = 3 * n + (cfg.LUT_VALUE_BITS + cfg.lut_frac_bits + 1) + 17
+            dur = 3 * n + (cfg.LUT_VALUE_BITS + cfg.lut_frac_bits + 1) + 18
         elif op in (Op.ACT, Op.EW):
             words = -(-n // p)
-            dur = words + (12 if op == Op.ACT else 8)
+            dur = words + (13 if op == Op.ACT else 9)
         elif op == Op.STORE:
             dur = self._write_cycles(addr, -(-n // cfg.elems_per_beat))
         elif f["func"] == isa.LoadTarget.ABUF:

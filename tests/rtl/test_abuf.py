@@ -3,8 +3,9 @@ model of its documented port semantics (rtl/interfaces.py AbufReadPort and AbufW
 
 - a read presented (en high) in cycle k puts its data on the port in cycle k + READ_LATENCY, and
   the port holds it until the next read's data arrives;
-- a write presented in cycle k lands at the end of cycle k + 1: reads presented in cycles k and
-  k + 1 see the old contents, reads from cycle k + 2 on see the new (WRITE_DELAY);
+- a write presented in cycle k lands at the end of cycle k + 1: reads presented in cycle k see
+  the old contents (their memory read is at the end of k + 1 too, and reads before it writes),
+  reads from cycle k + 1 on see the new (WRITE_DELAY);
 - region V: write lane i goes to element addr + i (i < count), read lane l is element addr + l, at
   any alignment; regions Z and E: a write sets lanes addr%P .. addr%P+count-1 of the row holding
   addr from the same lanes of `data`, a read returns the row holding addr;
@@ -35,8 +36,8 @@ from rtl.isa import Region, Resource
 from tests.rtl.abuf_bench import READ_PORTS, WRITE_PORTS, Cycle, Read, Write, run_abuf
 
 # A write presented in cycle k is seen by reads presented in cycle k + WRITE_DELAY and later
-# (AbufWritePort: "written at the end of the cycle after the one in which en is high").
-WRITE_DELAY = 2
+# (AbufWritePort: written at the end of cycle k + 1, where a read presented in k reads the memory).
+WRITE_DELAY = 1
 
 P16_INT16 = ProcessorConfig(lanes=16, vbuf_words=16, zbuf_words=32, ebuf_words=32, axi_data_bits=32)
 P4_INT8 = ProcessorConfig(lanes=4, data_type="int8", vbuf_words=16, zbuf_words=32, ebuf_words=32, axi_data_bits=32)
@@ -340,9 +341,9 @@ def test_read_after_write_timing(cfg):
     presented in cycle k (1..P elements; x off a row start in V; in Z and E from x's lane of its
     row) and reads whose data holds x presented in cycles k, k+1, k+2 and k+3, for every write port
     into every region and every reader of that region. The reads presented in cycles k and k+1
-    return x's old value, those of k+2 and k+3 the new one: the write lands at the end of cycle
-    k+1 and a memory reads before it writes (AbufWritePort: "a read presented two cycles after
-    `en` sees them"). In E an E_READ0 port (ACT or EW a) and an E_READ1 port (EW b or DMA) read in
+    return x's old value for k, the new one for k+1 on: the write lands at the end of cycle k+1,
+    where the read presented in k reads the memory, and a memory reads before it writes
+    (AbufWritePort: "a read presented in any later cycle than `en` sees them"). In E an E_READ0 port (ACT or EW a) and an E_READ1 port (EW b or DMA) read in
     the same cycles and must return the same data (the two copies agree after every write). The
     whole trace and the final memories are also compared with the list model."""
     rng = np.random.default_rng(77)
@@ -410,7 +411,7 @@ def test_read_after_write_timing(cfg):
                               f"{r0} (E_READ0) {got0}, {r1} (E_READ1) {got1}")
     n_reads = sum(RAW_EPISODE * (len(r) if g == Region.E else 1) for g, _, r in episodes)
     assert len(checks) == n_reads and n_reads >= 100
-    assert sum(d < WRITE_DELAY for d, *_ in checks) == n_reads // 2  # as many old-value checks as new
+    assert sum(d < WRITE_DELAY for d, *_ in checks) == n_reads * WRITE_DELAY // RAW_EPISODE  # old values checked too
     assert len(pairs) == RAW_EPISODE * sum(g == Region.E for g, _, _ in episodes)
     check_against_model(cfg, schedule, observed, final)
 
