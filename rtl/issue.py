@@ -28,23 +28,68 @@ SLOT_KERNEL = (0, 0, 1, 1, 2, 2, 3)
 
 
 @block
-def hazard_slot(clk, rst, kernel: int, has_read1: bool, load, i_ranges, i_res, d_ranges, d_res, d_kernel, hit):
-    """One instruction in flight: its hazard ranges and region ports, recorded when it issues, and
-    whether the instruction being decoded conflicts with it.
+def range_conflict(new_ranges, new_res, new_kernel, old_ranges, old_res, old_kernel, has_read1: bool, hit):
+    """Whether a new instruction conflicts with an older one: RAW, WAR or WAW on their
+    activation-buffer ranges, or a region port both use from different kernels.
 
-    Ports: clk, rst (sync, clears the ranges); kernel (constant: the slot's kernel); has_read1
+    Ports: new_ranges, old_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi; empty ranges are [0, 0));
+    new_res, old_res (in, region ports); new_kernel, old_kernel (in, or a constant);
+    has_read1 (constant: the old instruction's second read range counts); hit (out).
+    Latency: combinational. Reset: none."""
+    n0lo, n0hi, n1lo, n1hi, nwlo, nwhi = new_ranges
+    o0lo, o0hi, o1lo, o1hi, owlo, owhi = old_ranges
+
+    @always_comb
+    def compare():
+        # ranges are [lo, hi) with lo < hi when not empty, so "a.lo < b.hi and b.lo < a.hi" is an
+        # overlap only if both are non-empty: an empty range [0, 0) never satisfies 0 < 0
+        h = False
+        if n0lo < owhi and owlo < n0hi:
+            h = True
+        if n1lo < owhi and owlo < n1hi:
+            h = True
+        if nwlo < o0hi and o0lo < nwhi:
+            h = True
+        if has_read1 and nwlo < o1hi and o1lo < nwhi:
+            h = True
+        if nwlo < owhi and owlo < nwhi:
+            h = True
+        if (new_res & old_res) != 0 and new_kernel != old_kernel:
+            h = True
+        hit.next = h
+
+    return compare
+
+
+@block
+def hazard_slot(clk, rst, kernel: int, has_read1: bool, load, i_ranges, i_res, n_ranges, n_res, n_kernel, r_load,
+                n_vs_issue, hit):
+    """One instruction in flight: its hazard ranges and region ports, recorded when it issues, and
+    whether the instruction in R conflicts with it, registered when R takes that instruction.
+
+    Ports: clk, rst (unused: see Reset); kernel (constant: the slot's kernel); has_read1
     (constant: the slot's kernel has a second read range, EW only); load (in: the issue stage's
     instruction goes into this slot now); i_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi of the
-    instruction in the issue stage), i_res (in, its region ports); d_ranges, d_res, d_kernel (in:
-    the decoded instruction's); hit (out, combinational: RAW, WAR or WAW against the recorded
-    ranges, or a region port another kernel uses). Empty ranges are [0, 0).
-    Latency: ranges recorded at the edge of `load`. Reset: none (the ranges of a slot the
-    scoreboard does not mark occupied are never used; rst is unused)."""
+    instruction in the issue stage), i_res (in, its region ports); n_ranges, n_res, n_kernel (in:
+    those of the instruction R takes next, from registers); r_load (in: R takes it at this edge);
+    n_vs_issue (in: that instruction conflicts with the one in the issue stage); hit (out,
+    registered: RAW, WAR or WAW of R's instruction against the recorded ranges, or a region port
+    another kernel uses). Empty ranges are [0, 0).
+    Why registered one stage early: R's range bits fan out to every slot's comparators, a long
+    net, and the conflict register behind them needs several levels of logic; comparing the
+    instruction R takes next moves the comparators a cycle ahead of the decision. The recorded
+    ranges cannot change while R holds its instruction (a slot loads only when the issue stage
+    takes R's instruction, and R then takes the next one); when this slot loads at the edge R
+    takes the next instruction, the slot's new instruction is the issue stage's, so the hit is
+    n_vs_issue.
+    Latency: ranges recorded at the edge of `load`, the hit at the edge of `r_load`. Reset: none
+    (ranges of a slot the scoreboard does not mark occupied, and the hit of an empty R, are never
+    used; rst is unused)."""
     hb = len(i_ranges[0])
     r0lo, r0hi, r1lo, r1hi, wlo, whi = [Signal(intbv(0)[hb:]) for _ in range(6)]
     res = Signal(intbv(0)[len(i_res):])
     i0lo, i0hi, i1lo, i1hi, iwlo, iwhi = i_ranges
-    d0lo, d0hi, d1lo, d1hi, dwlo, dwhi = d_ranges
+    h_next = Signal(bool(0))
 
     @always(clk.posedge)
     def record():
@@ -60,26 +105,18 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, load, i_ranges, i_res, d
             whi.next = iwhi
             res.next = i_res
 
-    @always_comb
-    def compare():
-        # ranges are [lo, hi) with lo < hi when not empty, so "a.lo < b.hi and b.lo < a.hi" is an
-        # overlap only if both are non-empty: an empty range [0, 0) never satisfies 0 < 0
-        h = False
-        if d0lo < whi and wlo < d0hi:
-            h = True
-        if d1lo < whi and wlo < d1hi:
-            h = True
-        if dwlo < r0hi and r0lo < dwhi:
-            h = True
-        if has_read1 and dwlo < r1hi and r1lo < dwhi:
-            h = True
-        if dwlo < whi and wlo < dwhi:
-            h = True
-        if (d_res & res) != 0 and d_kernel != kernel:
-            h = True
-        hit.next = h
+    conflict = range_conflict(n_ranges, n_res, n_kernel, (r0lo, r0hi, r1lo, r1hi, wlo, whi), res, kernel, has_read1,
+                              h_next)
 
-    return record, compare
+    @always(clk.posedge)
+    def register_hit():
+        if r_load:
+            if load:
+                hit.next = n_vs_issue
+            else:
+                hit.next = h_next
+
+    return record, conflict, register_hit
 
 
 @block
@@ -234,6 +271,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             f_pc.next = p_pc
 
     r_load = Signal(bool(0))     # R takes a new instruction at this edge
+    n_word = Signal(intbv(0)[IW:])  # the instruction it takes
     r_from_fifo = Signal(bool(0))  # ... from the FIFO's head (else straight from the fetch register)
 
     @always_comb
@@ -281,12 +319,20 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             q_words[q_wr].next = f_word
             q_pcs[q_wr].next = f_pc
         if r_load:
+            r_word.next = n_word
             if r_from_fifo:
-                r_word.next = q_words[q_rd]
                 r_pc.next = q_pcs[q_rd]
             else:
-                r_word.next = f_word
                 r_pc.next = f_pc
+
+    @always_comb
+    def next_of_r():
+        # the instruction R takes at its next load, from registers only (the FIFO's head, else the
+        # fetch register): the scoreboard compares it a cycle ahead
+        if r_from_fifo:
+            n_word.next = q_words[q_rd]
+        else:
+            n_word.next = f_word
 
     # =============================== decode (R -> I) ==============================================
     # The predecoder (rtl/predecode.py) stored everything the decision needs beside each
@@ -391,29 +437,20 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
 
     i_ranges = (i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi)
     d_ranges = (d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi)
+    # the instruction R takes next: its ranges against the issue stage's (for the slot that one
+    # enters as R takes it) and, in every slot, against the slot's recorded ranges
+    n_ranges = tuple(n_word(hi, lo) for hi, lo in (LAY.hi_lo(f) for f in ("r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi")))
+    n_res, n_kernel = n_word(res_hi, res_lo), n_word(kernel_hi, kernel_lo)
+    n_vs_issue = Signal(bool(0))
+    next_vs_issue = range_conflict(n_ranges, n_res, n_kernel, i_ranges, i_res, i_kernel, True, n_vs_issue)
     slot_hits = [Signal(bool(0)) for _ in range(N_SLOTS)]
     slot_blocks = [hazard_slot(clk, rst, SLOT_KERNEL[k], SLOT_KERNEL[k] == K_EW, load(k), i_ranges, i_res,
-                               d_ranges, d_res, d_kernel, slot_hits[k]) for k in range(N_SLOTS)]
-    hit_i = Signal(bool(0))
+                               n_ranges, n_res, n_kernel, r_load, n_vs_issue, slot_hits[k]) for k in range(N_SLOTS)]
     slot_hit = ConcatSignal(*reversed(slot_hits))
-
-    @always_comb
-    def conflict_with_issue_stage():
-        # the decoded instruction against the one in the issue stage, which may go into a slot now
-        h = False
-        if d_r0lo < i_whi and i_wlo < d_r0hi:
-            h = True
-        if d_r1lo < i_whi and i_wlo < d_r1hi:
-            h = True
-        if d_wlo < i_r0hi and i_r0lo < d_whi:
-            h = True
-        if d_wlo < i_r1hi and i_r1lo < d_whi:
-            h = True
-        if d_wlo < i_whi and i_wlo < d_whi:
-            h = True
-        if (d_res & i_res) != 0 and d_kernel != i_kernel:
-            h = True
-        hit_i.next = h
+    # R's instruction against the issue stage's, which may go into a slot now (one comparator
+    # set: R's range bits have no other load in this cycle's decision)
+    hit_i = Signal(bool(0))
+    r_vs_issue = range_conflict(d_ranges, d_res, d_kernel, i_ranges, i_res, i_kernel, True, hit_i)
 
     # decision outputs
     advance, fault, finish = [Signal(bool(0)) for _ in range(3)]
@@ -695,6 +732,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 state.next = State.IDLE
 
-    return (fetch_address, fetch, queue_control, queue, queue_data, decode, done_ahead, liveness, slot_blocks, conflict_with_issue_stage, trip_count,
+    return (fetch_address, fetch, queue_control, queue, queue_data, next_of_r, decode, done_ahead, liveness, next_vs_issue,
+            slot_blocks, r_vs_issue, trip_count,
             slot_of_issue_stage, conflicts, decide,
             issue_valid, issue_register, slots, front_end, control)
