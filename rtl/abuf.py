@@ -31,6 +31,7 @@ from myhdl import ConcatSignal, Signal, always, always_comb, block, concat, intb
 
 from . import isa
 from .config import ProcessorConfig, clog2
+from .interfaces import READ_LATENCY
 
 REGION_V, REGION_Z, REGION_E = int(isa.Region.V), int(isa.Region.Z), int(isa.Region.E)
 
@@ -327,13 +328,18 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
 
         return follow
 
+    # the address, memory and capture stages sit between a read and its lane selection
+    assert READ_LATENCY == 4, "rtl/abuf.py's read pipeline has four stages: address, memory, capture, lanes"
+
+    def tag_signals():
+        """The outputs of a port's tags block: en3, reg3, off3."""
+        return Signal(bool(0)), Signal(intbv(0)[2:]), Signal(intbv(0)[lb:])
+
     @block
     def fc_output(port):
         """FC port: region V rotated so that lane 0 is the addressed element, or a Z row.
         Ports: port (AbufReadPort). Latency: data READ_LATENCY cycles after the address. No reset."""
-        en3 = Signal(bool(0))
-        reg3 = Signal(intbv(0)[2:])
-        off3 = Signal(intbv(0)[lb:])
+        en3, reg3, off3 = tag_signals()
 
         @always(clk.posedge)
         def select():
@@ -352,9 +358,7 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     def z_or_e0_output(port):
         """ACT and EW operand a: a Z row or an E row (copy 0). Ports: port (AbufReadPort).
         Latency: data READ_LATENCY cycles after the address. No reset."""
-        en3 = Signal(bool(0))
-        reg3 = Signal(intbv(0)[2:])
-        off3 = Signal(intbv(0)[lb:])
+        en3, reg3, off3 = tag_signals()
 
         @always(clk.posedge)
         def select():
@@ -369,9 +373,7 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     @block
     def e1_output(port):
         """EW operand b: an E row (copy 1). Ports: port (AbufReadPort). Latency READ_LATENCY. No reset."""
-        en3 = Signal(bool(0))
-        reg3 = Signal(intbv(0)[2:])
-        off3 = Signal(intbv(0)[lb:])
+        en3, reg3, off3 = tag_signals()
 
         @always(clk.posedge)
         def select():
@@ -385,9 +387,7 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
         """DMA (STORE): the AXI beat of elements addr.. in the low lanes, from V (any element),
         Z or E (copy 1; the beat's place in the row). Ports: port (AbufReadPort). Latency READ_LATENCY.
         No reset."""
-        en3 = Signal(bool(0))
-        reg3 = Signal(intbv(0)[2:])
-        off3 = Signal(intbv(0)[lb:])
+        en3, reg3, off3 = tag_signals()
 
         @always(clk.posedge)
         def select():

@@ -117,7 +117,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             beats_req.next = (dec.length + (e - 1)) >> e_shift
 
     @always_comb
-    def store_read_enable():
+    def port_fields():
         rd.region.next = region
         wr.region.next = region
         ctl.ready.next = not ctl.busy or ctl.done
@@ -347,4 +347,4 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         if ctl.done and not ctl.start:  # a new instruction may start in the done cycle
             ctl.busy.next = 0
 
-    return select_base, beats_needed, store_read_enable, shift_in, burst_size, engine
+    return select_base, beats_needed, port_fields, shift_in, burst_size, engine
