@@ -22,8 +22,10 @@ end of c, so that a block RAM's address pins see a flip-flop and the kernel-to-b
 crosses the die, carries only that selection; the memory is read at the end of c+1; its output is
 registered again at the end of c+2 (nothing between a block RAM's output and a flip-flop: its
 clock-to-output delay leaves no room); the port's lane selection (V: rotation to the address) is
-registered at the end of c+3, so the data is valid in c+4 (READ_LATENCY). A write port's registers, valid in cycle c, are decoded into
-rows, lane enables and (V) rotated data at the end of c and written at the end of c+1.
+registered at the end of c+3, so the data is valid in c+4 (READ_LATENCY). A write port's
+registers, valid in cycle c, are selected among the region's writers and registered at the end of
+c (again so that the path across the die ends in a flip-flop), decoded into rows, lane enables and
+(V) rotated data at the end of c+1, and written at the end of c+2 (WRITE_LATENCY).
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from myhdl import ConcatSignal, Signal, always, always_comb, block, concat, intb
 
 from . import isa
 from .config import ProcessorConfig, clog2
-from .interfaces import READ_LATENCY
+from .interfaces import READ_LATENCY, WRITE_LATENCY
 
 REGION_V, REGION_Z, REGION_E = int(isa.Region.V), int(isa.Region.Z), int(isa.Region.E)
 
@@ -94,7 +96,8 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     AbufWritePort (FC, ACT, EW, DMA). A port may only address the regions isa.PORTS gives it,
     one at a time per region port; the issue unit guarantees both.
     Latency: READ_LATENCY = 4 from a read's address to its data; a write lands at the end of the
-    cycle after its port registers. No reset: contents survive reset like block RAM."""
+    second cycle after its port registers' (WRITE_LATENCY). No reset: contents survive reset like
+    block RAM."""
     p, w, lb = cfg.lanes, cfg.data_bits, cfg.lane_bits
     mask = p - 1
     e = cfg.elems_per_beat
@@ -191,7 +194,46 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
         if e1_ren:
             e1_rrow_r.next = e1_rrow
 
-    # ---- write stages: decode the owning kernel's write into rows and lane enables ---------------
+    # ---- write stages: the owning kernel's write registered (the kernel-to-buffer path carries only
+    # the selection among a region's writers), then decoded into rows and lane enables -------------
+    @block
+    def write_select(region: int, en_s, addr_s, count_s, data_s, first, second, third):
+        """The write of whichever writer (AbufWritePort, by priority first, second, third; the
+        issue unit lets one write a region at a time) addresses `region`, registered. A region
+        with fewer writers repeats its last one (synthesis drops the branch never taken). Ports:
+        the writers (in), en_s, addr_s, count_s, data_s (out). Latency 1. No reset: en_s follows
+        the kernels' en, which they clear on reset."""
+
+        @always(clk.posedge)
+        def select():
+            en_s.next = 0
+            if first.en and first.region == region:
+                en_s.next = 1
+                addr_s.next = first.addr
+                count_s.next = first.count
+                data_s.next = first.data
+            elif second.en and second.region == region:
+                en_s.next = 1
+                addr_s.next = second.addr
+                count_s.next = second.count
+                data_s.next = second.data
+            elif third.en and third.region == region:
+                en_s.next = 1
+                addr_s.next = third.addr
+                count_s.next = third.count
+                data_s.next = third.data
+
+        return select
+
+    def selected_write():
+        """The registers of a write_select: en, addr, count, data."""
+        return (Signal(bool(0)), Signal(intbv(0)[len(wr_fc.addr):]), Signal(intbv(0, min=0, max=p + 1)),
+                Signal(intbv(0)[p * w:]))
+
+    v_sel, z_sel, e_sel = selected_write(), selected_write(), selected_write()
+    insts += [write_select(REGION_V, *v_sel, wr_ew, wr_dma, wr_dma), write_select(REGION_Z, *z_sel, wr_fc, wr_fc, wr_fc),
+              write_select(REGION_E, *e_sel, wr_act, wr_ew, wr_dma)]
+
     v_wen = Signal(intbv(0)[p:])
     v_wrows = Signal(intbv(0)[p * vrb:])
     v_wdata = Signal(intbv(0)[p * w:])
@@ -200,80 +242,55 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     e_wrow = Signal(intbv(0)[erb:])
     z_wdata, e_wdata = Signal(intbv(0)[p * w:]), Signal(intbv(0)[p * w:])
 
-    @always(clk.posedge)
-    def v_write_stage():
-        en = False
-        addr = intbv(0)[16:]
-        count = intbv(0, min=0, max=p + 1)
-        data = intbv(0)[p * w:]
-        off = intbv(0)[lb:]
-        lane = intbv(0)[lb:]
-        if wr_ew.en and wr_ew.region == REGION_V:
-            en = True
-            addr[:] = wr_ew.addr
-            count[:] = wr_ew.count
-            data[:] = wr_ew.data
-        elif wr_dma.en and wr_dma.region == REGION_V:
-            en = True
-            addr[:] = wr_dma.addr
-            count[:] = wr_dma.count
-            data[:] = wr_dma.data
-        if en:
-            off[:] = addr & mask
-            for b in range(p):
-                lane[:] = (b - off) & mask  # the port lane bank b takes
-                v_wen.next[b] = lane < count
-                lo = b * vrb
-                if b < off:
-                    v_wrows.next[lo + vrb:lo] = ((addr >> lb) + 1) & vm
-                else:
-                    v_wrows.next[lo + vrb:lo] = (addr >> lb) & vm
-                lo = b * w
-                src = lane * w
-                v_wdata.next[lo + w:lo] = data[src + w:src]
-        elif v_wen != 0:
-            v_wen.next = 0
+    @block
+    def v_write_stage(en_s, addr_s, count_s, data_s):
+        """Region V's selected write decoded per bank: enable, row and the element rotated into it.
+        Ports: the write_select registers (in); v_wen, v_wrows, v_wdata (out). Latency 1. No reset:
+        v_wen follows en_s."""
 
-    @always(clk.posedge)
-    def z_write_stage():
-        off = intbv(0)[lb:]
-        if wr_fc.en and wr_fc.region == REGION_Z:
-            off[:] = wr_fc.addr & mask
-            for lane in range(p):
-                z_wen.next[lane] = lane >= off and lane < off + wr_fc.count
-            z_wrow.next = (wr_fc.addr >> lb) & zm
-            z_wdata.next = wr_fc.data
-        elif z_wen != 0:
-            z_wen.next = 0
+        @always(clk.posedge)
+        def decode():
+            off = intbv(0)[lb:]
+            lane = intbv(0)[lb:]
+            if en_s:
+                off[:] = addr_s & mask
+                for b in range(p):
+                    lane[:] = (b - off) & mask  # the port lane bank b takes
+                    v_wen.next[b] = lane < count_s
+                    lo = b * vrb
+                    if b < off:
+                        v_wrows.next[lo + vrb:lo] = ((addr_s >> lb) + 1) & vm
+                    else:
+                        v_wrows.next[lo + vrb:lo] = (addr_s >> lb) & vm
+                    lo = b * w
+                    src = lane * w
+                    v_wdata.next[lo + w:lo] = data_s[src + w:src]
+            elif v_wen != 0:
+                v_wen.next = 0
 
-    @always(clk.posedge)
-    def e_write_stage():
-        en = False
-        addr = intbv(0)[16:]
-        count = intbv(0, min=0, max=p + 1)
-        off = intbv(0)[lb:]
-        if wr_act.en and wr_act.region == REGION_E:
-            en = True
-            addr[:] = wr_act.addr
-            count[:] = wr_act.count
-            e_wdata.next = wr_act.data
-        elif wr_ew.en and wr_ew.region == REGION_E:
-            en = True
-            addr[:] = wr_ew.addr
-            count[:] = wr_ew.count
-            e_wdata.next = wr_ew.data
-        elif wr_dma.en and wr_dma.region == REGION_E:
-            en = True
-            addr[:] = wr_dma.addr
-            count[:] = wr_dma.count
-            e_wdata.next = wr_dma.data
-        if en:
-            off[:] = addr & mask
-            for lane in range(p):
-                e_wen.next[lane] = lane >= off and lane < off + count
-            e_wrow.next = (addr >> lb) & em
-        elif e_wen != 0:
-            e_wen.next = 0
+        return decode
+
+    @block
+    def row_write_stage(en_s, addr_s, count_s, data_s, wen, wrow, wdata, rows_mask: int):
+        """Region Z's or E's selected write decoded into lane enables and a row. Ports: the
+        write_select registers (in); wen, wrow, wdata (out). Latency 1. No reset: wen follows en_s."""
+
+        @always(clk.posedge)
+        def decode():
+            off = intbv(0)[lb:]
+            if en_s:
+                off[:] = addr_s & mask
+                for lane in range(p):
+                    wen.next[lane] = lane >= off and lane < off + count_s
+                wrow.next = (addr_s >> lb) & rows_mask
+                wdata.next = data_s
+            elif wen != 0:
+                wen.next = 0
+
+        return decode
+
+    insts += [v_write_stage(*v_sel), row_write_stage(*z_sel, z_wen, z_wrow, z_wdata, zm),
+              row_write_stage(*e_sel, e_wen, e_wrow, e_wdata, em)]
 
     # ---- the memories -----------------------------------------------------------------------------
     v_q = [Signal(intbv(0)[w:]) for _ in range(p)]
@@ -330,6 +347,7 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
 
     # the address, memory and capture stages sit between a read and its lane selection
     assert READ_LATENCY == 4, "rtl/abuf.py's read pipeline has four stages: address, memory, capture, lanes"
+    assert WRITE_LATENCY == 2, "rtl/abuf.py's write pipeline has two stages: select, decode"
 
     def tag_signals():
         """The outputs of a port's tags block: en3, reg3, off3."""
@@ -406,7 +424,7 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
 
         return tags(port, en3, reg3, off3), select
 
-    insts += [read_select, v_read_rows, read_address_stage, v_write_stage, z_write_stage, e_write_stage, capture,
+    insts += [read_select, v_read_rows, read_address_stage, capture,
               fc_output(rd_fc), z_or_e0_output(rd_act), z_or_e0_output(rd_ewa), e1_output(rd_ewb),
               dma_output(rd_dma)]
     return insts

@@ -40,7 +40,7 @@ def act_latency(cfg: ProcessorConfig) -> int:
     """Cycles from the cycle an element-wise instruction presents its last word to its done pulse:
     read (READ_LATENCY), |x| (1), shifted index (1), address into the ROM's address register (1),
     ROM output register (1), product and U (1), sum (1), coarse shift and saturation decision (1),
-    fine shift (1), write stage (1)."""
+    fine shift (1), done (1: the cycle after the write's en)."""
     return READ_LATENCY + 9
 
 
@@ -333,7 +333,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
          only the quotient's low K+1 bits are computed, one per cycle):
          p_k = saturate(round(E_k * Q / 2^(N - shift1))), written to dst + k
 
-    Ports: clk, rst; start (in), done (out, pulse in the cycle whose end the last write lands),
+    Ports: clk, rst; start (in), done (out, pulse in the cycle after the last write's en),
     done_soon (out: done is high in the next cycle, combinational from registers),
     busy (out: from the cycle after start to done); dec (dst, src0 and its region, length,
     shift0 = exp index shift, shift1 = output fraction bits, sampled at start); rd (AbufReadPort:
@@ -510,7 +510,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
                 raddr.next = src
             if div_step == kk:
                 state.next = State.OUT
-        # OUT: the element pipeline writes; done in the cycle the last write lands
+        # OUT: the element pipeline writes; done in the cycle after the last write's en
         if tags[L + 11] == P_OUT:
             oaddr.next = oaddr + 1
         done.next = done_soon
@@ -643,8 +643,8 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
       rd        AbufReadPort (en, region, addr out; data in); wr AbufWritePort out
     Timing, element-wise: words of P elements, one per cycle from the cycle after start; the
     next instruction may start in the cycle of the last word (vector_unit.stream_control); the
-    done pulse comes act_latency(cfg) cycles after the last word, in the cycle whose end its
-    write lands. Busy cycles per instruction alone: ceil(length/P) + act_latency(cfg).
+    done pulse comes act_latency(cfg) cycles after the last word, in the cycle after its write's
+    en (the write lands at the end of the next cycle, WRITE_LATENCY). Busy cycles per instruction alone: ceil(length/P) + act_latency(cfg).
     Softmax: softmax_cycles() from start to done, alone in the kernel.
     Reset: synchronous, both paths idle."""
     p, w, lb = cfg.lanes, cfg.data_bits, cfg.lane_bits

@@ -36,8 +36,8 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     into the activation buffer (each beat replicated across the write port's word), weight and
     instruction memories and 1 + 32-bit entries per beat cycles into the bias buffer; writes take
     READ_LATENCY + 2 cycles per beat (the activation buffer's read latency) plus the write response. Bursts are
-    INCR, at most 256 beats, and do not cross 4 KB boundaries. done comes in a cycle at whose end
-    every buffer write has landed.
+    INCR, at most 256 beats, and do not cross 4 KB boundaries. done comes at least a cycle after
+    the last buffer write's en (KernelCtl.done).
 
     Latency: see Timing; CycleModel._read_cycles/_write_cycles give the exact counts. Reset: synchronous, back to IDLE."""
     p, w = cfg.lanes, cfg.data_bits
@@ -337,7 +337,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                 addr.next = addr + (cur_burst << beat_shift)
                 beats_left.next = beats_left - cur_burst
                 state.next = State.SIZE
-        else:  # FINISH: the last buffer write landed at the end of the previous cycle
+        else:  # FINISH: the last buffer write's en was high at least a cycle before
             err.next = failed
             if is_fetch:
                 fetch_done.next = 1

@@ -23,7 +23,7 @@ from .vector_unit import stream_control, vector_sequencer
 def ew_latency(cfg: ProcessorConfig) -> int:
     """Cycles from the cycle an instruction presents its last word to its done pulse: read
     (READ_LATENCY), operand selection (1), product and rounding constant (1), sum and coarse
-    shift (1), fine shift and saturation (1), write stage (1)."""
+    shift (1), fine shift and saturation (1), done (1: the cycle after the write's en)."""
     return READ_LATENCY + 5
 
 
@@ -124,8 +124,8 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
       rd_a, rd_b  AbufReadPort for the two operands; wr AbufWritePort out
       sat_count   out: results clipped in the word written this cycle (0..P)
     Timing: words of P elements, one per cycle from the cycle after start; a word is written
-    ew_latency(cfg) cycles after its addresses (its write lands at the end of the done cycle for
-    the last word); the next instruction may start in the cycle of the last word (see
+    ew_latency(cfg) cycles after its addresses (the done cycle for the last word; its write lands
+    at the end of the next cycle, WRITE_LATENCY); the next instruction may start in the cycle of the last word (see
     vector_unit.stream_control). Busy cycles per instruction alone: ceil(length/P) + ew_latency(cfg).
     Reset: synchronous: idle, nothing in flight."""
     p, w, lb = cfg.lanes, cfg.data_bits, cfg.lane_bits

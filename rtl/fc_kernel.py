@@ -12,10 +12,11 @@ from .interfaces import READ_LATENCY
 
 
 def fc_latency(cfg: ProcessorConfig) -> int:
-    """Cycles from the cycle an instruction presents its last word to its done pulse (in the cycle
-    at whose end its last write lands): read (READ_LATENCY), product (1), two adder trees
-    (log2 P), segment shift (2: the low two bits of the shift, then the rest), segment sum (1),
-    accumulate (1), round (1), saturate into the write port (1), write stage (1)."""
+    """Cycles from the cycle an instruction presents its last word to its done pulse (the cycle
+    after its last write's en; the write lands at the end of the next, WRITE_LATENCY): read
+    (READ_LATENCY), product (1), two adder trees (log2 P), segment shift (2: the low two bits of
+    the shift, then the rest), segment sum (1), accumulate (1), round (1), saturate into the
+    write port (1), done (1)."""
     return READ_LATENCY + 8 + cfg.lane_bits
 
 

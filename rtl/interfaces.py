@@ -12,8 +12,9 @@ ELEM_ADDR_BITS = 16
 
 
 # Cycles from a read port's (en, region, addr) to its data, and from a write port's registers to
-# the write: see rtl/abuf.py.
+# the edge at whose end the write lands: see rtl/abuf.py.
 READ_LATENCY = 4
+WRITE_LATENCY = 2
 
 
 class AbufReadPort:
@@ -38,12 +39,13 @@ class AbufReadPort:
 
 
 class AbufWritePort:
-    """A kernel's write port: `count` elements from element `addr`, written at the end of the cycle
-    after the one in which `en` (a registered output of the kernel) is high, so a read presented
-    in any later cycle than `en` sees them (a read presented with `en` reads the memory in the
-    same cycle as the write lands, and sees the old contents). Data lane i goes to element addr+i in region V; in Z and E the
-    row's lanes addr%P .. addr%P+count-1 take the same lanes of `data` (row aligned; lanes past the
-end of the row are dropped, which the compiler's layout rules never ask for). Writers of
+    """A kernel's write port: `count` elements from element `addr`, written at the end of cycle
+    k + WRITE_LATENCY when `en` (a registered output of the kernel) is high in cycle k, so a read
+    presented in cycle k + WRITE_LATENCY or later sees them (a read presented in k + 1 reads the
+    memory in the same cycle as the write lands, and sees the old contents). Data lane i goes to
+    element addr+i in region V; in Z and E the row's lanes addr%P .. addr%P+count-1 take the same
+    lanes of `data` (row aligned; lanes past the end of the row are dropped, which the compiler's
+    layout rules never ask for). Writers of
     fewer than P elements replicate them across the word (a single element in every lane, an AXI
     beat in every beat position), which satisfies both conventions."""
 
@@ -89,8 +91,10 @@ class KernelCtl:
            presenting its last word, or none is; the DMA: idle, or done this cycle)
     busy   out, high while an instruction is in flight: from the cycle after a start until its
            done (inclusive)
-    done   out, one-cycle pulse per instruction, in order, in the cycle at whose end its last
-           buffer write lands: an instruction started in that cycle reads the result
+    done   out, one-cycle pulse per instruction, in order, in the cycle after its last buffer
+           write's `en` (the write lands at the end of the next cycle, WRITE_LATENCY): an
+           instruction started in the done cycle presents its first read in the next cycle, and
+           reads the result
     done_soon  out: `done` is high in the next cycle. The issue unit registers what the dones
            mean for its scoreboard from it, so its issue decision reads no kernel output late
     """

@@ -191,7 +191,7 @@ class KernelBench:
             yield clk.posedge
             assert bool(ctl.done) == soon, f"{op.name} {fields}: done_soon did not announce done (cycle {n + 1})"
             busy.append(nbusy + int(ctl.busy))  # + the cycle after done
-        yield clk.posedge  # the write of the last done lands at the end of its cycle
+        yield clk.posedge  # the last write lands at the end of the cycle after done (WRITE_LATENCY)
         self._result = dict(abuf=read_abuf(cfg, mems), cycles=cycles, busy=busy, saturations=sats)
 
 

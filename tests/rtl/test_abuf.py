@@ -3,9 +3,9 @@ model of its documented port semantics (rtl/interfaces.py AbufReadPort and AbufW
 
 - a read presented (en high) in cycle k puts its data on the port in cycle k + READ_LATENCY, and
   the port holds it until the next read's data arrives;
-- a write presented in cycle k lands at the end of cycle k + 1: reads presented in cycle k see
-  the old contents (their memory read is at the end of k + 1 too, and reads before it writes),
-  reads from cycle k + 1 on see the new (WRITE_DELAY);
+- a write presented in cycle k lands at the end of cycle k + 2: reads presented in cycle k + 1
+  see the old contents (their memory read is at the end of k + 2 too, and reads before it
+  writes), reads from cycle k + 2 on see the new (WRITE_LATENCY);
 - region V: write lane i goes to element addr + i (i < count), read lane l is element addr + l, at
   any alignment; regions Z and E: a write sets lanes addr%P .. addr%P+count-1 of the row holding
   addr from the same lanes of `data`, a read returns the row holding addr;
@@ -31,13 +31,13 @@ import pytest
 
 from rtl import isa
 from rtl.config import ProcessorConfig
-from rtl.interfaces import READ_LATENCY
+from rtl.interfaces import READ_LATENCY, WRITE_LATENCY
 from rtl.isa import Region, Resource
 from tests.rtl.abuf_bench import READ_PORTS, WRITE_PORTS, Cycle, Read, Write, run_abuf
 
 # A write presented in cycle k is seen by reads presented in cycle k + WRITE_DELAY and later
-# (AbufWritePort: written at the end of cycle k + 1, where a read presented in k reads the memory).
-WRITE_DELAY = 1
+# (AbufWritePort: written at the end of cycle k + 2, where a read presented in k + 1 reads the memory).
+WRITE_DELAY = WRITE_LATENCY
 
 P16_INT16 = ProcessorConfig(lanes=16, vbuf_words=16, zbuf_words=32, ebuf_words=32, axi_data_bits=32)
 P4_INT8 = ProcessorConfig(lanes=4, data_type="int8", vbuf_words=16, zbuf_words=32, ebuf_words=32, axi_data_bits=32)
