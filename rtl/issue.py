@@ -4,7 +4,10 @@ region ports.
 Front end (every stage a register, so no path runs from the issue decision to the instruction
 memory):
 
-    fetch address -> imem (block RAM) -> fetched register -> [FIFO of 3] -> R -> decode -> I -> issue
+    fetch address -> imem (block RAM) -> fetched register -> [FIFO of 3] -> N -> R -> decode -> I -> issue
+
+N holds the instruction R takes next, so that the scoreboard compares it with the instructions in
+flight a cycle ahead of the issue decision, from a register (see hazard_slot).
 
 The fetch presents one address per cycle while fewer than FETCH_LIMIT instructions are between
 the fetch and the issue stage, follows loops by itself (a LOOP, seen in the fetched register,
@@ -21,8 +24,8 @@ from .config import ProcessorConfig
 from .predecode import K_ACT, K_DMA, K_EW, K_FC, K_NONE, hazard_bits, layout
 
 Op = isa.Op
-FETCH_LIMIT = 4       # instructions presented to imem and not yet moved into the issue stage
-FIFO_DEPTH = FETCH_LIMIT - 1
+FETCH_LIMIT = 5       # instructions presented to imem and not yet moved into the issue stage
+FIFO_DEPTH = FETCH_LIMIT - 2  # what is not in N or R
 N_SLOTS = 7           # instructions in flight: FC, FC, ACT, ACT, EW, EW, DMA
 SLOT_KERNEL = (0, 0, 1, 1, 2, 2, 3)
 
@@ -205,6 +208,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     q_pcs = [Signal(intbv(0)[16:]) for _ in range(FIFO_DEPTH)]
     q_wr, q_rd = Signal(intbv(0, min=0, max=FIFO_DEPTH)), Signal(intbv(0, min=0, max=FIFO_DEPTH))
     q_count = Signal(intbv(0, min=0, max=FIFO_DEPTH + 1))
+    n_valid = Signal(bool(0))
+    n_word = Signal(intbv(0)[IW:])       # the instruction R takes next
+    n_pc = Signal(intbv(0)[16:])
     r_valid = Signal(bool(0))
     r_word = Signal(intbv(0)[IW:])
     r_pc = Signal(intbv(0)[16:])
@@ -250,7 +256,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 fl_active.next = not zero
                 fl_start.next = f_pc + 1
                 fl_end.next = f_word[last_hi:last_lo]
-            present = (r_valid + q_count + pv + f_valid) < FETCH_LIMIT and not zero
+            present = (r_valid + n_valid + q_count + pv + f_valid) < FETCH_LIMIT and not zero
             if present:
                 if fl_active and fa == fl_end:
                     if fl_more:
@@ -270,39 +276,43 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             f_word.next = imem_rdata         # the memory's output straight into a register
             f_pc.next = p_pc
 
-    r_load = Signal(bool(0))     # R takes a new instruction at this edge
-    n_word = Signal(intbv(0)[IW:])  # the instruction it takes
-    r_from_fifo = Signal(bool(0))  # ... from the FIFO's head (else straight from the fetch register)
+    r_load = Signal(bool(0))       # R takes N's instruction at this edge (or empties)
+    n_load = Signal(bool(0))       # N takes a new instruction at this edge (or empties)
+    n_from_fifo = Signal(bool(0))  # ... from the FIFO's head (else straight from the fetch register)
 
     @always_comb
     def queue_control():
-        # R's data may load when nothing arrives (r_valid then says it is empty): the enable
-        # is only the late i_take and R's emptiness
+        # R's and N's data may load when nothing arrives (their valid bits then say they are
+        # empty): the enables are only the late i_take and the stages' emptiness
         r_load.next = not r_valid or i_take
-        r_from_fifo.next = q_count != 0
+        n_load.next = not n_valid or not r_valid or i_take
+        n_from_fifo.next = q_count != 0
 
     @always_seq(clk.posedge, reset=rst)
     def queue():
-        # R is the head; the FIFO holds what arrives while R is occupied. An arriving instruction
+        # N is the head; the FIFO holds what arrives while N is occupied. An arriving instruction
         # is written into the FIFO's free slot whether or not it stays there (it may go straight
-        # into R): the memory's write enable then does not wait for the issue decision.
+        # into N): the memory's write enable then does not wait for the issue decision.
         do_push = bool(0)
         do_pop = bool(0)
         if restart:
             r_valid.next = 0
+            n_valid.next = 0
             q_count.next = 0
             q_wr.next = 0
             q_rd.next = 0
         elif fetch_on:
             if not r_valid or i_take:
+                r_valid.next = n_valid
+            if not n_valid or not r_valid or i_take:
                 if q_count != 0:
-                    r_valid.next = 1
+                    n_valid.next = 1
                     do_pop = True
                     do_push = bool(f_valid)
                 elif f_valid:
-                    r_valid.next = 1
+                    n_valid.next = 1
                 else:
-                    r_valid.next = 0
+                    n_valid.next = 0
             else:
                 do_push = bool(f_valid)
             if do_push:
@@ -313,26 +323,22 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
 
     @always(clk.posedge)
     def queue_data():
-        # data registers without reset (r_valid and the counters say what is valid), so that
-        # the late r_load is the flip-flops' clock enable and not a multiplexer in front of them
+        # data registers without reset (the valid bits and the counters say what is valid), so
+        # that the late r_load and n_load are the flip-flops' clock enables and not multiplexers
+        # in front of them
         if f_valid:
             q_words[q_wr].next = f_word
             q_pcs[q_wr].next = f_pc
+        if n_load:
+            if n_from_fifo:
+                n_word.next = q_words[q_rd]
+                n_pc.next = q_pcs[q_rd]
+            else:
+                n_word.next = f_word
+                n_pc.next = f_pc
         if r_load:
             r_word.next = n_word
-            if r_from_fifo:
-                r_pc.next = q_pcs[q_rd]
-            else:
-                r_pc.next = f_pc
-
-    @always_comb
-    def next_of_r():
-        # the instruction R takes at its next load, from registers only (the FIFO's head, else the
-        # fetch register): the scoreboard compares it a cycle ahead
-        if r_from_fifo:
-            n_word.next = q_words[q_rd]
-        else:
-            n_word.next = f_word
+            r_pc.next = n_pc
 
     # =============================== decode (R -> I) ==============================================
     # The predecoder (rtl/predecode.py) stored everything the decision needs beside each
@@ -732,7 +738,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 state.next = State.IDLE
 
-    return (fetch_address, fetch, queue_control, queue, queue_data, next_of_r, decode, done_ahead, liveness, next_vs_issue,
+    return (fetch_address, fetch, queue_control, queue, queue_data, decode, done_ahead, liveness, next_vs_issue,
             slot_blocks, r_vs_issue, trip_count,
             slot_of_issue_stage, conflicts, decide,
             issue_valid, issue_register, slots, front_end, control)

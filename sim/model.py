@@ -370,9 +370,10 @@ class CycleModel:
     unit (rtl/issue.py) and the kernels.
 
     Front end. Instruction k of the run (in execution order) is presented to the instruction memory
-    in cycle P_k = max(P_{k-1} + 1 (+2 after a LOOP of zero trips), Q_{k-4} + 1), the first cycle
-    with fewer than four instructions between the fetch and the issue stage; it reaches the R
-    register in R_k = max(P_k + 3, Q_{k-1} + 1) and moves into the issue stage at the end of
+    in cycle P_k = max(P_{k-1} + 1 (+2 after a LOOP of zero trips), Q_{k-5} + 1), the first cycle
+    with fewer than five instructions between the fetch and the issue stage; it reaches the N
+    register (the instruction R takes next) in N_k = max(P_k + 3, R_{k-1}), the R register in
+    R_k = max(N_k + 1, Q_{k-1} + 1) and moves into the issue stage at the end of
     Q_k = max(R_k, I_{k-1}), where I_{k-1} is the cycle the previous instruction left it. The first
     instruction is presented in the run's first cycle (the cycle after START, or after the program
     fetch). Loops cost nothing beyond their LOOP and ENDLOOP instructions.
@@ -402,7 +403,7 @@ class CycleModel:
     back-pressure. With back-pressure the RTL takes longer and the model is a lower bound.
     """
 
-    FETCH_LIMIT = 4          # rtl/issue.py FETCH_LIMIT
+    FETCH_LIMIT = 5          # rtl/issue.py FETCH_LIMIT
     ZERO_TRIP_GAP = 2        # fetch cycles lost after a LOOP of zero trips
     ADDRESS_CYCLES = 3       # the DMA's external address pipeline (LOAD/STORE, not the program fetch)
     PREDECODE = 3            # rtl/predecode.py PREDECODE_LATENCY: program writes and the fetch's done
@@ -427,6 +428,7 @@ class CycleModel:
         self._cycles = 0
         self._p = None        # P of the previous instruction
         self._q = []          # Q of the previous instructions (the last FETCH_LIMIT)
+        self._r = None        # R of the previous instruction
         self._leave = None    # the cycle the previous instruction left the issue stage
         self._gap = 0
         self.leave_cycles: list[int] = []  # the cycle each executed instruction left the issue stage
@@ -491,9 +493,10 @@ class CycleModel:
         p = self.run_begin if self._p is None else self._p + 1 + self._gap
         if len(self._q) == self.FETCH_LIMIT:
             p = max(p, self._q[0] + 1)
-        r = p + 3 if not self._q else max(p + 3, self._q[-1] + 1)
+        n = p + 3 if self._r is None else max(p + 3, self._r)
+        r = n + 1 if not self._q else max(n + 1, self._q[-1] + 1)
         q = r if self._leave is None else max(r, self._leave)
-        self._p, self._gap = p, 0
+        self._p, self._r, self._gap = p, r, 0
         self._q = (self._q + [q])[-self.FETCH_LIMIT:]
         return q + 1
 
