@@ -471,20 +471,21 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
                     raddr.next = src
                 else:
                     fetch.next = 0
-        if state == State.IDLE:
-            if start:
-                src.next = dec.src0
-                raddr.next = dec.src0
-                rd.region.next = dec.src0_region
-                oaddr.next = dec.dst
-                n.next = dec.length
-                fleft.next = dec.length
-                fone.next = dec.length == 1
-                n_one.next = dec.length == 1
-                fpass.next = P_MAX
-                fetch.next = 1
-                busy.next = 1
-                state.next = State.RUN
+        # a start comes when the unit is idle or in the done cycle of the previous softmax (the
+        # issue unit frees the ACT kernel in its done cycle): the pipelines have drained by then
+        if start:
+            src.next = dec.src0
+            raddr.next = dec.src0
+            rd.region.next = dec.src0_region
+            oaddr.next = dec.dst
+            n.next = dec.length
+            fleft.next = dec.length
+            fone.next = dec.length == 1
+            n_one.next = dec.length == 1
+            fpass.next = P_MAX
+            fetch.next = 1
+            busy.next = 1
+            state.next = State.RUN
         elif state == State.RUN:
             # max and sum passes; the division starts after the last term of the sum
             if sum_last:
@@ -514,7 +515,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
         if tags[L + 11] == P_OUT:
             oaddr.next = oaddr + 1
         done.next = done_soon
-        if done:
+        if done and not start:
             busy.next = 0
             state.next = State.IDLE
 
@@ -752,15 +753,18 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     seq_valid, seq_last = Signal(bool(0)), Signal(bool(0))
     seq_count = Signal(intbv(0, min=0, max=p + 1))
     seq_waddr = Signal(intbv(0)[16:])
+    seq_free_next = Signal(bool(0))
     seq = vector_sequencer(cfg, clk, rst, vec_start, dec, rd_vec, unused, seq_valid, seq_last, seq_count,
-                           seq_waddr)
-    smx_holds = Signal(bool(0))  # a softmax is in flight and not done in this cycle
+                           seq_waddr, seq_free_next)
+    smx_holds_next = Signal(bool(0))  # in the next cycle a softmax is in flight and not done
 
     @always_comb
     def softmax_holds():
-        smx_holds.next = smx_busy and not smx_done
+        # the softmax unit is busy from the cycle after a start to its done (a start in a done
+        # cycle keeps it busy); done follows done_soon
+        smx_holds_next.next = (smx_start or (smx_busy and not smx_done)) and not smx_done_soon
 
-    handshake = stream_control(clk, rst, ctl, seq_valid, seq_last, smx_holds)
+    handshake = stream_control(clk, rst, ctl, seq_free_next, smx_holds_next)
 
     # control of each word, packed LSB first: valid, last, count, waddr, region, then the decoded
     # parameters (only the bits a stage reads travel that far: synthesis drops the rest)

@@ -101,7 +101,7 @@ class KernelCtl:
 
     def __init__(self):
         self.start = Signal(bool(0))
-        self.ready = Signal(bool(0))
+        self.ready = Signal(bool(1))  # a kernel is ready out of reset (a register in the streaming kernels)
         self.busy = Signal(bool(0))
         self.done = Signal(bool(0))
         self.done_soon = Signal(bool(0))

@@ -168,6 +168,12 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
         add(f"act_softmax_{k}_in{frac_in}", [isa.encode(Op.ACT, func=isa.ActFunc.SOFTMAX, dst=E + 4 * p + 1,
                                                         src0=E + 3, length=k, shift0=exp0 + frac_in,
                                                         shift1=cfg.data_bits - 1)], n_e=7 * p)
+    # two independent softmaxes: the second may issue in the cycle the first is done
+    add("act_softmax_back_to_back", [
+        isa.encode(Op.ACT, func=isa.ActFunc.SOFTMAX, dst=E + 4 * p, src0=E + 1, length=3, shift0=exp0 + 8,
+                   shift1=cfg.data_bits - 1),
+        isa.encode(Op.ACT, func=isa.ActFunc.SOFTMAX, dst=E + 5 * p, src0=E + 2 * p, length=5, shift0=exp0 + 10,
+                   shift1=cfg.data_bits - 1)], n_e=7 * p)
     # ---- EW: a and b from E, into E or V ---------------------------------------------------
     for sa, sb, so in ((0, 0, 0), (3, 0, 4), (0, 2, 3), (cfg.data_bits - 1, 0, 2 * cfg.data_bits)):
         add(f"ew_add_{sa}_{sb}_{so}", [isa.encode(Op.EW, func=0, dst=E + 5 * p, src0=E + p, src1=E + 3 * p,
