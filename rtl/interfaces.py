@@ -88,7 +88,8 @@ class KernelCtl:
 
     start  in, one-cycle pulse: begin the instruction whose fields are on `Decoded` this cycle
     ready  out: the kernel takes a start this cycle (streaming kernels: the previous instruction is
-           presenting its last word, or none is; the DMA: idle, or done this cycle)
+           presenting its last word, or none is, a register computed a cycle ahead; the DMA: idle,
+           or done this cycle)
     busy   out, high while an instruction is in flight: from the cycle after a start until its
            done (inclusive)
     done   out, one-cycle pulse per instruction, in order, in the cycle after its last buffer
