@@ -753,15 +753,18 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     seq_valid, seq_last = Signal(bool(0)), Signal(bool(0))
     seq_count = Signal(intbv(0, min=0, max=p + 1))
     seq_waddr = Signal(intbv(0)[16:])
+    seq_free_next = Signal(bool(0))
     seq = vector_sequencer(cfg, clk, rst, vec_start, dec, rd_vec, unused, seq_valid, seq_last, seq_count,
-                           seq_waddr)
-    smx_holds = Signal(bool(0))  # a softmax is in flight and not done in this cycle
+                           seq_waddr, seq_free_next)
+    smx_holds_next = Signal(bool(0))  # in the next cycle a softmax is in flight and not done
 
     @always_comb
     def softmax_holds():
-        smx_holds.next = smx_busy and not smx_done
+        # the softmax unit is busy from the cycle after a start to its done (a start in a done
+        # cycle keeps it busy); done follows done_soon
+        smx_holds_next.next = (smx_start or (smx_busy and not smx_done)) and not smx_done_soon
 
-    handshake = stream_control(clk, rst, ctl, seq_valid, seq_last, smx_holds)
+    handshake = stream_control(clk, rst, ctl, seq_free_next, smx_holds_next)
 
     # control of each word, packed LSB first: valid, last, count, waddr, region, then the decoded
     # parameters (only the bits a stage reads travel that far: synthesis drops the rest)

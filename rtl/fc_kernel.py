@@ -82,12 +82,30 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         rem_next.next = rem - p
         xrem_next.next = xrem - p
 
+    s_last_n, s_last_row_n = Signal(bool(0)), Signal(bool(0))  # s_last and s_last_row of the next cycle
+    seq_free_next = Signal(bool(0))  # the sequencer will be free (idle or on a last word) next cycle
+
     @always_comb
     def handshake():
-        seq_free = not s_valid or (s_last and s_last_row)
-        ctl.ready.next = seq_free and (inflight < 2 or ctl.done)
         ctl.busy.next = inflight != 0
         rd.en.next = s_valid
+
+    @always_comb
+    def next_word():
+        # the next word's flags, which the sequencer registers, and so whether it will be free
+        # then: `ready` is a register computed from them (see saturate_write)
+        if not s_valid or (s_last and s_last_row):
+            s_last_n.next = kw_start == 1
+            s_last_row_n.next = dec.length == 1
+            seq_free_next.next = not (ctl.start and dec.length != 0) or (kw_start == 1 and dec.length == 1)
+        elif s_last:  # the last word of a row that is not the last row
+            s_last_n.next = kw == 1
+            s_last_row_n.next = row + 2 == rows
+            seq_free_next.next = kw == 1 and row + 2 == rows
+        else:
+            s_last_n.next = word == kw - 2
+            s_last_row_n.next = s_last_row
+            seq_free_next.next = word == kw - 2 and s_last_row
 
     @always_seq(clk.posedge, reset=rst)
     def sequencer():
@@ -95,6 +113,8 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         # registers take the decoded fields, whether or not an instruction starts: they count
         # only beside s_valid. So `start`, the issue unit's late decision, enables s_valid and
         # not the ~200 flip-flops of this sequencer.
+        s_last.next = s_last_n
+        s_last_row.next = s_last_row_n
         if not s_valid or (s_last and s_last_row):
             rows.next = dec.length
             src.next = dec.src0
@@ -116,15 +136,12 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             xrem.next = dec.split
             s_valid.next = ctl.start and dec.length != 0
             s_first.next = 1
-            s_last.next = kw_start == 1
-            s_last_row.next = dec.length == 1
             s_nvalid.next = p if dec.cols >= p else dec.cols
             s_nfirst.next = p if dec.split >= p else dec.split
         else:  # presenting a word that is not the instruction's last
             wram.raddr.next = wram.raddr + 1
             if s_last:  # the last word of a row that is not the last row
                 row.next = row + 1
-                s_last_row.next = row + 2 == rows
                 word.next = 0
                 rd.addr.next = src
                 s_bias.next = s_bias + 1
@@ -132,7 +149,6 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
                 rem.next = cols
                 xrem.next = split
                 s_first.next = 1
-                s_last.next = kw == 1
                 s_nvalid.next = p if cols >= p else cols
                 s_nfirst.next = p if split >= p else split
             else:
@@ -141,7 +157,6 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
                 rem.next = rem_next
                 xrem.next = xrem_next
                 s_first.next = 0
-                s_last.next = word == kw - 2
                 s_nvalid.next = p if rem_next >= p else rem_next
                 if xrem_next >= p:
                     s_nfirst.next = p
@@ -345,6 +360,8 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         done_d.next = row_done and bool(c_sat[o_ilast])
         ctl.done.next = done_d
         inflight.next = inflight + ctl.start - ctl.done
+        # registered: the issue unit's decision, across the die, starts from a flip-flop
+        ctl.ready.next = seq_free_next and (inflight + ctl.start - ctl.done < 2 or ctl.done_soon)
         if row_done:
             if tq >= over_at:
                 value[:] = top_code
@@ -362,7 +379,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
                 lo = lane * w
                 wr.data.next[lo + w:lo] = value
 
-    return (words_per_row, remaining, handshake, sequencer, instruction_last, control_line, weights, multiply,
+    return (words_per_row, remaining, handshake, next_word, sequencer, instruction_last, control_line, weights, multiply,
             tree_first_level, tree_insts, bias_address, segments, accumulate, round_stage, done_ahead, saturate_write)
 
 

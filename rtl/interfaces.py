@@ -88,7 +88,8 @@ class KernelCtl:
 
     start  in, one-cycle pulse: begin the instruction whose fields are on `Decoded` this cycle
     ready  out: the kernel takes a start this cycle (streaming kernels: the previous instruction is
-           presenting its last word, or none is; the DMA: idle, or done this cycle)
+           presenting its last word, or none is, a register computed a cycle ahead; the DMA: idle,
+           or done this cycle)
     busy   out, high while an instruction is in flight: from the cycle after a start until its
            done (inclusive)
     done   out, one-cycle pulse per instruction, in order, in the cycle after its last buffer
@@ -101,7 +102,7 @@ class KernelCtl:
 
     def __init__(self):
         self.start = Signal(bool(0))
-        self.ready = Signal(bool(0))
+        self.ready = Signal(bool(1))  # a kernel is ready out of reset (a register in the streaming kernels)
         self.busy = Signal(bool(0))
         self.done = Signal(bool(0))
         self.done_soon = Signal(bool(0))

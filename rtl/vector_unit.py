@@ -8,14 +8,15 @@ from .config import ProcessorConfig, clog2
 
 
 @block
-def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, valid, last, count, waddr):
+def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, valid, last, count, waddr, free_next):
     """Walks `length` elements P at a time: the read addresses of operand a (from src0) and b (from
     src1) and the write address (from dst) of each word.
 
     Ports: clk, rst (sync, idles the sequencer); start (in); dec (in: length, src0, src1, dst and
     their regions, sampled at start); rd_a, rd_b (AbufReadPort: en, region, addr out); valid (out:
     a word is presented this cycle), last (out: it is the instruction's last word), count (out:
-    its elements, 1..P), waddr (out: where its results go).
+    its elements, 1..P), waddr (out: where its results go), free_next (out, combinational: in the
+    next cycle the sequencer will be idle or on a last word, i.e. free for another instruction).
     Timing: the first word is presented the cycle after start, one word per cycle; a start in the
     cycle of a last word continues without a gap. Latency: addresses from the cycle after start.
     Reset: synchronous, idle.
@@ -66,10 +67,32 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
             row[:] = waddr[hi:lb] + 1
             waddr.next[hi:lb] = row
 
+    last_next = Signal(bool(0))
+
+    @always_comb
+    def next_word():
+        # whether the word presented in the next cycle is an instruction's last (the walk's
+        # register takes it), and so whether the sequencer will be free then
+        n = intbv(0)[nb:]
+        few = bool(0)  # left <= 2: the bits above the lowest two are zero (one test for three)
+        lst = bool(0)
+        if free:
+            n[:] = dec.length[nb:]
+            # fewer than P elements is one partial word; else exactly P is one whole word
+            lst = n[nb:lb] == 0 or (n[nb:lb] == 1 and n[lb:] == 0)
+            free_next.next = not (start and n != 0) or lst
+        else:  # the word presented was a whole one, not the last
+            few = left[len(left):2] == 0
+            # left == 1, or left == 2 and no partial word follows
+            lst = few and ((not left[1] and left[0]) or (left[1] and not left[0] and not part))
+            free_next.next = lst
+        last_next.next = lst
+
     @always_seq(clk.posedge, reset=rst)
     def walk():
         n = intbv(0)[nb:]
         few = bool(0)  # left <= 2: the bits above the lowest two are zero (one test for three)
+        last.next = last_next
         if free:
             n[:] = dec.length[nb:]
             left.next = n[nb:lb]
@@ -79,10 +102,6 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
                 last_count.next = p
             else:
                 last_count.next = n[lb:]
-            if n[nb:lb] == 0:  # fewer than P elements: one partial word
-                last.next = 1
-            else:
-                last.next = n[nb:lb] == 1 and n[lb:] == 0
             if not start:
                 count.next = 0
             elif n[nb:lb] == 0:
@@ -92,36 +111,36 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
         else:  # the word presented was a whole one, not the last
             left.next = left - 1
             few = left[len(left):2] == 0
-            # left == 1, or left == 2 and no partial word follows
-            last.next = few and ((not left[1] and left[0]) or (left[1] and not left[0] and not part))
             if few and not left[1]:  # left < 2 (so 1): the partial word is next
                 count.next = last_count
             else:
                 count.next = p
 
-    return read_enable, free_state, addresses, walk
+    return read_enable, free_state, next_word, addresses, walk
 
 
 @block
-def stream_control(clk, rst, ctl, seq_valid, seq_last, extra_block):
+def stream_control(clk, rst, ctl, seq_free_next, extra_block_next):
     """Handshake of a streaming kernel: `ready` when the sequencer is idle or on its last word and
     at most one other instruction is in flight (or the older one is done this cycle); `busy` while
     any instruction is in flight (from the cycle after its start to its done, inclusive).
 
-    Ports: clk, rst (sync: nothing in flight); ctl (KernelCtl: start and done in, as the kernel
-    drives done; ready and busy out); seq_valid, seq_last (in, the sequencer's word);
-    extra_block (in: another unit of the kernel holds it, e.g. the softmax unit).
-    Latency: ready and busy are combinational from registers. Reset: synchronous, idle."""
+    Ports: clk, rst (sync: nothing in flight); ctl (KernelCtl: start, done and done_soon in, as
+    the kernel drives them; ready and busy out); seq_free_next (in: the sequencer will be idle or
+    on its last word in the next cycle); extra_block_next (in: another unit of the kernel will hold
+    it in the next cycle, e.g. the softmax unit).
+    Latency: ready is a register, computed from the next cycle's state (done then is done_soon
+    now), so the issue unit's decision, across the die, starts from a flip-flop; busy is
+    combinational from registers. Reset: synchronous, idle and ready (KernelCtl.ready starts at 1)."""
     inflight = Signal(intbv(0, min=0, max=3))
 
     @always_comb
     def handshake():
-        seq_free = not seq_valid or seq_last
-        ctl.ready.next = seq_free and (inflight < 2 or ctl.done) and not extra_block
         ctl.busy.next = inflight != 0
 
     @always_seq(clk.posedge, reset=rst)
     def count():
         inflight.next = inflight + ctl.start - ctl.done
+        ctl.ready.next = seq_free_next and (inflight + ctl.start - ctl.done < 2 or ctl.done_soon) and not extra_block_next
 
     return handshake, count
