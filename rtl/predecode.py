@@ -282,6 +282,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     b_r0lo, b_r0hi, b_r1lo, b_r1hi, b_wlo, b_whi = [Signal(intbv(0)[RANGE_BITS:]) for _ in range(6)]
     b_reg0, b_reg1, b_regw = [Signal(intbv(0)[2:]) for _ in range(3)]
     b_err0, b_err1, b_errw = [Signal(bool(0)) for _ in range(3)]
+    b_has0, b_has1, b_hasw = [Signal(bool(0)) for _ in range(3)]  # the range is not empty (lo < hi)
     b_res = Signal(intbv(0)[NRES:])
     b_kernel = Signal(intbv(0)[3:])
     b_bad, b_oob, b_softmax, b_blocking, b_empty, b_fc = [Signal(bool(0)) for _ in range(6)]
@@ -336,6 +337,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         aligned[:] = REGION_ALIGNED[rgn]
         rbit[:] = RES_TABLE[4 * a_p0 + rgn]
         err = False
+        b_has0.next = a_r0lo < a_r0hi
         if a_r0lo < a_r0hi:
             err = rbit == 0 or a_r0hi > rhi or (a_wide0 and aligned == 1 and (a_r0lo & mask) != 0)
             res[:] = res | rbit
@@ -354,6 +356,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         aligned[:] = REGION_ALIGNED[rgn]
         rbit[:] = RES_TABLE[4 * a_p1 + rgn]
         err = False
+        b_has1.next = a_r1lo < a_r1hi
         if a_r1lo < a_r1hi:
             err = rbit == 0 or a_r1hi > rhi or (a_wide1 and aligned == 1 and (a_r1lo & mask) != 0)
             res[:] = res | rbit
@@ -372,6 +375,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         aligned[:] = REGION_ALIGNED[rgn]
         rbit[:] = RES_TABLE[4 * a_pw + rgn]
         err = False
+        b_hasw.next = a_wlo < a_whi
         if a_wlo < a_whi:
             err = rbit == 0 or a_whi > rhi or (a_widew and aligned == 1 and (a_wlo & mask) != 0)
             res[:] = res | rbit
@@ -426,22 +430,23 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         word[o_reg1 + 2:o_reg1] = b_reg1
         word[o_regw + 2:o_regw] = b_regw
         word[o_res + NR:o_res] = b_res
-        # hazard ranges: rows in Z and E, HB bits, empty ones [0, 0)
-        if b_r0lo < b_r0hi:
+        # hazard ranges: rows in Z and E, HB bits, empty ones [0, 0) (emptiness compared in stage B:
+        # three 18-bit comparators fewer)
+        if b_has0:
             if b_reg0 == R_Z or b_reg0 == R_E:
                 word[o_r0lo + hb:o_r0lo] = b_r0lo & ROWMASK & HMASK
                 word[o_r0hi + hb:o_r0hi] = (b_r0hi + mask) & ROWMASK & HMASK
             else:
                 word[o_r0lo + hb:o_r0lo] = b_r0lo & HMASK
                 word[o_r0hi + hb:o_r0hi] = b_r0hi & HMASK
-        if b_r1lo < b_r1hi:
+        if b_has1:
             if b_reg1 == R_Z or b_reg1 == R_E:
                 word[o_r1lo + hb:o_r1lo] = b_r1lo & ROWMASK & HMASK
                 word[o_r1hi + hb:o_r1hi] = (b_r1hi + mask) & ROWMASK & HMASK
             else:
                 word[o_r1lo + hb:o_r1lo] = b_r1lo & HMASK
                 word[o_r1hi + hb:o_r1hi] = b_r1hi & HMASK
-        if b_wlo < b_whi:
+        if b_hasw:
             if b_regw == R_Z or b_regw == R_E:
                 word[o_wlo + hb:o_wlo] = b_wlo & ROWMASK & HMASK
                 word[o_whi + hb:o_whi] = (b_whi + mask) & ROWMASK & HMASK

