@@ -753,18 +753,28 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     seq_valid, seq_last = Signal(bool(0)), Signal(bool(0))
     seq_count = Signal(intbv(0, min=0, max=p + 1))
     seq_waddr = Signal(intbv(0)[16:])
-    seq_free_next = Signal(bool(0))
+    seq_free_next, seq_free_if_vec_start = Signal(bool(0)), Signal(bool(0))
     seq = vector_sequencer(cfg, clk, rst, vec_start, dec, rd_vec, unused, seq_valid, seq_last, seq_count,
-                           seq_waddr, seq_free_next)
-    smx_holds_next = Signal(bool(0))  # in the next cycle a softmax is in flight and not done
+                           seq_waddr, seq_free_next, seq_free_if_vec_start)
+    smx_holds_next = Signal(bool(0))  # in the next cycle a softmax is in flight and not done (no start now)
+    smx_holds_if_start, seq_free_if_start = Signal(bool(0)), Signal(bool(0))  # the same if a start comes now
 
     @always_comb
     def softmax_holds():
         # the softmax unit is busy from the cycle after a start to its done (a start in a done
-        # cycle keeps it busy); done follows done_soon
-        smx_holds_next.next = (smx_start or (smx_busy and not smx_done)) and not smx_done_soon
+        # cycle keeps it busy); done follows done_soon. A start now is a softmax's (the unit takes
+        # it, the sequencer stays as it is) or an element-wise one's (the sequencer takes it);
+        # both outcomes from registers, so that the late start only selects (stream_control)
+        holds = smx_busy and not smx_done
+        smx_holds_next.next = holds and not smx_done_soon
+        if dec.func == SOFTMAX:
+            smx_holds_if_start.next = not smx_done_soon
+            seq_free_if_start.next = seq_free_next
+        else:
+            smx_holds_if_start.next = holds and not smx_done_soon
+            seq_free_if_start.next = seq_free_if_vec_start
 
-    handshake = stream_control(clk, rst, ctl, seq_free_next, smx_holds_next)
+    handshake = stream_control(clk, rst, ctl, seq_free_next, seq_free_if_start, smx_holds_next, smx_holds_if_start)
 
     # control of each word, packed LSB first: valid, last, count, waddr, region, then the decoded
     # parameters (only the bits a stage reads travel that far: synthesis drops the rest)

@@ -155,10 +155,10 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
             s_s2.next = dec.shift2[s2b:]
             s_region.next = dec.dst_region
 
-    seq_free_next = Signal(bool(0))
+    seq_free_next, seq_free_next_if_start = Signal(bool(0)), Signal(bool(0))
     seq = vector_sequencer(cfg, clk, rst, ctl.start, dec, rd_a, rd_b, seq_valid, seq_last, seq_count, seq_waddr,
-                           seq_free_next)
-    handshake = stream_control(clk, rst, ctl, seq_free_next, Signal(bool(0)))
+                           seq_free_next, seq_free_next_if_start)
+    handshake = stream_control(clk, rst, ctl, seq_free_next, seq_free_next_if_start, Signal(bool(0)), Signal(bool(0)))
 
     # ---- control of each word, beside its data ------------------------------------------------------
     # packed (LSB first): valid, last, count, waddr, region, mul, shb, sh, s2

@@ -83,11 +83,11 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         xrem_next.next = xrem - p
 
     s_last_n, s_last_row_n = Signal(bool(0)), Signal(bool(0))  # s_last and s_last_row of the next cycle
-    seq_free_next = Signal(bool(0))  # the sequencer will be free (idle or on a last word) next cycle
+    seq_free_next = Signal(bool(0))  # the sequencer will be free (idle or on a last word) next cycle (no start now)
+    seq_free_next_if_start = Signal(bool(0))  # the same if a start comes now
 
     @always_comb
     def handshake():
-        ctl.busy.next = inflight != 0
         rd.en.next = s_valid
 
     @always_comb
@@ -97,15 +97,18 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         if not s_valid or (s_last and s_last_row):
             s_last_n.next = kw_start == 1
             s_last_row_n.next = dec.length == 1
-            seq_free_next.next = not (ctl.start and dec.length != 0) or (kw_start == 1 and dec.length == 1)
+            seq_free_next.next = 1
+            seq_free_next_if_start.next = dec.length == 0 or (kw_start == 1 and dec.length == 1)
         elif s_last:  # the last word of a row that is not the last row
             s_last_n.next = kw == 1
             s_last_row_n.next = row + 2 == rows
             seq_free_next.next = kw == 1 and row + 2 == rows
+            seq_free_next_if_start.next = kw == 1 and row + 2 == rows  # no start comes here
         else:
             s_last_n.next = word == kw - 2
             s_last_row_n.next = s_last_row
             seq_free_next.next = word == kw - 2 and s_last_row
+            seq_free_next_if_start.next = word == kw - 2 and s_last_row
 
     @always_seq(clk.posedge, reset=rst)
     def sequencer():
@@ -360,8 +363,15 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         done_d.next = row_done and bool(c_sat[o_ilast])
         ctl.done.next = done_d
         inflight.next = inflight + ctl.start - ctl.done
-        # registered: the issue unit's decision, across the die, starts from a flip-flop
-        ctl.ready.next = seq_free_next and (inflight + ctl.start - ctl.done < 2 or ctl.done_soon)
+        # busy registered like ready, the same value as inflight != 0 (it enables the whole
+        # pipeline: no LUT in front of that fan-out)
+        ctl.busy.next = ctl.start or inflight == 2 or (inflight == 1 and not ctl.done)
+        # registered: the issue unit's decision, across the die, starts from a flip-flop; the late
+        # start only selects between the two outcomes (as in vector_unit.stream_control)
+        if ctl.start:
+            ctl.ready.next = seq_free_next_if_start and (inflight == 0 or (inflight == 1 and ctl.done) or ctl.done_soon)
+        else:
+            ctl.ready.next = seq_free_next and (inflight != 2 or ctl.done or ctl.done_soon)
         if row_done:
             if tq >= over_at:
                 value[:] = top_code

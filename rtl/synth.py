@@ -894,7 +894,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="OUT", help="write the report(s) as JSON")
     parser.add_argument("--jobs", type=int, default=2, help="syntheses in parallel (default 2)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS,
-                        help=f"seconds per synthesis run before it is killed (default {DEFAULT_TIMEOUT_SECONDS})")
+                        help=f"seconds per synthesis run and per place-and-route seed before it is killed "
+                             f"(default {DEFAULT_TIMEOUT_SECONDS})")
     parser.add_argument("--no-modules", action="store_true", help="only the whole design, no per-module rows")
     parser.add_argument("--no-place", action="store_true", help="ECP5: synthesis only, no place and route (no Fmax)")
     ProcessorConfig.add_arguments(parser)

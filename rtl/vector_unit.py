@@ -8,7 +8,8 @@ from .config import ProcessorConfig, clog2
 
 
 @block
-def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, valid, last, count, waddr, free_next):
+def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, valid, last, count, waddr, free_next,
+                     free_next_if_start):
     """Walks `length` elements P at a time: the read addresses of operand a (from src0) and b (from
     src1) and the write address (from dst) of each word.
 
@@ -16,7 +17,10 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
     their regions, sampled at start); rd_a, rd_b (AbufReadPort: en, region, addr out); valid (out:
     a word is presented this cycle), last (out: it is the instruction's last word), count (out:
     its elements, 1..P), waddr (out: where its results go), free_next (out, combinational: in the
-    next cycle the sequencer will be idle or on a last word, i.e. free for another instruction).
+    next cycle the sequencer will be idle or on a last word, i.e. free for another instruction,
+    if `start` is low now), free_next_if_start (out, combinational: the same if `start` is high
+    now). Both come from registers and `dec` only: `start` (late, the issue decision) selects
+    between them in stream_control.
     Timing: the first word is presented the cycle after start, one word per cycle; a start in the
     cycle of a last word continues without a gap. Latency: addresses from the cycle after start.
     Reset: synchronous, idle.
@@ -80,12 +84,14 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
             n[:] = dec.length[nb:]
             # fewer than P elements is one partial word; else exactly P is one whole word
             lst = n[nb:lb] == 0 or (n[nb:lb] == 1 and n[lb:] == 0)
-            free_next.next = not (start and n != 0) or lst
+            free_next.next = 1  # no start: idle next cycle
+            free_next_if_start.next = n == 0 or lst
         else:  # the word presented was a whole one, not the last
             few = left[len(left):2] == 0
             # left == 1, or left == 2 and no partial word follows
             lst = few and ((not left[1] and left[0]) or (left[1] and not left[0] and not part))
             free_next.next = lst
+            free_next_if_start.next = lst  # no start comes while a word that is not the last is presented
         last_next.next = lst
 
     @always_seq(clk.posedge, reset=rst)
@@ -120,27 +126,35 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
 
 
 @block
-def stream_control(clk, rst, ctl, seq_free_next, extra_block_next):
+def stream_control(clk, rst, ctl, seq_free_next, seq_free_next_if_start, extra_block_next, extra_block_next_if_start):
     """Handshake of a streaming kernel: `ready` when the sequencer is idle or on its last word and
     at most one other instruction is in flight (or the older one is done this cycle); `busy` while
     any instruction is in flight (from the cycle after its start to its done, inclusive).
 
     Ports: clk, rst (sync: nothing in flight); ctl (KernelCtl: start, done and done_soon in, as
-    the kernel drives them; ready and busy out); seq_free_next (in: the sequencer will be idle or
-    on its last word in the next cycle); extra_block_next (in: another unit of the kernel will hold
-    it in the next cycle, e.g. the softmax unit).
+    the kernel drives them; ready and busy out); seq_free_next, seq_free_next_if_start (in: the
+    sequencer will be idle or on its last word in the next cycle, without and with a start now);
+    extra_block_next, extra_block_next_if_start (in: another unit of the kernel will hold it in the
+    next cycle, e.g. the softmax unit, without and with a start now).
     Latency: ready is a register, computed from the next cycle's state (done then is done_soon
-    now), so the issue unit's decision, across the die, starts from a flip-flop; busy is
-    combinational from registers. Reset: synchronous, idle and ready (KernelCtl.ready starts at 1)."""
+    now), so the issue unit's decision, across the die, starts from a flip-flop. `start` comes
+    late (the issue decision, across the die): both outcomes are formed from registers and `start`
+    only selects, one LUT in front of the register. busy is a register too (the same value as
+    `inflight != 0`, computed from the next count): it enables the kernel's whole pipeline, and a
+    LUT in front of that fan-out was placed across the die from both its input and its loads.
+    Reset: synchronous, idle and ready (KernelCtl.ready starts at 1)."""
     inflight = Signal(intbv(0, min=0, max=3))
-
-    @always_comb
-    def handshake():
-        ctl.busy.next = inflight != 0
 
     @always_seq(clk.posedge, reset=rst)
     def count():
         inflight.next = inflight + ctl.start - ctl.done
-        ctl.ready.next = seq_free_next and (inflight + ctl.start - ctl.done < 2 or ctl.done_soon) and not extra_block_next
+        # busy next cycle: inflight + start - done != 0 (done only comes with one in flight)
+        ctl.busy.next = ctl.start or inflight == 2 or (inflight == 1 and not ctl.done)
+        # at most one instruction in flight next cycle besides a new one: inflight + start - done < 2
+        if ctl.start:
+            ctl.ready.next = (seq_free_next_if_start and (inflight == 0 or (inflight == 1 and ctl.done) or ctl.done_soon)
+                              and not extra_block_next_if_start)
+        else:
+            ctl.ready.next = seq_free_next and (inflight != 2 or ctl.done or ctl.done_soon) and not extra_block_next
 
-    return handshake, count
+    return count
