@@ -88,6 +88,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
 
     @always_comb
     def handshake():
+        ctl.busy.next = inflight != 0
         rd.en.next = s_valid
 
     @always_comb
@@ -363,9 +364,6 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         done_d.next = row_done and bool(c_sat[o_ilast])
         ctl.done.next = done_d
         inflight.next = inflight + ctl.start - ctl.done
-        # busy registered like ready, the same value as inflight != 0 (it enables the whole
-        # pipeline: no LUT in front of that fan-out)
-        ctl.busy.next = ctl.start or inflight == 2 or (inflight == 1 and not ctl.done)
         # registered: the issue unit's decision, across the die, starts from a flip-flop; the late
         # start only selects between the two outcomes (as in vector_unit.stream_control)
         if ctl.start:

@@ -91,7 +91,7 @@ class KernelCtl:
            presenting its last word, or none is, a register computed a cycle ahead; the DMA: idle,
            or done this cycle)
     busy   out, high while an instruction is in flight: from the cycle after a start until its
-           done (inclusive); a register in the streaming kernels (it enables their pipelines)
+           done (inclusive)
     done   out, one-cycle pulse per instruction, in order, in the cycle after its last buffer
            write's `en` (the write lands at the end of the next cycle, WRITE_LATENCY): an
            instruction started in the done cycle presents its first read in the next cycle, and

@@ -139,17 +139,17 @@ def stream_control(clk, rst, ctl, seq_free_next, seq_free_next_if_start, extra_b
     Latency: ready is a register, computed from the next cycle's state (done then is done_soon
     now), so the issue unit's decision, across the die, starts from a flip-flop. `start` comes
     late (the issue decision, across the die): both outcomes are formed from registers and `start`
-    only selects, one LUT in front of the register. busy is a register too (the same value as
-    `inflight != 0`, computed from the next count): it enables the kernel's whole pipeline, and a
-    LUT in front of that fan-out was placed across the die from both its input and its loads.
+    only selects, one LUT in front of the register. busy is combinational from registers.
     Reset: synchronous, idle and ready (KernelCtl.ready starts at 1)."""
     inflight = Signal(intbv(0, min=0, max=3))
+
+    @always_comb
+    def handshake():
+        ctl.busy.next = inflight != 0
 
     @always_seq(clk.posedge, reset=rst)
     def count():
         inflight.next = inflight + ctl.start - ctl.done
-        # busy next cycle: inflight + start - done != 0 (done only comes with one in flight)
-        ctl.busy.next = ctl.start or inflight == 2 or (inflight == 1 and not ctl.done)
         # at most one instruction in flight next cycle besides a new one: inflight + start - done < 2
         if ctl.start:
             ctl.ready.next = (seq_free_next_if_start and (inflight == 0 or (inflight == 1 and ctl.done) or ctl.done_soon)
@@ -157,4 +157,4 @@ def stream_control(clk, rst, ctl, seq_free_next, seq_free_next_if_start, extra_b
         else:
             ctl.ready.next = seq_free_next and (inflight != 2 or ctl.done or ctl.done_soon) and not extra_block_next
 
-    return count
+    return handshake, count
