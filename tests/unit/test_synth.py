@@ -95,50 +95,21 @@ def test_place_and_route_of_a_small_module(ecp5):
     assert 0 < attempt["placed_mhz"] < 1000 and place["unrouted"] is None
 
 
-# router2's overused wires per iteration, from the nextpnr logs of three whole default designs
-# (docs/architecture.md, section 4): 7ee17fe routed at iteration 67; 69db485 (seed 1) and a09d421
-# (seed 1) never routed and were killed after 30 minutes
-ROUTED_7EE17FE = [40232, 23507, 13542, 8114, 5200, 3519, 2434, 1775, 1352, 1104, 870, 631, 452, 421, 324, 245, 215,
-                  181, 160, 129, 118, 90, 81, 59, 51, 39, 38, 31, 23, 18, 13, 13, 10, 5, 6, 8, 5] + [1] * 29 + [0]
-UNROUTED_69DB485 = [41360, 25377, 15407, 9850, 7263, 5424, 4222, 3508, 2997, 2490, 2092, 1851, 1578, 1396, 1235, 1057,
-                    930, 844, 780, 735, 675, 614, 599, 575, 577, 659, 591, 649, 622, 584, 558, 533, 546, 527, 532, 479,
-                    527, 502, 532, 544, 541, 599, 611, 623, 639, 750, 761, 828, 882, 938, 1019, 1029, 1152, 1260]
-UNROUTED_A09D421 = [41311, 26249, 16674, 10823, 8157, 6272, 5114, 4495, 3990, 3588, 3241, 3148, 2931, 2761, 2662, 2631,
-                    2735, 2710, 2765, 2633, 2648, 2981, 3082, 3086, 3276, 3433, 3889, 3964]
-
-
-def _first_stall(overused: list[int]) -> int | None:
-    """Feed a router2 log line by line, in uneven chunks; the iteration at which the watch stops it."""
-    watch = synth.NextpnrLogWatch()
-    watch.feed("Info: Max frequency for clock 'clk': 71.35 MHz (FAIL at 150.00 MHz)\nInfo: Running router2...\n")
-    for it, over in enumerate(overused, 1):
-        line = f"Info:     iter={it} wires=572466 overused={over} overuse={over + 13} archfail=NA\n"
-        watch.feed(line[:17])
-        watch.feed(line[17:])
-        if watch.stalled:
-            assert watch.state["placed_mhz"] == 71.35 and watch.state["iterations"] == it
-            return it
-    return None
-
-
-def test_router2_stall_watch_stops_the_runs_that_never_routed_and_not_the_one_that_did():
-    assert _first_stall(ROUTED_7EE17FE) is None
-    assert _first_stall(UNROUTED_69DB485) == 36 + synth.ROUTER2_STALL_ITERATIONS  # its lowest, 479, at 36
-    assert _first_stall(UNROUTED_A09D421) == 16 + synth.ROUTER2_STALL_ITERATIONS  # 2,631 at 16
-
-
 def test_an_unrouted_design_says_why_per_seed(ecp5):
-    attempts = [{"seed": 1, "outcome": "stalled", "iterations": 46, "overused": 750, "lowest_overused": 479,
-                 "lowest_at": 36, "placed_mhz": 71.35, "seconds": 900.0},
-                {"seed": 2, "outcome": "timed out", "iterations": 12, "overused": 900, "lowest_overused": 900,
-                 "lowest_at": 12, "placed_mhz": 64.25, "seconds": 1800.0}]
+    attempts = [{"seed": 1, "outcome": "timed out", "placed_mhz": 71.35, "seconds": 1800.0},
+                {"seed": 2, "outcome": "failed", "error": "ERROR: out of memory", "placed_mhz": None, "seconds": 12.0}]
     report = dataclasses.replace(ecp5, fmax_mhz=None, place_attempts=attempts, unrouted="seeds 1, 2")
     table = report.table()
     assert "Fmax: none, the whole design did not route with any of 2 placement seeds:" in table
-    assert ("seed 1: router2 stalled (lowest 479 overused wires at iteration 36, 750 at iteration 46), "
-            "71.35 MHz estimated after placement") in table
-    assert "seed 2: not routed within 1800 s, 64.25 MHz estimated after placement" in table
+    assert "seed 1: not routed within 1800 s, 71.35 MHz estimated after placement" in table
+    assert "seed 2: failed (ERROR: out of memory)" in table
     assert re.search(r"^total .* unrouted$", table, re.M)
+
+
+def test_the_estimate_after_placement_is_the_first_fmax_of_the_log():
+    log = ("Info: Max frequency for clock 'clk': 71.35 MHz (FAIL at 150.00 MHz)\nInfo: Running router1...\n"
+           "Warning: Max frequency for clock 'clk': 93.00 MHz (FAIL at 150.00 MHz)\n")
+    assert synth.placed_fmax(log) == 71.35 and synth.placed_fmax("Info: Packing LUTs...\n") is None
 
 
 def test_xilinx_counts_of_the_ram_and_multiplier_modules(ecp5):
