@@ -322,8 +322,8 @@ def softmax_cycles(cfg: ProcessorConfig, n: int) -> int:
 
 
 @block
-def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, dec, rd, rd_data, wr, u_out, eaddr,
-                 fr1):
+def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, busy, dec, rd, rd_data, wr, u_out,
+                 eaddr, fr1):
     """Softmax of `length` (>= 1) elements, element-serial, in three passes over the source:
 
       1. m = max(z)
@@ -333,7 +333,10 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
          only the quotient's low K+1 bits are computed, one per cycle):
          p_k = saturate(round(E_k * Q / 2^(N - shift1))), written to dst + k
 
-    Ports: clk, rst; start (in), done (out, pulse in the cycle after the last write's en),
+    Ports: clk, rst; load (in: a start may come in this cycle, the kernel's ready: a register.
+    The per-instruction registers take dec's fields whenever it is high, start or not, so that
+    `start`, late from the issue decision, enables only fetch, busy and the state); start (in:
+    only in a cycle with load), done (out, pulse in the cycle after the last write's en),
     done_soon (out: done is high in the next cycle, combinational from registers),
     busy (out: from the cycle after start to done); dec (dst, src0 and its region, length,
     shift0 = exp index shift, shift1 = output fraction bits, sampled at start); rd (AbufReadPort:
@@ -444,8 +447,8 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
 
     @always(clk.posedge)
     def constants():
-        # per-instruction constants: sampled or built at start (see above)
-        if start:
+        # per-instruction constants: sampled while a start may come (load), built after it
+        if load:
             rone.next = 1 << rb
             thermo.next = 1 << tb
             jsh.next = n_bits - sp
@@ -472,8 +475,9 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
                 else:
                     fetch.next = 0
         # a start comes when the unit is idle or in the done cycle of the previous softmax (the
-        # issue unit frees the ACT kernel in its done cycle): the pipelines have drained by then
-        if start:
+        # issue unit frees the ACT kernel in its done cycle): the pipelines have drained by then,
+        # so the fields load in every such cycle (load) and the late start sets only the state
+        if load:
             src.next = dec.src0
             raddr.next = dec.src0
             rd.region.next = dec.src0_region
@@ -483,6 +487,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
             fone.next = dec.length == 1
             n_one.next = dec.length == 1
             fpass.next = P_MAX
+        if start:
             fetch.next = 1
             busy.next = 1
             state.next = State.RUN
@@ -562,8 +567,8 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
 
     @always(clk.posedge)
     def accumulate():
-        # S = sum(E), cleared at start (only the enable and the clear before the registers)
-        if start:
+        # S = sum(E), cleared while a start may come (only the enable and the clear before the registers)
+        if load:
             s_sum.next = 0
         elif sum_en:
             s_sum.next = s_sum + e_val              # a+L+7
@@ -572,7 +577,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, start, done, done_soon, busy, d
     def maximum():
         # m = max(z) over the max pass, one element per cycle: the first element loads, the
         # others load when greater (only the comparison and one gate before the enable)
-        if start:
+        if load:
             m_first.next = 1
         elif cmp_en:
             m_first.next = 0
@@ -707,7 +712,11 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
         th = intbv(0, min=-64, max=64)
         so = intbv(0)[ob:]
         so6 = modbv(0)[6:]
-        if ctl.start:
+        # sampled in every cycle a start may come (ready, a register), start or not: the late
+        # start then enables none of these registers. Words of the previous instruction read them
+        # up to its last word's cycle, the one in which the next may start; a softmax reads them
+        # (through the control line) until its done, and ready is low until then
+        if ctl.ready:
             s_tanh.next = dec.func == TANH
             s_ss.next = dec.func == SOFTSIGN
             if dec.func == SOFTMAX:
@@ -891,7 +900,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
             wr.count.next = wr_vec.count
             wr.data.next = wr_vec.data
 
-    smx = softmax_unit(cfg, clk, rst, smx_start, smx_done, smx_done_soon, smx_busy, dec, rd_smx, rd.data, wr_smx, smx_u, smx_addr,
+    smx = softmax_unit(cfg, clk, rst, ctl.ready, smx_start, smx_done, smx_done_soon, smx_busy, dec, rd_smx, rd.data, wr_smx, smx_u, smx_addr,
                        smx_frac)
     return (dispatch, read_merge, latch, seq, softmax_holds, handshake, control_line, lanes, done_ahead,
             saturate_write, write_merge, smx)

@@ -72,6 +72,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     xrem = Signal(intbv(0, min=-(1 << 17), max=1 << 17))  # first-segment columns from this word on
     rem_next = Signal(intbv(0, min=-(1 << 17), max=1 << 17))
     xrem_next = Signal(intbv(0, min=-(1 << 17), max=1 << 17))
+    rb = len(rem_next)
 
     @always_comb
     def words_per_row():
@@ -139,8 +140,10 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             xrem.next = dec.split
             s_valid.next = ctl.start and dec.length != 0
             s_first.next = 1
-            s_nvalid.next = p if dec.cols >= p else dec.cols
-            s_nfirst.next = p if dec.split >= p else dec.split
+            # ">= p" as "bits from lane_bits up not all 0" (p is a power of 2; a comparator
+            # would be a carry chain); rem/xrem are signed: their sign bit too
+            s_nvalid.next = p if (dec.cols >> lb) != 0 else dec.cols
+            s_nfirst.next = p if (dec.split >> lb) != 0 else dec.split
         else:  # presenting a word that is not the instruction's last
             wram.raddr.next = wram.raddr + 1
             if s_last:  # the last word of a row that is not the last row
@@ -152,18 +155,18 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
                 rem.next = cols
                 xrem.next = split
                 s_first.next = 1
-                s_nvalid.next = p if cols >= p else cols
-                s_nfirst.next = p if split >= p else split
+                s_nvalid.next = p if (cols >> lb) != 0 else cols
+                s_nfirst.next = p if (split >> lb) != 0 else split
             else:
                 word.next = word + 1
                 rd.addr.next = rd.addr + p
                 rem.next = rem_next
                 xrem.next = xrem_next
                 s_first.next = 0
-                s_nvalid.next = p if rem_next >= p else rem_next
-                if xrem_next >= p:
+                s_nvalid.next = p if not rem_next[rb - 1] and rem_next[rb - 1:lb] != 0 else rem_next
+                if not xrem_next[rb - 1] and xrem_next[rb - 1:lb] != 0:
                     s_nfirst.next = p
-                elif xrem_next > 0:
+                elif not xrem_next[rb - 1] and xrem_next != 0:
                     s_nfirst.next = xrem_next
                 else:
                     s_nfirst.next = 0
@@ -336,7 +339,14 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     tq = Signal(intbv(0, min=-2 * half_acc, max=2 * half_acc))
     tq_lo = w + 1  # the bits of tq that make the result when it does not saturate
     top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
-    over_at, under_at = 2 * cfg.data_max + 1, 2 * cfg.data_min - 2
+    # (tq + 1) >> 1 > max  <=>  tq >= 2^w - 1;  (tq + 1) >> 1 < min  <=>  tq <= -2^w - 2, tested
+    # on tq's bits (a magnitude comparator against a constant would be a carry chain as wide as tq):
+    #   tq >= 2^w - 1   <=>  tq >= 0 and (tq's bits w..N-2 are not all 0 or its low w bits all 1)
+    #   tq <= -2^w - 2  <=>  tq < 0 and (tq's bits w+1..N-2 are not all 1
+    #                                    or (bit w is 0 and the low w bits are not all 1))
+    tq_bits = len(tq)
+    assert tq_bits - 2 > w + 1, "the accumulator must be wider than the data"
+    ones_w, ones_mid = (1 << w) - 1, (1 << (tq_bits - 2 - w)) - 1
     done_d = Signal(bool(0))
 
     @always_comb
@@ -354,19 +364,21 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
 
     @always_seq(clk.posedge, reset=rst)
     def saturate_write():
-        # (tq + 1) >> 1 > max  <=>  tq >= 2*max + 1;  (tq + 1) >> 1 < min  <=>  tq <= 2*min - 2
         value = intbv(0)[w:]
         low = intbv(0)[tq_lo + 1:]
         row_done = bool(c_sat[o_valid] and c_sat[o_last])
+        low_ones = tq[w:] == ones_w
+        over = not tq[tq_bits - 1] and (tq[tq_bits - 1:w] != 0 or low_ones)
+        under = tq[tq_bits - 1] and (tq[tq_bits - 1:w + 1] != ones_mid or (not tq[w] and not low_ones))
         sat.next = 0
         wr.en.next = row_done
         done_d.next = row_done and bool(c_sat[o_ilast])
         ctl.done.next = done_d
         if row_done:
-            if tq >= over_at:
+            if over:
                 value[:] = top_code
                 sat.next = 1
-            elif tq <= under_at:
+            elif under:
                 value[:] = bottom_code
                 sat.next = 1
             else:

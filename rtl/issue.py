@@ -65,14 +65,16 @@ def range_conflict(new_ranges, new_res, new_kernel, old_ranges, old_res, old_ker
 
 
 @block
-def hazard_slot(clk, rst, kernel: int, has_read1: bool, load, i_ranges, i_res, n_ranges, n_res, n_kernel, r_load,
-                n_vs_issue, hit):
+def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_res, n_ranges, n_res, n_kernel,
+                r_load, n_vs_issue, hit):
     """One instruction in flight: its hazard ranges and region ports, recorded when it issues, and
     whether the instruction in R conflicts with it, registered when R takes that instruction.
 
     Ports: clk, rst (unused: see Reset); kernel (constant: the slot's kernel); has_read1
-    (constant: the slot's kernel has a second read range, EW only); load (in: the issue stage's
-    instruction goes into this slot now); i_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi of the
+    (constant: the slot's kernel has a second read range, EW only); free (in, from registers: the
+    slot holds no live instruction, so it records the issue stage's ranges, whether or not that
+    instruction goes into it); load (in: the issue stage's instruction goes into this slot now);
+    i_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi of the
     instruction in the issue stage), i_res (in, its region ports); n_ranges, n_res, n_kernel (in:
     those of the instruction R takes next, from registers); r_load (in: R takes it at this edge);
     n_vs_issue (in: that instruction conflicts with the one in the issue stage); hit (out,
@@ -85,7 +87,10 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, load, i_ranges, i_res, n
     takes R's instruction, and R then takes the next one); when this slot loads at the edge R
     takes the next instruction, the slot's new instruction is the issue stage's, so the hit is
     n_vs_issue.
-    Latency: ranges recorded at the edge of `load`, the hit at the edge of `r_load`. Reset: none
+    Latency: ranges recorded in every cycle the slot is free, so also at the edge of `load` (the
+    late issue decision enables no flip-flop here but the hit's); the hit at the edge of `r_load`.
+    While free, the ranges follow the issue stage's, which change only when R's do (i_take), and a
+    load comes with r_load, so the hit is never stale. Reset: none
     (ranges of a slot the scoreboard does not mark occupied, and the hit of an empty R, are never
     used; rst is unused)."""
     hb = len(i_ranges[0])
@@ -96,9 +101,9 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, load, i_ranges, i_res, n
 
     @always(clk.posedge)
     def record():
-        # no reset: a slot's ranges count only while the scoreboard marks it occupied, and
-        # without one the late `load` is the flip-flops' clock enable
-        if load:
+        # no reset: a slot's ranges count only while the scoreboard marks it occupied; the enable
+        # is `free`, a register's, not the late `load`
+        if free:
             r0lo.next = i0lo
             r0hi.next = i0hi
             if has_read1:
@@ -236,8 +241,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         # the ENDLOOP's address is presented: every decision below reads registers only.
         zero = bool(0)
         present = bool(0)
+        # comparisons with small constants as bit tests: a magnitude comparator would be a
+        # 32-bit carry chain
         seq_len_zero.next = seq_len == 0
-        seq_len_many.next = seq_len > 1
+        seq_len_many.next = (seq_len >> 1) != 0
         if restart:
             fa.next = 0
             pv.next = 0
@@ -262,7 +269,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                     if fl_more:
                         fa.next = fl_start
                         fl_passes.next = fl_passes - 1
-                        fl_more.next = fl_passes > 2
+                        fl_more.next = (fl_passes >> 2) != 0 or fl_passes[2:] == 3  # > 2
                     else:
                         fa.next = fa + 1
                         fl_active.next = 0
@@ -391,6 +398,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     s_occ = Signal(intbv(0)[N_SLOTS:])
     fc_wr, fc_rd, act_wr, act_rd, ew_wr, ew_rd = [Signal(bool(0)) for _ in range(6)]
     live = Signal(intbv(0)[N_SLOTS:])      # occupied and not done in this cycle
+    slot_free = Signal(intbv(0)[N_SLOTS:])  # not live: the slot records the issue stage's ranges
     load = Signal(intbv(0)[N_SLOTS:])      # the issue stage's instruction goes into this slot now
 
     # =============================== issue stage (I) ===============================================
@@ -439,7 +447,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
 
     @always_comb
     def liveness():
-        live.next = s_occ & ~done_now
+        lv = intbv(0)[N_SLOTS:]
+        lv[:] = s_occ & ~done_now
+        live.next = lv
+        slot_free.next = ~lv
 
     i_ranges = (i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi)
     d_ranges = (d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi)
@@ -450,7 +461,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     n_vs_issue = Signal(bool(0))
     next_vs_issue = range_conflict(n_ranges, n_res, n_kernel, i_ranges, i_res, i_kernel, True, n_vs_issue)
     slot_hits = [Signal(bool(0)) for _ in range(N_SLOTS)]
-    slot_blocks = [hazard_slot(clk, rst, SLOT_KERNEL[k], SLOT_KERNEL[k] == K_EW, load(k), i_ranges, i_res,
+    slot_blocks = [hazard_slot(clk, rst, SLOT_KERNEL[k], SLOT_KERNEL[k] == K_EW, slot_free(k), load(k), i_ranges, i_res,
                                n_ranges, n_res, n_kernel, r_load, n_vs_issue, slot_hits[k]) for k in range(N_SLOTS)]
     slot_hit = ConcatSignal(*reversed(slot_hits))
     # R's instruction against the issue stage's, which may go into a slot now (one comparator
@@ -463,8 +474,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     fault_code = Signal(intbv(0)[8:])
     loop_enter, loop_next, loop_exit = [Signal(bool(0)) for _ in range(3)]
     in_loop = Signal(bool(0))
-    loop_count = Signal(intbv(0)[32:])
-    loop_more = Signal(bool(0))   # registered: loop_t + 1 < loop_count, so no adder is on the decision's path
+    loop_left = Signal(intbv(0)[32:])  # passes of the running loop left, the current one included
+    loop_more = Signal(bool(0))   # registered: loop_left > 1, so no comparator is on the decision's path
     trip = Signal(intbv(0)[32:])
     drain = Signal(bool(0))   # a weight/bias load is running: issue nothing until all are idle
     dma_pc = Signal(intbv(0)[16:])
@@ -719,12 +730,13 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 state.next = State.IDLE
             if loop_enter:
                 in_loop.next = 1
-                loop_count.next = trip
-                loop_more.next = trip > 1
+                loop_left.next = trip
+                loop_more.next = (trip >> 1) != 0  # > 1
                 loop_t.next = 0
             elif loop_next:
                 loop_t.next = loop_t + 1
-                loop_more.next = loop_t + 2 < loop_count
+                loop_left.next = loop_left - 1
+                loop_more.next = (loop_left >> 2) != 0 or loop_left[2:] == 3  # loop_left - 1 > 1
             elif loop_exit:
                 in_loop.next = 0
                 loop_t.next = 0

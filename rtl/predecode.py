@@ -268,7 +268,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
             a_loop_bad.next = op == OP_LOOP and word[dst_hi:dst_lo] < dma_iram.waddr + 4
             a_loop_last.next = word[dst_hi:dst_lo] - 1
             a_count_zero.next = n == 0
-            a_count_many.next = n > 1
+            a_count_many.next = (n >> 1) != 0  # n > 1 without a carry chain
             a_loop_end.next = dma_iram.waddr != 0 and dma_iram.waddr + 1 == loop_jump
             if op == OP_LOOP:
                 loop_jump.next = word[dst_hi:dst_lo]

@@ -210,6 +210,8 @@ class SynthesisReport:
     seed: int | None = None
     place_attempts: list[dict] = dataclasses.field(default_factory=list)
     unrouted: str | None = None
+    # the path that sets fmax_mhz (see critical_path()): what keeps the design from a faster clock
+    critical_path: dict | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -266,6 +268,8 @@ class SynthesisReport:
                              + (f", after {tried - 1} seed(s) that did not route" if tried > 1 else "") + ")")
                 for a in self.place_attempts[:-1]:
                     lines.append(f"  seed {a['seed']}: {_attempt_text(a)}")
+                if self.critical_path:
+                    lines.extend(critical_path_text(self.critical_path))
             elif self.unrouted:
                 lines.append(f"Fmax: none, the whole design did not route with any of {tried} placement seeds:")
                 lines.extend(f"  seed {a['seed']}: {_attempt_text(a)}" for a in self.place_attempts)
@@ -412,7 +416,8 @@ def _assemble(cfg, family, root, rows, results, errors) -> SynthesisReport:
         tools=tool_versions() if family == "ecp5" else {TOOLS[0]: tool_versions()[TOOLS[0]]},
         build_dir=str(root), errors=dict(errors),
         seed=design.get("seed") if design else None, place_attempts=design.get("attempts", []) if design else [],
-        unrouted=design.get("unrouted") if design else None)
+        unrouted=design.get("unrouted") if design else None,
+        critical_path=design.get("critical_path") if design else None)
 
 
 def _module_list(cfg: ProcessorConfig, root: pathlib.Path, timeout_seconds: float) -> list[dict]:
@@ -471,6 +476,9 @@ def _load_row(row_dir: pathlib.Path) -> dict:
         result["seconds"] = dict(result["seconds"], **place.pop("seconds"))
         result["seconds"]["total"] = round(sum(v for k, v in result["seconds"].items() if k != "total"), 1)
         result.update(place)
+        report = row_dir / "report.json"
+        if place.get("fmax_mhz") and report.exists():
+            result["critical_path"] = critical_path(json.loads(report.read_text()))
     return result
 
 
@@ -691,6 +699,45 @@ def placed_fmax(log_text: str) -> float | None:
     """nextpnr's Fmax estimate after placement: the first "Max frequency" line of its log."""
     m = _PLACED_FMAX.search(log_text)
     return float(m.group(1)) if m else None
+
+
+_FF_CELL = re.compile(r"_TRELLIS_FF_Q(_\d+)?$")
+
+
+def critical_path(report: dict) -> dict | None:
+    """The critical path of a routed design from nextpnr's JSON report (--report): its delay split
+    into logic and routing, the registers it starts and ends at (the signals Yosys named the
+    flip-flops after), its logic cells, its nets in order and the longest one, with their
+    locations on the die. None if the report has no path."""
+    paths = report.get("critical_paths") or []
+    if not paths or not paths[0].get("path"):
+        return None
+    steps = paths[0]["path"]
+
+    def endpoint(cell: str) -> str:
+        return _FF_CELL.sub("", cell)
+
+    nets = [{"net": st.get("net", ""), "delay_ns": round(st["delay"], 3), "from": st["from"].get("loc"),
+             "to": st["to"].get("loc")} for st in steps if st["type"] == "routing"]
+    logic = [st for st in steps if st["type"] in ("logic", "clk-to-q", "setup")]
+    routing_ns = sum(n["delay_ns"] for n in nets)
+    logic_ns = sum(st["delay"] for st in logic)
+    return {"delay_ns": round(routing_ns + logic_ns, 3), "logic_ns": round(logic_ns, 3),
+            "routing_ns": round(routing_ns, 3), "cells": sum(st["type"] == "logic" for st in steps),
+            "start": endpoint(steps[0]["from"]["cell"]), "end": endpoint(steps[-1]["to"]["cell"]),
+            "nets": nets, "longest_net": max(nets, key=lambda n: n["delay_ns"]) if nets else None}
+
+
+def critical_path_text(path: dict) -> list[str]:
+    """Lines of the report's table that name the critical path."""
+    lines = [f"Critical path: {path['delay_ns']:.2f} ns = {path['logic_ns']:.2f} ns logic "
+             f"(clock-to-out, {path['cells']} cells, setup) + {path['routing_ns']:.2f} ns routing, "
+             f"from {path['start']} to {path['end']}"]
+    far = [n for n in path["nets"] if n["delay_ns"] >= 1.0]
+    if far:
+        lines.append("  nets over 1 ns: " + "; ".join(
+            f"{n['net']} {n['delay_ns']:.2f} ns {tuple(n['from'] or ())} -> {tuple(n['to'] or ())}" for n in far))
+    return lines
 
 
 def _nextpnr_attempt(args: list[str], log: pathlib.Path, report: pathlib.Path, limit_seconds: float) -> dict:

@@ -112,6 +112,30 @@ def test_the_estimate_after_placement_is_the_first_fmax_of_the_log():
     assert synth.placed_fmax(log) == 71.35 and synth.placed_fmax("Info: Packing LUTs...\n") is None
 
 
+def test_the_report_names_the_critical_path(ecp5):
+    # nextpnr's JSON report (--report) in the shape it writes, shortened to four steps
+    def step(kind, delay, cell_from, cell_to, loc_from, loc_to, net=None):
+        st = {"type": kind, "delay": delay, "from": {"cell": cell_from, "loc": loc_from, "port": "Q"},
+              "to": {"cell": cell_to, "loc": loc_to, "port": "A"}}
+        return dict(st, net=net) if net else st
+    report = {"fmax": {"clk": {"achieved": 105.26, "constraint": 150}}, "critical_paths": [{
+        "from": "posedge clk", "to": "posedge clk", "path": [
+            step("clk-to-q", 0.4, "dma0_state_TRELLIS_FF_Q_1", "dma0_state_TRELLIS_FF_Q_1", [85, 25], [85, 25]),
+            step("routing", 3.5, "dma0_state_TRELLIS_FF_Q_1", "x_LUT4_Z", [85, 25], [120, 61], net="dma0_state[1]"),
+            step("logic", 0.18, "x_LUT4_Z", "x_LUT4_Z", [120, 61], [120, 61]),
+            step("routing", 0.52, "x_LUT4_Z", "dma0_hold_cnt_TRELLIS_FF_Q", [120, 61], [120, 62], net="x"),
+            step("setup", 0.9, "dma0_hold_cnt_TRELLIS_FF_Q", "dma0_hold_cnt_TRELLIS_FF_Q", [120, 62], [120, 62])]}]}
+    path = synth.critical_path(report)
+    assert (path["start"], path["end"], path["cells"]) == ("dma0_state", "dma0_hold_cnt", 1)
+    assert (path["delay_ns"], path["logic_ns"], path["routing_ns"]) == (5.5, 1.48, 4.02)
+    assert path["longest_net"] == {"net": "dma0_state[1]", "delay_ns": 3.5, "from": [85, 25], "to": [120, 61]}
+    assert synth.critical_path({"fmax": {}}) is None
+    table = dataclasses.replace(ecp5, fmax_mhz=105.26, seed=1, critical_path=path).table()
+    assert ("Critical path: 5.50 ns = 1.48 ns logic (clock-to-out, 1 cells, setup) + 4.02 ns routing, "
+            "from dma0_state to dma0_hold_cnt") in table
+    assert "nets over 1 ns: dma0_state[1] 3.50 ns (85, 25) -> (120, 61)" in table
+
+
 def test_xilinx_counts_of_the_ram_and_multiplier_modules(ecp5):
     # the smallest modules with a block RAM and with multipliers, not the whole design: that
     # takes about 80 s for Xilinx
