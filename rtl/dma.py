@@ -83,6 +83,16 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     pack_cnt = Signal(intbv(0)[6:])
     hold = Signal(intbv(0)[axb:])
     hold_cnt = Signal(intbv(0, min=0, max=epb + 1))
+    # rready split by target, registered: rready_X == rready and target == X at all times (target
+    # only changes in IDLE, where rready is 0), and rready implies state R, so a beat's
+    # consumers need only rvalid and their own flag (no state decode, no shared far-away LUT)
+    rready_a = Signal(bool(0))  # activation buffer
+    rready_b = Signal(bool(0))  # bias unpacker
+    rready_p = Signal(bool(0))  # packing register: weight or instruction memory
+    # values for the end of a burst, registered while they are stable (CHECK to B)
+    addr_adv = Signal(modbv(0)[32:])
+    beats_left_adv = Signal(modbv(0)[24:])
+    last_burst = Signal(bool(0))
     failed = Signal(bool(0))
     misaligned = Signal(bool(0))
     beats_req = Signal(intbv(0)[24:])
@@ -166,6 +176,59 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             hold_cnt.next = hold_cnt - 1
             if state == State.R:
                 axi.rready.next = hold_cnt == 1
+                rready_a.next = hold_cnt == 1 and target == T_ABUF
+                rready_b.next = hold_cnt == 1 and target == T_BBUF
+                rready_p.next = hold_cnt == 1 and (target == T_WBUF or target == T_IMEM)
+        # R: a beat is taken when rvalid and rready (rready is only ever 1 in state R)
+        if axi.rvalid and axi.rready and axi.rresp != 0:
+            failed.next = 1
+            err_code.next = ERRORCODE_AXI_ERROR
+        if axi.rvalid and rready_a:
+            wr.en.next = not failed and axi.rresp == 0
+            wr.addr.next = ptr
+            wr.count.next = e if left >= e else left
+            for k in range(reps):
+                lo = k * axb
+                wr.data.next[lo + axb:lo] = axi.rdata
+            ptr.next = ptr + e
+            left.next = left - e
+        if axi.rvalid and rready_b:
+            hold.next = axi.rdata
+            hold_cnt.next = epb if left >= epb else left
+            left.next = left - epb
+            axi.rready.next = 0
+            rready_b.next = 0
+        if axi.rvalid and rready_p:
+            pack.next = pack_next
+            if target == T_WBUF:
+                if pack_cnt == (1 << bpw_shift) - 1:
+                    wram.we.next = not failed and axi.rresp == 0
+                    wram.waddr.next = ptr
+                    wram.wdata.next = pack_next[pk:pk - cfg.word_bits]
+                    ptr.next = ptr + 1
+                    pack_cnt.next = 0
+                else:
+                    pack_cnt.next = pack_cnt + 1
+            else:
+                if pack_cnt == (1 << bpi_shift) - 1:
+                    iram.we.next = not failed and axi.rresp == 0
+                    iram.waddr.next = ptr
+                    iram.wdata.next = pack_next[pk:pk - isa.INSTR_BITS]
+                    ptr.next = ptr + 1
+                    pack_cnt.next = 0
+                else:
+                    pack_cnt.next = pack_cnt + 1
+        if axi.rvalid and axi.rready and axi.rlast:
+            axi.rready.next = 0
+            rready_a.next = 0
+            rready_b.next = 0
+            rready_p.next = 0
+            addr.next = addr_adv
+            beats_left.next = beats_left_adv
+            if last_burst or target == T_BBUF:
+                state.next = State.DRAIN  # a bias burst: unpack this beat, then the next burst
+            else:
+                state.next = State.SIZE
         if state == State.IDLE:
             failed.next = 0
             pack_cnt.next = 0
@@ -233,56 +296,10 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             if axi.arready:
                 axi.arvalid.next = 0
                 axi.rready.next = 1
+                rready_a.next = target == T_ABUF
+                rready_b.next = target == T_BBUF
+                rready_p.next = target == T_WBUF or target == T_IMEM
                 state.next = State.R
-        elif state == State.R:
-            if axi.rvalid and axi.rready:
-                if axi.rresp != 0:
-                    failed.next = 1
-                    err_code.next = ERRORCODE_AXI_ERROR
-                if target == T_ABUF:
-                    wr.en.next = not failed and axi.rresp == 0
-                    wr.addr.next = ptr
-                    wr.count.next = e if left >= e else left
-                    for k in range(reps):
-                        lo = k * axb
-                        wr.data.next[lo + axb:lo] = axi.rdata
-                    ptr.next = ptr + e
-                    left.next = left - e
-                elif target == T_BBUF:
-                    hold.next = axi.rdata
-                    hold_cnt.next = epb if left >= epb else left
-                    left.next = left - epb
-                    axi.rready.next = 0
-                else:
-                    pack.next = pack_next
-                    if target == T_WBUF:
-                        if pack_cnt == (1 << bpw_shift) - 1:
-                            wram.we.next = not failed and axi.rresp == 0
-                            wram.waddr.next = ptr
-                            wram.wdata.next = pack_next[pk:pk - cfg.word_bits]
-                            ptr.next = ptr + 1
-                            pack_cnt.next = 0
-                        else:
-                            pack_cnt.next = pack_cnt + 1
-                    else:
-                        if pack_cnt == (1 << bpi_shift) - 1:
-                            iram.we.next = not failed and axi.rresp == 0
-                            iram.waddr.next = ptr
-                            iram.wdata.next = pack_next[pk:pk - isa.INSTR_BITS]
-                            ptr.next = ptr + 1
-                            pack_cnt.next = 0
-                        else:
-                            pack_cnt.next = pack_cnt + 1
-                if axi.rlast:
-                    axi.rready.next = 0
-                    addr.next = addr + (cur_burst << beat_shift)
-                    beats_left.next = beats_left - cur_burst
-                    if beats_left == cur_burst:
-                        state.next = State.DRAIN
-                    elif target == T_BBUF:
-                        state.next = State.DRAIN  # unpack this beat, then the next burst
-                    else:
-                        state.next = State.SIZE
         elif state == State.DRAIN:
             if hold_cnt == 0:  # otherwise the unpacker above is still writing entries
                 if beats_left == 0:
@@ -334,10 +351,10 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                 if axi.bresp != 0:
                     failed.next = 1
                     err_code.next = ERRORCODE_AXI_ERROR
-                addr.next = addr + (cur_burst << beat_shift)
-                beats_left.next = beats_left - cur_burst
+                addr.next = addr_adv
+                beats_left.next = beats_left_adv
                 state.next = State.SIZE
-        else:  # FINISH: the last buffer write's en was high at least a cycle before
+        elif state == State.FINISH:  # the last buffer write's en was high at least a cycle before
             err.next = failed
             if is_fetch:
                 fetch_done.next = 1
@@ -346,5 +363,10 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             state.next = State.IDLE
         if ctl.done and not ctl.start:  # a new instruction may start in the done cycle
             ctl.busy.next = 0
+        # addr, beats_left and cur_burst hold still from CHECK (cur_burst's load) until the burst
+        # ends in R or B, at least two cycles later: these are valid whenever they are used
+        addr_adv.next = addr + (cur_burst << beat_shift)
+        beats_left_adv.next = beats_left - cur_burst
+        last_burst.next = beats_left == cur_burst
 
     return select_base, beats_needed, port_fields, shift_in, burst_size, engine
