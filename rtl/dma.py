@@ -83,6 +83,24 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     pack_cnt = Signal(intbv(0)[6:])
     hold = Signal(intbv(0)[axb:])
     hold_cnt = Signal(intbv(0, min=0, max=epb + 1))
+    # rready split by target, registered: rready_X == rready and target == X at all times (target
+    # only changes in IDLE, where rready is 0), and rready implies state R, so a beat's
+    # consumers need only rvalid and their own flag (no state decode, no shared far-away LUT)
+    rready_a = Signal(bool(0))  # activation buffer
+    rready_b = Signal(bool(0))  # bias unpacker
+    rready_w = Signal(bool(0))  # packing register, for the weight memory
+    rready_i = Signal(bool(0))  # packing register, for the instruction memory
+    # pack_last: the next packed beat completes a word (pack_cnt == that target's beats per word
+    # - 1), set with pack_cnt on a beat and recomputed from pack_cnt and target in any other cycle
+    pack_last = Signal(bool(0))
+    # ptr and left steps by target, registered from target (a cycle late: no transfer moves ptr
+    # or left in the cycle after IDLE)
+    ptr_step = Signal(intbv(0, min=0, max=max(e, 1) + 1))
+    left_step = Signal(intbv(0, min=0, max=max(e, epb) + 1))
+    # values for the end of a burst, registered while they are stable (CHECK to B)
+    addr_adv = Signal(modbv(0)[32:])
+    beats_left_adv = Signal(modbv(0)[24:])
+    last_burst = Signal(bool(0))
     failed = Signal(bool(0))
     misaligned = Signal(bool(0))
     beats_req = Signal(intbv(0)[24:])
@@ -94,6 +112,10 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     part = Signal(modbv(0)[32:])
     region = Signal(intbv(0)[2:])
     reps = cfg.word_bits // axb  # beats per activation-buffer word: a LOAD's beat is replicated
+    pack_lim_w = (1 << bpw_shift) - 1  # pack_cnt at a weight word's last beat
+    pack_lim_i = (1 << bpi_shift) - 1  # pack_cnt at an instruction's last beat
+    pack_one_w = 1 if pack_lim_w == 0 else 0  # every beat is a weight word's last
+    pack_one_i = 1 if pack_lim_i == 0 else 0
 
     @always_comb
     def select_base():
@@ -161,11 +183,71 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             bram.we.next = not failed
             bram.waddr.next = ptr
             bram.wdata.next = hold[cfg.BIAS_BITS:]
-            ptr.next = ptr + 1
+            ptr.next = ptr + ptr_step
             hold.next = hold >> cfg.BIAS_BITS
             hold_cnt.next = hold_cnt - 1
             if state == State.R:
                 axi.rready.next = hold_cnt == 1
+                rready_a.next = hold_cnt == 1 and target == T_ABUF
+                rready_b.next = hold_cnt == 1 and target == T_BBUF
+                rready_w.next = hold_cnt == 1 and target == T_WBUF
+                rready_i.next = hold_cnt == 1 and target == T_IMEM
+        # R: a beat is taken when rvalid and rready (rready is only ever 1 in state R)
+        if axi.rvalid and axi.rready and axi.rresp != 0:
+            failed.next = 1
+            err_code.next = ERRORCODE_AXI_ERROR
+        if axi.rvalid and rready_a:
+            wr.en.next = not failed and axi.rresp == 0
+            wr.addr.next = ptr
+            wr.count.next = e if left >= e else left
+            for k in range(reps):
+                lo = k * axb
+                wr.data.next[lo + axb:lo] = axi.rdata
+            ptr.next = ptr + ptr_step
+            left.next = left - left_step
+        if axi.rvalid and rready_b:
+            hold.next = axi.rdata
+            hold_cnt.next = epb if left >= epb else left
+            left.next = left - left_step
+            axi.rready.next = 0
+            rready_b.next = 0
+        if axi.rvalid and (rready_w or rready_i):
+            pack.next = pack_next
+            if pack_last:
+                if rready_w:
+                    wram.we.next = not failed and axi.rresp == 0
+                    wram.waddr.next = ptr
+                    wram.wdata.next = pack_next[pk:pk - cfg.word_bits]
+                    pack_last.next = pack_one_w
+                else:
+                    iram.we.next = not failed and axi.rresp == 0
+                    iram.waddr.next = ptr
+                    iram.wdata.next = pack_next[pk:pk - isa.INSTR_BITS]
+                    pack_last.next = pack_one_i
+                ptr.next = ptr + ptr_step
+                pack_cnt.next = 0
+            else:
+                pack_cnt.next = pack_cnt + 1
+                if rready_w:
+                    pack_last.next = pack_cnt + 1 == pack_lim_w
+                else:
+                    pack_last.next = pack_cnt + 1 == pack_lim_i
+        elif target == T_WBUF:
+            pack_last.next = pack_cnt == pack_lim_w
+        else:
+            pack_last.next = pack_cnt == pack_lim_i
+        if axi.rvalid and axi.rready and axi.rlast:
+            axi.rready.next = 0
+            rready_a.next = 0
+            rready_b.next = 0
+            rready_w.next = 0
+            rready_i.next = 0
+            addr.next = addr_adv
+            beats_left.next = beats_left_adv
+            if last_burst or target == T_BBUF:
+                state.next = State.DRAIN  # a bias burst: unpack this beat, then the next burst
+            else:
+                state.next = State.SIZE
         if state == State.IDLE:
             failed.next = 0
             pack_cnt.next = 0
@@ -233,56 +315,11 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             if axi.arready:
                 axi.arvalid.next = 0
                 axi.rready.next = 1
+                rready_a.next = target == T_ABUF
+                rready_b.next = target == T_BBUF
+                rready_w.next = target == T_WBUF
+                rready_i.next = target == T_IMEM
                 state.next = State.R
-        elif state == State.R:
-            if axi.rvalid and axi.rready:
-                if axi.rresp != 0:
-                    failed.next = 1
-                    err_code.next = ERRORCODE_AXI_ERROR
-                if target == T_ABUF:
-                    wr.en.next = not failed and axi.rresp == 0
-                    wr.addr.next = ptr
-                    wr.count.next = e if left >= e else left
-                    for k in range(reps):
-                        lo = k * axb
-                        wr.data.next[lo + axb:lo] = axi.rdata
-                    ptr.next = ptr + e
-                    left.next = left - e
-                elif target == T_BBUF:
-                    hold.next = axi.rdata
-                    hold_cnt.next = epb if left >= epb else left
-                    left.next = left - epb
-                    axi.rready.next = 0
-                else:
-                    pack.next = pack_next
-                    if target == T_WBUF:
-                        if pack_cnt == (1 << bpw_shift) - 1:
-                            wram.we.next = not failed and axi.rresp == 0
-                            wram.waddr.next = ptr
-                            wram.wdata.next = pack_next[pk:pk - cfg.word_bits]
-                            ptr.next = ptr + 1
-                            pack_cnt.next = 0
-                        else:
-                            pack_cnt.next = pack_cnt + 1
-                    else:
-                        if pack_cnt == (1 << bpi_shift) - 1:
-                            iram.we.next = not failed and axi.rresp == 0
-                            iram.waddr.next = ptr
-                            iram.wdata.next = pack_next[pk:pk - isa.INSTR_BITS]
-                            ptr.next = ptr + 1
-                            pack_cnt.next = 0
-                        else:
-                            pack_cnt.next = pack_cnt + 1
-                if axi.rlast:
-                    axi.rready.next = 0
-                    addr.next = addr + (cur_burst << beat_shift)
-                    beats_left.next = beats_left - cur_burst
-                    if beats_left == cur_burst:
-                        state.next = State.DRAIN
-                    elif target == T_BBUF:
-                        state.next = State.DRAIN  # unpack this beat, then the next burst
-                    else:
-                        state.next = State.SIZE
         elif state == State.DRAIN:
             if hold_cnt == 0:  # otherwise the unpacker above is still writing entries
                 if beats_left == 0:
@@ -317,8 +354,8 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         elif state == State.W_SEND:
             if axi.wready:
                 axi.wvalid.next = 0
-                ptr.next = ptr + e
-                left.next = left - e
+                ptr.next = ptr + ptr_step
+                left.next = left - left_step
                 rd.addr.next = ptr + e
                 if beat_in_burst == cur_burst - 1:
                     beat_in_burst.next = 0
@@ -334,10 +371,10 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                 if axi.bresp != 0:
                     failed.next = 1
                     err_code.next = ERRORCODE_AXI_ERROR
-                addr.next = addr + (cur_burst << beat_shift)
-                beats_left.next = beats_left - cur_burst
+                addr.next = addr_adv
+                beats_left.next = beats_left_adv
                 state.next = State.SIZE
-        else:  # FINISH: the last buffer write's en was high at least a cycle before
+        elif state == State.FINISH:  # the last buffer write's en was high at least a cycle before
             err.next = failed
             if is_fetch:
                 fetch_done.next = 1
@@ -346,5 +383,16 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             state.next = State.IDLE
         if ctl.done and not ctl.start:  # a new instruction may start in the done cycle
             ctl.busy.next = 0
+        # addr, beats_left and cur_burst hold still from CHECK (cur_burst's load) until the burst
+        # ends in R or B, at least two cycles later: these are valid whenever they are used
+        addr_adv.next = addr + (cur_burst << beat_shift)
+        beats_left_adv.next = beats_left - cur_burst
+        last_burst.next = beats_left == cur_burst
+        if target == T_ABUF:
+            ptr_step.next = e
+            left_step.next = e
+        else:
+            ptr_step.next = 1
+            left_step.next = epb
 
     return select_base, beats_needed, port_fields, shift_in, burst_size, engine
