@@ -263,12 +263,11 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                 left.next = fetch_len
                 ptr.next = 0
                 state.next = State.SIZE
-            elif ctl.start:
-                ctl.busy.next = 1
-                is_fetch.next = 0
+            else:
+                # a LOAD/STORE's operands are taken in every IDLE cycle, used only after a start:
+                # start itself enables only what IDLE shows (busy, region, state)
                 is_store.next = dec.opcode == OP_STORE
-                target.next = dec.func if dec.opcode == OP_LOAD else T_ABUF
-                region.next = dec.src0_region if dec.opcode == OP_STORE else dec.dst_region
+                target.next = dec.func[2:] if dec.opcode == OP_LOAD else T_ABUF
                 base_off.next = base_sel + dec.ddr_offset
                 t_lo.next = loop_t[16:]
                 t_hi.next = loop_t[32:16]
@@ -277,7 +276,11 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                 beats_left.next = beats_req
                 left.next = dec.length
                 ptr.next = dec.src0 if dec.opcode == OP_STORE else dec.dst
-                state.next = State.ADDR1
+                if ctl.start:
+                    ctl.busy.next = 1
+                    is_fetch.next = 0
+                    region.next = dec.src0_region if dec.opcode == OP_STORE else dec.dst_region
+                    state.next = State.ADDR1
         elif state == State.ADDR1:
             prod_lo.next = t_lo * stride
             prod_hi.next = (t_hi * stride) & 0xFFFF
