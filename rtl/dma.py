@@ -83,16 +83,15 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     pack_cnt = Signal(intbv(0)[6:])
     hold = Signal(intbv(0)[axb:])
     hold_cnt = Signal(intbv(0, min=0, max=epb + 1))
-    # rready split by target, registered: rready_X == rready and target == X at all times (target
-    # only changes in IDLE, where rready is 0), and rready implies state R, so a beat's
-    # consumers need only rvalid and their own flag (no state decode, no shared far-away LUT)
-    rready_a = Signal(bool(0))  # activation buffer
-    rready_b = Signal(bool(0))  # bias unpacker
-    rready_w = Signal(bool(0))  # packing register, for the weight memory
-    rready_i = Signal(bool(0))  # packing register, for the instruction memory
-    # pack_last: the next packed beat completes a word (pack_cnt == that target's beats per word
-    # - 1), set with pack_cnt on a beat and recomputed from pack_cnt and target in any other cycle
+    # rready split by target, registered: rready_to[X] == rready and target == X at all times
+    # (target only changes in IDLE, where rready is 0), and rready implies state R, so a beat's
+    # consumers need only rvalid and their own bit (no state decode, no shared far-away LUT)
+    rready_to = Signal(intbv(0)[4:])  # bit X: rready and target == X (T_ABUF, T_WBUF, T_BBUF, T_IMEM)
+    target_bit = Signal(intbv(0)[4:])  # target one-hot, registered (target holds still from IDLE on)
+    # pack_last: the next packed beat completes a word (pack_cnt == pack_lim, that target's beats
+    # per word - 1), set with pack_cnt on a beat and recomputed from pack_cnt in any other cycle
     pack_last = Signal(bool(0))
+    pack_lim = Signal(intbv(0)[6:])
     # ptr and left steps by target, registered from target (a cycle late: no transfer moves ptr
     # or left in the cycle after IDLE)
     ptr_step = Signal(intbv(0, min=0, max=max(e, 1) + 1))
@@ -114,8 +113,6 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     reps = cfg.word_bits // axb  # beats per activation-buffer word: a LOAD's beat is replicated
     pack_lim_w = (1 << bpw_shift) - 1  # pack_cnt at a weight word's last beat
     pack_lim_i = (1 << bpi_shift) - 1  # pack_cnt at an instruction's last beat
-    pack_one_w = 1 if pack_lim_w == 0 else 0  # every beat is a weight word's last
-    pack_one_i = 1 if pack_lim_i == 0 else 0
 
     @always_comb
     def select_base():
@@ -188,15 +185,12 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             hold_cnt.next = hold_cnt - 1
             if state == State.R:
                 axi.rready.next = hold_cnt == 1
-                rready_a.next = hold_cnt == 1 and target == T_ABUF
-                rready_b.next = hold_cnt == 1 and target == T_BBUF
-                rready_w.next = hold_cnt == 1 and target == T_WBUF
-                rready_i.next = hold_cnt == 1 and target == T_IMEM
+                rready_to.next = target_bit if hold_cnt == 1 else 0
         # R: a beat is taken when rvalid and rready (rready is only ever 1 in state R)
         if axi.rvalid and axi.rready and axi.rresp != 0:
             failed.next = 1
             err_code.next = ERRORCODE_AXI_ERROR
-        if axi.rvalid and rready_a:
+        if axi.rvalid and rready_to[T_ABUF]:
             wr.en.next = not failed and axi.rresp == 0
             wr.addr.next = ptr
             wr.count.next = e if left >= e else left
@@ -205,43 +199,34 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                 wr.data.next[lo + axb:lo] = axi.rdata
             ptr.next = ptr + ptr_step
             left.next = left - left_step
-        if axi.rvalid and rready_b:
+        if axi.rvalid and rready_to[T_BBUF]:
             hold.next = axi.rdata
             hold_cnt.next = epb if left >= epb else left
             left.next = left - left_step
             axi.rready.next = 0
-            rready_b.next = 0
-        if axi.rvalid and (rready_w or rready_i):
+            rready_to.next = 0
+        if axi.rvalid and (rready_to[T_WBUF] or rready_to[T_IMEM]):
             pack.next = pack_next
             if pack_last:
-                if rready_w:
+                if rready_to[T_WBUF]:
                     wram.we.next = not failed and axi.rresp == 0
                     wram.waddr.next = ptr
                     wram.wdata.next = pack_next[pk:pk - cfg.word_bits]
-                    pack_last.next = pack_one_w
                 else:
                     iram.we.next = not failed and axi.rresp == 0
                     iram.waddr.next = ptr
                     iram.wdata.next = pack_next[pk:pk - isa.INSTR_BITS]
-                    pack_last.next = pack_one_i
+                pack_last.next = pack_lim == 0
                 ptr.next = ptr + ptr_step
                 pack_cnt.next = 0
             else:
                 pack_cnt.next = pack_cnt + 1
-                if rready_w:
-                    pack_last.next = pack_cnt + 1 == pack_lim_w
-                else:
-                    pack_last.next = pack_cnt + 1 == pack_lim_i
-        elif target == T_WBUF:
-            pack_last.next = pack_cnt == pack_lim_w
+                pack_last.next = pack_cnt + 1 == pack_lim
         else:
-            pack_last.next = pack_cnt == pack_lim_i
+            pack_last.next = pack_cnt == pack_lim
         if axi.rvalid and axi.rready and axi.rlast:
             axi.rready.next = 0
-            rready_a.next = 0
-            rready_b.next = 0
-            rready_w.next = 0
-            rready_i.next = 0
+            rready_to.next = 0
             addr.next = addr_adv
             beats_left.next = beats_left_adv
             if last_burst or target == T_BBUF:
@@ -318,10 +303,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             if axi.arready:
                 axi.arvalid.next = 0
                 axi.rready.next = 1
-                rready_a.next = target == T_ABUF
-                rready_b.next = target == T_BBUF
-                rready_w.next = target == T_WBUF
-                rready_i.next = target == T_IMEM
+                rready_to.next = target_bit
                 state.next = State.R
         elif state == State.DRAIN:
             if hold_cnt == 0:  # otherwise the unpacker above is still writing entries
@@ -391,6 +373,8 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         addr_adv.next = addr + (cur_burst << beat_shift)
         beats_left_adv.next = beats_left - cur_burst
         last_burst.next = beats_left == cur_burst
+        target_bit.next = 1 << target
+        pack_lim.next = pack_lim_w if target == T_WBUF else pack_lim_i
         if target == T_ABUF:
             ptr_step.next = e
             left_step.next = e
