@@ -398,7 +398,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     s_occ = Signal(intbv(0)[N_SLOTS:])
     fc_wr, fc_rd, act_wr, act_rd, ew_wr, ew_rd = [Signal(bool(0)) for _ in range(6)]
     live = Signal(intbv(0)[N_SLOTS:])      # occupied and not done in this cycle
-    slot_free = Signal(intbv(0)[N_SLOTS:])  # not live: the slot records the issue stage's ranges
+    # not live, registered (from the next cycle's occupancy and dones): the slot records the issue
+    # stage's ranges. A register of its own, so that the enables of the slots' range registers
+    # (about 90 flip-flops per slot) are not on the path from done_now to the issue decision
+    slot_free = Signal(intbv(2 ** N_SLOTS - 1)[N_SLOTS:])
     load = Signal(intbv(0)[N_SLOTS:])      # the issue stage's instruction goes into this slot now
 
     # =============================== issue stage (I) ===============================================
@@ -422,7 +425,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # decision reads no kernel output
     done_now = Signal(intbv(0)[N_SLOTS:])
 
-    @always_seq(clk.posedge, reset=rst)
+    done_next = Signal(intbv(0)[N_SLOTS:])  # done_now of the next cycle
+
+    @always_comb
     def done_ahead():
         dn = intbv(0)[N_SLOTS:]
         dn[:] = 0
@@ -443,14 +448,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 dn[4] = 1
         if ctl_dma.done_soon:
             dn[6] = 1
-        done_now.next = dn
+        done_next.next = dn
 
     @always_comb
     def liveness():
-        lv = intbv(0)[N_SLOTS:]
-        lv[:] = s_occ & ~done_now
-        live.next = lv
-        slot_free.next = ~lv
+        live.next = s_occ & ~done_now
 
     i_ranges = (i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi)
     d_ranges = (d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi)
@@ -472,11 +474,21 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # decision outputs
     advance, fault, finish = [Signal(bool(0)) for _ in range(3)]
     fault_code = Signal(intbv(0)[8:])
-    loop_enter, loop_next, loop_exit = [Signal(bool(0)) for _ in range(3)]
-    in_loop = Signal(bool(0))
+    # The loop registers update a cycle after the decision that moves them, from registered
+    # events, so that the decision drives three flip-flops here and not the counters' enables:
+    # the next ENDLOOP is at least three instructions later (a body holds two or more, see
+    # predecode's loop_bad), and what the cycle in between needs is derived from the events.
+    loop_enter, loop_next, loop_exit = [Signal(bool(0)) for _ in range(3)]  # decision: LOOP, ENDLOOP again or out
+    enter_d, next_d, exit_d = [Signal(bool(0)) for _ in range(3)]            # ... registered
+    trip = Signal(intbv(0)[32:])
+    trip_d = Signal(intbv(0)[32:])     # the issue stage's trip count of the previous cycle
+    trip_live = Signal(bool(0))        # ... is not 0
+    in_loop = Signal(bool(0))          # a loop runs (as of the events before the previous cycle)
+    in_loop_now = Signal(bool(0))      # a loop runs, this cycle's events included
     loop_left = Signal(intbv(0)[32:])  # passes of the running loop left, the current one included
     loop_more = Signal(bool(0))   # registered: loop_left > 1, so no comparator is on the decision's path
-    trip = Signal(intbv(0)[32:])
+    t_held = Signal(intbv(0)[32:])     # loop_t of the previous cycle
+    t_plus = Signal(intbv(0)[32:])     # ... plus 1
     drain = Signal(bool(0))   # a weight/bias load is running: issue nothing until all are idle
     dma_pc = Signal(intbv(0)[16:])
     op = dec.opcode
@@ -531,9 +543,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         hazard = (i_cs & ~done_now) != 0
         idle = live == 0
         ok = not drain and not hazard
-        at_end = in_loop and i_loop_end  # predecoded: pc == this loop's jump - 1
+        at_end = in_loop_now and i_loop_end  # predecoded: pc == this loop's jump - 1
         # only an ENDLOOP may (and must) sit at the end of a running loop's body; loops do not nest
-        loop_err = (i_endloop and not at_end) or (at_end and not i_endloop) or (i_loop and (in_loop or i_loop_bad))
+        loop_err = (i_endloop and not at_end) or (at_end and not i_endloop) or (i_loop and (in_loop_now or i_loop_bad))
         run = state == State.RUN and i_valid
         go_fc = run and not i_err and i_fc and ok and ctl_fc.ready
         go_act = run and not i_err and ((i_act and ok and ctl_act.ready) or (i_smx and ok and (live & 0b0001100) == 0))
@@ -555,7 +567,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         fault.next = run and (i_err or loop_err)
         fault_code.next = code
         finish.next = run and not i_err and not loop_err and i_end and idle
-        loop_enter.next = adv and i_loop and trip != 0
+        loop_enter.next = adv and i_loop  # a trip count of 0 enters no loop: see loop_counter
         loop_next.next = adv and i_endloop and loop_more
         loop_exit.next = adv and i_endloop and not loop_more
         i_take.next = state == State.RUN and (not i_valid or adv)
@@ -653,6 +665,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         if restart:
             occ[:] = 0
         s_occ.next = occ
+        stays = intbv(0)[N_SLOTS:]
+        stays[:] = occ & ~done_next
+        slot_free.next = ~stays
+        done_now.next = done_next
         # ping-pong slots per streaming kernel: starts fill them alternately, dones empty them in order
         if ctl_fc.start:
             fc_wr.next = not fc_wr
@@ -666,6 +682,39 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             ew_wr.next = not ew_wr
         if ctl_ew.done:
             ew_rd.next = not ew_rd
+
+    @always_comb
+    def loop_now():
+        entered = enter_d and trip_live
+        in_loop_now.next = (in_loop and not exit_d) or entered
+        if next_d:
+            loop_t.next = t_plus
+        elif entered or exit_d:
+            loop_t.next = 0
+        else:
+            loop_t.next = t_held
+
+    @always_seq(clk.posedge, reset=rst)
+    def loop_counter():
+        enter_d.next = loop_enter
+        next_d.next = loop_next
+        exit_d.next = loop_exit
+        trip_d.next = trip
+        trip_live.next = trip != 0
+        t_held.next = loop_t
+        t_plus.next = loop_t + 1
+        if state == State.IDLE and run_start:
+            in_loop.next = 0
+            t_held.next = 0
+        elif enter_d and trip_live:
+            in_loop.next = 1
+            loop_left.next = trip_d
+            loop_more.next = (trip_d >> 1) != 0  # > 1
+        elif next_d:
+            loop_left.next = loop_left - 1
+            loop_more.next = (loop_left >> 2) != 0 or loop_left[2:] == 3  # loop_left - 1 > 1
+        elif exit_d:
+            in_loop.next = 0
 
     # =============================== run control =================================================
     @always_comb
@@ -685,8 +734,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 error.next = 0
                 error_code.next = 0
                 pc.next = 0
-                in_loop.next = 0
-                loop_t.next = 0
                 drain.next = 0
                 if prog_len == 0 or prog_len > cfg.imem_depth:
                     error.next = 1
@@ -728,18 +775,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 pc.next = i_pc
                 state.next = State.IDLE
-            if loop_enter:
-                in_loop.next = 1
-                loop_left.next = trip
-                loop_more.next = (trip >> 1) != 0  # > 1
-                loop_t.next = 0
-            elif loop_next:
-                loop_t.next = loop_t + 1
-                loop_left.next = loop_left - 1
-                loop_more.next = (loop_left >> 2) != 0 or loop_left[2:] == 3  # loop_left - 1 > 1
-            elif loop_exit:
-                in_loop.next = 0
-                loop_t.next = 0
             if ctl_dma.start and i_blocking:
                 drain.next = 1
             elif live == 0:
@@ -753,4 +788,4 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     return (fetch_address, fetch, queue_control, queue, queue_data, decode, done_ahead, liveness, next_vs_issue,
             slot_blocks, r_vs_issue, trip_count,
             slot_of_issue_stage, conflicts, decide,
-            issue_valid, issue_register, slots, front_end, control)
+            issue_valid, issue_register, slots, loop_now, loop_counter, front_end, control)
