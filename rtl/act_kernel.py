@@ -487,11 +487,9 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
             fone.next = dec.length == 1
             n_one.next = dec.length == 1
             fpass.next = P_MAX
-        if start:
-            fetch.next = 1
-            busy.next = 1
-            state.next = State.RUN
-        elif state == State.RUN:
+        # a start comes only in IDLE or OUT (see above), so RUN and DIV do not test it: the late
+        # start then enables neither the divider's registers nor its step counter
+        if state == State.RUN:
             # max and sum passes; the division starts after the last term of the sum
             if sum_last:
                 state.next = State.DIV
@@ -516,6 +514,10 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
                 raddr.next = src
             if div_step == kk:
                 state.next = State.OUT
+        if start:
+            fetch.next = 1
+            busy.next = 1
+            state.next = State.RUN
         # OUT: the element pipeline writes; done in the cycle after the last write's en
         if tags[L + 11] == P_OUT:
             oaddr.next = oaddr + 1

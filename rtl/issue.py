@@ -7,7 +7,10 @@ memory):
     fetch address -> imem (block RAM) -> fetched register -> [FIFO of 3] -> N -> R -> decode -> I -> issue
 
 N holds the instruction R takes next, so that the scoreboard compares it with the instructions in
-flight a cycle ahead of the issue decision, from a register (see hazard_slot).
+flight a cycle ahead of the issue decision (see hazard_slot). The FIFO, N and R are places in one
+buffer of FETCH_LIMIT entries (LUT RAM, written as instructions arrive), and they move by
+pointers: the issue decision enables the pointers and the issue stage's register, not copies of
+instruction words.
 
 The fetch presents one address per cycle while fewer than FETCH_LIMIT instructions are between
 the fetch and the issue stage, follows loops by itself (a LOOP, seen in the fetched register,
@@ -26,6 +29,7 @@ from .predecode import K_ACT, K_DMA, K_EW, K_FC, K_NONE, hazard_bits, layout
 Op = isa.Op
 FETCH_LIMIT = 5       # instructions presented to imem and not yet moved into the issue stage
 FIFO_DEPTH = FETCH_LIMIT - 2  # what is not in N or R
+BUF_DEPTH = FETCH_LIMIT  # R, N and the FIFO share one buffer: every instruction not yet in I
 N_SLOTS = 7           # instructions in flight: FC, FC, ACT, ACT, EW, EW, DMA
 SLOT_KERNEL = (0, 0, 1, 1, 2, 2, 3)
 
@@ -209,13 +213,24 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     fl_active = Signal(bool(0))          # the fetch is inside a loop it will wrap
     fl_start, fl_end = Signal(intbv(0)[16:]), Signal(intbv(0)[16:])
     fl_passes = Signal(intbv(0)[32:])    # passes left including the current one
-    q_words = [Signal(intbv(0)[IW:]) for _ in range(FIFO_DEPTH)]
-    q_pcs = [Signal(intbv(0)[16:]) for _ in range(FIFO_DEPTH)]
-    q_wr, q_rd = Signal(intbv(0, min=0, max=FIFO_DEPTH)), Signal(intbv(0, min=0, max=FIFO_DEPTH))
-    q_count = Signal(intbv(0, min=0, max=FIFO_DEPTH + 1))
+    # R, N and the FIFO are places in one buffer (LUT RAM), written only as instructions arrive
+    # from the fetch register; the stages move by their pointers. So the issue decision (i_take)
+    # enables a few pointer flip-flops and not the ~550 of two instruction registers.
+    buf_words = [Signal(intbv(0)[IW:]) for _ in range(BUF_DEPTH)]  # read by R
+    buf_pcs = [Signal(intbv(0)[16:]) for _ in range(BUF_DEPTH)]
+    (kernel_hi, kernel_lo), (res_hi, res_lo) = LAY.hi_lo("kernel"), LAY.hi_lo("res")
+    HZ_FIELDS = ("res", "r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi")
+    assert all(LAY.hi_lo(f)[1] >= res_lo for f in HZ_FIELDS) and LAY.hi_lo("whi")[0] == IW
+    KB = kernel_hi - kernel_lo
+    HZW = IW - res_lo + KB
+    buf_hazards = [Signal(intbv(0)[HZW:]) for _ in range(BUF_DEPTH)]  # read by N: kernel, res, ranges
+    f_hazards = ConcatSignal(f_word(IW, res_lo), f_word(kernel_hi, kernel_lo))
+    w_ptr = Signal(intbv(0, min=0, max=BUF_DEPTH))                # where the next arrival goes
+    n_ptr = Signal(intbv(BUF_DEPTH - 1, min=0, max=BUF_DEPTH))    # the last instruction N took
+    r_ptr = Signal(intbv(0, min=0, max=BUF_DEPTH))
+    q_count = Signal(intbv(0, min=0, max=FIFO_DEPTH + 1))       # instructions stored after N's
     n_valid = Signal(bool(0))
-    n_word = Signal(intbv(0)[IW:])       # the instruction R takes next
-    n_pc = Signal(intbv(0)[16:])
+    n_hazards = Signal(intbv(0)[HZW:])   # of the instruction R takes next
     r_valid = Signal(bool(0))
     r_word = Signal(intbv(0)[IW:])
     r_pc = Signal(intbv(0)[16:])
@@ -285,33 +300,32 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
 
     r_load = Signal(bool(0))       # R takes N's instruction at this edge (or empties)
     n_load = Signal(bool(0))       # N takes a new instruction at this edge (or empties)
-    n_from_fifo = Signal(bool(0))  # ... from the FIFO's head (else straight from the fetch register)
 
     @always_comb
     def queue_control():
-        # R's and N's data may load when nothing arrives (their valid bits then say they are
-        # empty): the enables are only the late i_take and the stages' emptiness
         r_load.next = not r_valid or i_take
         n_load.next = not n_valid or not r_valid or i_take
-        n_from_fifo.next = q_count != 0
 
     @always_seq(clk.posedge, reset=rst)
     def queue():
-        # N is the head; the FIFO holds what arrives while N is occupied. An arriving instruction
-        # is written into the FIFO's free slot whether or not it stays there (it may go straight
-        # into N): the memory's write enable then does not wait for the issue decision.
+        # Instructions are in the buffer in program order: N's is the one after R's, the FIFO's
+        # follow N's, and w_ptr = n_ptr + 1 + q_count. N takes the next one, stored (the FIFO's
+        # head) or arriving now (written at w_ptr at this edge); R takes N's. FETCH_LIMIT counts
+        # every instruction in R, N, the FIFO and on its way, so an arrival never overwrites one
+        # of them.
         do_push = bool(0)
         do_pop = bool(0)
         if restart:
             r_valid.next = 0
             n_valid.next = 0
             q_count.next = 0
-            q_wr.next = 0
-            q_rd.next = 0
+            w_ptr.next = 0
+            n_ptr.next = BUF_DEPTH - 1
         elif fetch_on:
-            if not r_valid or i_take:
+            if r_load:
                 r_valid.next = n_valid
-            if not n_valid or not r_valid or i_take:
+                r_ptr.next = n_ptr
+            if n_load:
                 if q_count != 0:
                     n_valid.next = 1
                     do_pop = True
@@ -320,32 +334,27 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                     n_valid.next = 1
                 else:
                     n_valid.next = 0
+                if q_count != 0 or f_valid:
+                    n_ptr.next = 0 if n_ptr == BUF_DEPTH - 1 else n_ptr + 1
             else:
                 do_push = bool(f_valid)
-            if do_push:
-                q_wr.next = 0 if q_wr == FIFO_DEPTH - 1 else q_wr + 1
-            if do_pop:
-                q_rd.next = 0 if q_rd == FIFO_DEPTH - 1 else q_rd + 1
+            if f_valid:
+                w_ptr.next = 0 if w_ptr == BUF_DEPTH - 1 else w_ptr + 1
             q_count.next = q_count + do_push - do_pop
 
     @always(clk.posedge)
-    def queue_data():
-        # data registers without reset (the valid bits and the counters say what is valid), so
-        # that the late r_load and n_load are the flip-flops' clock enables and not multiplexers
-        # in front of them
+    def buffer_write():
+        # no reset: the valid bits and the pointers say what is valid
         if f_valid:
-            q_words[q_wr].next = f_word
-            q_pcs[q_wr].next = f_pc
-        if n_load:
-            if n_from_fifo:
-                n_word.next = q_words[q_rd]
-                n_pc.next = q_pcs[q_rd]
-            else:
-                n_word.next = f_word
-                n_pc.next = f_pc
-        if r_load:
-            r_word.next = n_word
-            r_pc.next = n_pc
+            buf_words[w_ptr].next = f_word
+            buf_pcs[w_ptr].next = f_pc
+            buf_hazards[w_ptr].next = f_hazards
+
+    @always_comb
+    def buffer_read():
+        r_word.next = buf_words[r_ptr]
+        r_pc.next = buf_pcs[r_ptr]
+        n_hazards.next = buf_hazards[n_ptr]
 
     # =============================== decode (R -> I) ==============================================
     # The predecoder (rtl/predecode.py) stored everything the decision needs beside each
@@ -357,10 +366,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     d_reg0, d_reg1, d_regw = [Signal(intbv(0)[2:]) for _ in range(3)]
     d_illegal, d_overflow, d_region_err, d_skip, d_blocking, d_empty = [Signal(bool(0)) for _ in range(6)]
     d_softmax, d_loop_bad, d_loop_end = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
-    (kernel_hi, kernel_lo), (r0lo_hi, r0lo_lo), (r0hi_hi, r0hi_lo) = LAY.hi_lo("kernel"), LAY.hi_lo("r0lo"), LAY.hi_lo("r0hi")
+    (r0lo_hi, r0lo_lo), (r0hi_hi, r0hi_lo) = LAY.hi_lo("r0lo"), LAY.hi_lo("r0hi")
     (r1lo_hi, r1lo_lo), (r1hi_hi, r1hi_lo) = LAY.hi_lo("r1lo"), LAY.hi_lo("r1hi")
     (wlo_hi, wlo_lo), (whi_hi, whi_lo) = LAY.hi_lo("wlo"), LAY.hi_lo("whi")
-    (res_hi, res_lo), (reg0_hi, reg0_lo) = LAY.hi_lo("res"), LAY.hi_lo("reg0")
+    (reg0_hi, reg0_lo) = LAY.hi_lo("reg0")
     (reg1_hi, reg1_lo), (regw_hi, regw_lo) = LAY.hi_lo("reg1"), LAY.hi_lo("regw")
     B_ILLEGAL, B_OVERFLOW, B_REGION_ERR = LAY.fields["illegal"][0], LAY.fields["overflow"][0], LAY.fields["region_err"][0]
     B_BLOCKING, B_EMPTY, B_SOFTMAX = LAY.fields["blocking"][0], LAY.fields["empty"][0], LAY.fields["softmax"][0]
@@ -458,8 +467,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     d_ranges = (d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi)
     # the instruction R takes next: its ranges against the issue stage's (for the slot that one
     # enters as R takes it) and, in every slot, against the slot's recorded ranges
-    n_ranges = tuple(n_word(hi, lo) for hi, lo in (LAY.hi_lo(f) for f in ("r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi")))
-    n_res, n_kernel = n_word(res_hi, res_lo), n_word(kernel_hi, kernel_lo)
+    n_ranges = tuple(n_hazards(hi - res_lo + KB, lo - res_lo + KB)
+                     for hi, lo in (LAY.hi_lo(f) for f in ("r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi")))
+    n_res, n_kernel = n_hazards(res_hi - res_lo + KB, KB), n_hazards(KB, 0)
     n_vs_issue = Signal(bool(0))
     next_vs_issue = range_conflict(n_ranges, n_res, n_kernel, i_ranges, i_res, i_kernel, True, n_vs_issue)
     slot_hits = [Signal(bool(0)) for _ in range(N_SLOTS)]
@@ -785,7 +795,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 state.next = State.IDLE
 
-    return (fetch_address, fetch, queue_control, queue, queue_data, decode, done_ahead, liveness, next_vs_issue,
+    return (fetch_address, fetch, queue_control, queue, buffer_write, buffer_read, decode, done_ahead, liveness, next_vs_issue,
             slot_blocks, r_vs_issue, trip_count,
             slot_of_issue_stage, conflicts, decide,
             issue_valid, issue_register, slots, loop_now, loop_counter, front_end, control)
