@@ -412,6 +412,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # (about 90 flip-flops per slot) are not on the path from done_now to the issue decision
     slot_free = Signal(intbv(2 ** N_SLOTS - 1)[N_SLOTS:])
     load = Signal(intbv(0)[N_SLOTS:])      # the issue stage's instruction goes into this slot now
+    # what the issue decision reads of the scoreboard, each registered from the next cycle's
+    # occupancy and dones, so that no reduction over the slots is on the decision's path:
+    idle = Signal(bool(1))        # live == 0
+    act_idle = Signal(bool(1))    # neither ACT slot live (a softmax waits for the ACT kernel)
+    dma_idle = Signal(bool(1))    # the DMA slot not live
 
     # =============================== issue stage (I) ===============================================
     i_valid = Signal(bool(0))
@@ -482,6 +487,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     r_vs_issue = range_conflict(d_ranges, d_res, d_kernel, i_ranges, i_res, i_kernel, True, hit_i)
 
     # decision outputs
+    ok = Signal(bool(1))     # registered: not drain and no conflict in flight, (i_cs & ~done_now) == 0
+    drain_next = Signal(bool(0))
     advance, fault, finish = [Signal(bool(0)) for _ in range(3)]
     fault_code = Signal(intbv(0)[8:])
     # The loop registers update a cycle after the decision that moves them, from registered
@@ -539,6 +546,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     @always_seq(clk.posedge, reset=rst)
     def conflicts():
         cs = intbv(0)[N_SLOTS:]
+        waits = intbv(0)[N_SLOTS:]
         if i_take:
             cs[:] = slot_hit & live & ~i_slot
             if hit_i:
@@ -546,25 +554,26 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         else:
             cs[:] = i_cs & live
         i_cs.next = cs
+        # the next cycle's "no conflict is still running and no weight/bias load drains", so
+        # that the decision reads one register for it
+        waits[:] = cs & ~done_next
+        ok.next = not drain_next and waits == 0
 
     @always_comb
     def decide():
         code = intbv(0)[8:]
-        hazard = (i_cs & ~done_now) != 0
-        idle = live == 0
-        ok = not drain and not hazard
         at_end = in_loop_now and i_loop_end  # predecoded: pc == this loop's jump - 1
         # only an ENDLOOP may (and must) sit at the end of a running loop's body; loops do not nest
         loop_err = (i_endloop and not at_end) or (at_end and not i_endloop) or (i_loop and (in_loop_now or i_loop_bad))
         run = state == State.RUN and i_valid
         go_fc = run and not i_err and i_fc and ok and ctl_fc.ready
-        go_act = run and not i_err and ((i_act and ok and ctl_act.ready) or (i_smx and ok and (live & 0b0001100) == 0))
+        go_act = run and not i_err and ((i_act and ok and ctl_act.ready) or (i_smx and ok and act_idle))
         go_ew = run and not i_err and i_ew and ok and ctl_ew.ready
-        go_dma = run and not i_err and ((i_dma and ok and not live[6]) or (i_blk and ok and idle))
+        go_dma = run and not i_err and ((i_dma and ok and dma_idle) or (i_blk and ok and idle))
         adv = run and not i_err and not loop_err and (
             i_nop or i_loop or i_endloop or i_pass or (i_sync and idle) or (i_fc and ok and ctl_fc.ready)
-            or (i_act and ok and ctl_act.ready) or (i_smx and ok and (live & 0b0001100) == 0)
-            or (i_ew and ok and ctl_ew.ready) or (i_dma and ok and not live[6]) or (i_blk and ok and idle))
+            or (i_act and ok and ctl_act.ready) or (i_smx and ok and act_idle)
+            or (i_ew and ok and ctl_ew.ready) or (i_dma and ok and dma_idle) or (i_blk and ok and idle))
         if i_err:
             code[:] = i_err_code
         else:
@@ -678,6 +687,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         stays = intbv(0)[N_SLOTS:]
         stays[:] = occ & ~done_next
         slot_free.next = ~stays
+        idle.next = stays == 0
+        act_idle.next = (stays & 0b0001100) == 0
+        dma_idle.next = not stays[6]
         done_now.next = done_next
         # ping-pong slots per streaming kernel: starts fill them alternately, dones empty them in order
         if ctl_fc.start:
@@ -732,8 +744,23 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         fetch_on.next = state == State.RUN
         restart.next = state == State.IDLE or state == State.FETCH
 
+    @always_comb
+    def drain_ahead():
+        # a weight/bias load is running: issue nothing until all kernels are idle
+        d = bool(drain)
+        if state == State.IDLE:
+            if run_start:
+                d = False
+        elif state == State.RUN:
+            if ctl_dma.start and i_blocking:
+                d = True
+            elif idle:
+                d = False
+        drain_next.next = d
+
     @always_seq(clk.posedge, reset=rst)
     def control():
+        drain.next = drain_next
         fetch_start.next = 0
         prog_fetched.next = 0
         executed.next = advance or finish
@@ -744,7 +771,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 error.next = 0
                 error_code.next = 0
                 pc.next = 0
-                drain.next = 0
                 if prog_len == 0 or prog_len > cfg.imem_depth:
                     error.next = 1
                     error_code.next = ERRORCODE_BAD_PROGRAM
@@ -785,12 +811,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 pc.next = i_pc
                 state.next = State.IDLE
-            if ctl_dma.start and i_blocking:
-                drain.next = 1
-            elif live == 0:
-                drain.next = 0
         else:  # DRAIN after an error: let running kernels finish, then report
-            if live == 0:
+            if idle:
                 running.next = 0
                 done.next = 1
                 state.next = State.IDLE
@@ -798,4 +820,4 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     return (fetch_address, fetch, queue_control, queue, buffer_write, buffer_read, decode, done_ahead, liveness, next_vs_issue,
             slot_blocks, r_vs_issue, trip_count,
             slot_of_issue_stage, conflicts, decide,
-            issue_valid, issue_register, slots, loop_now, loop_counter, front_end, control)
+            issue_valid, issue_register, slots, loop_now, loop_counter, front_end, drain_ahead, control)
