@@ -110,8 +110,9 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
 
     # ---- read address selection: one user per region port at a time -----------------------------
     v_ren, z_ren, e0_ren, e1_ren = [Signal(bool(0)) for _ in range(4)]
-    v_raddr = Signal(intbv(0)[16:])
+    v_from_fc = Signal(bool(0))          # the FC, not the DMA, reads V this cycle
     v_rrows = Signal(intbv(0)[p * vrb:])
+    v_rows_fc, v_rows_dma = Signal(intbv(0)[p * vrb:]), Signal(intbv(0)[p * vrb:])
     z_rrow = Signal(intbv(0)[zrb:])
     e0_rrow = Signal(intbv(0)[erb:])
     e1_rrow = Signal(intbv(0)[erb:])
@@ -120,12 +121,12 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     def read_select():
         # rows within a region are the low address bits: regions start at multiples of their size
         v_ren.next = 0
-        v_raddr.next = rd_fc.addr
+        v_from_fc.next = 0
         if rd_fc.en and rd_fc.region == REGION_V:
             v_ren.next = 1
+            v_from_fc.next = 1
         elif rd_dma.en and rd_dma.region == REGION_V:
             v_ren.next = 1
-            v_raddr.next = rd_dma.addr
         z_ren.next = 1
         if rd_fc.en and rd_fc.region == REGION_Z:
             z_rrow.next = (rd_fc.addr >> lb) & zm
@@ -155,22 +156,39 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
             e1_ren.next = 0
             e1_rrow.next = 0
 
+    @block
+    def v_read_rows(addr, rows_out):
+        """The V banks' rows of a P-wide read from element `addr`: bank b at row addr // P, or the
+        next row for the banks below addr's own bank. Ports: addr (in), rows_out (out, P packed
+        rows). Latency: combinational. Reset: none."""
+        @always_comb
+        def rows_of():
+            # (built in a variable assigned whole: a loop of part-selects of the signal itself
+            # reads to synthesis as bits that may keep their value, i.e. latches)
+            off = intbv(0)[lb:]
+            rows = intbv(0)[p * vrb:]
+            off[:] = addr & mask
+            for b in range(p):
+                lo = b * vrb
+                if b < off:
+                    rows[lo + vrb:lo] = ((addr >> lb) + 1) & vm
+                else:
+                    rows[lo + vrb:lo] = (addr >> lb) & vm
+            rows_out.next = rows
+
+        return rows_of
+
+    # each reader's rows from its own address register, then the selection: the reader's enable,
+    # late (it crosses the die from the kernel), is then one multiplexer in front of the register
+    insts.append(v_read_rows(rd_fc.addr, v_rows_fc))
+    insts.append(v_read_rows(rd_dma.addr, v_rows_dma))
+
     @always_comb
-    def v_read_rows():
-        # A P-wide access from element a reaches bank b at row a // P, or the next row for the
-        # banks below a's own bank.
-        # (built in a variable assigned whole: a loop of part-selects of the signal itself reads
-        # to synthesis as bits that may keep their value, i.e. latches)
-        off = intbv(0)[lb:]
-        rows = intbv(0)[p * vrb:]
-        off[:] = v_raddr & mask
-        for b in range(p):
-            lo = b * vrb
-            if b < off:
-                rows[lo + vrb:lo] = ((v_raddr >> lb) + 1) & vm
-            else:
-                rows[lo + vrb:lo] = (v_raddr >> lb) & vm
-        v_rrows.next = rows
+    def v_read_select():
+        if v_from_fc:
+            v_rrows.next = v_rows_fc
+        else:
+            v_rrows.next = v_rows_dma
 
     # ---- the address stage: selected rows and enables registered in front of the memories ----------
     v_ren_r, z_ren_r, e0_ren_r, e1_ren_r = [Signal(bool(0)) for _ in range(4)]
@@ -424,7 +442,7 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
 
         return tags(port, en3, reg3, off3), select
 
-    insts += [read_select, v_read_rows, read_address_stage, capture,
+    insts += [read_select, v_read_select, read_address_stage, capture,
               fc_output(rd_fc), z_or_e0_output(rd_act), z_or_e0_output(rd_ewa), e1_output(rd_ewb),
               dma_output(rd_dma)]
     return insts
