@@ -481,10 +481,22 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     slot_blocks = [hazard_slot(clk, rst, SLOT_KERNEL[k], SLOT_KERNEL[k] == K_EW, slot_free(k), load(k), i_ranges, i_res,
                                n_ranges, n_res, n_kernel, r_load, n_vs_issue, slot_hits[k]) for k in range(N_SLOTS)]
     slot_hit = ConcatSignal(*reversed(slot_hits))
-    # R's instruction against the issue stage's, which may go into a slot now (one comparator
-    # set: R's range bits have no other load in this cycle's decision)
+    # R's instruction against the issue stage's, registered: compared a cycle ahead as the
+    # instruction R takes next against R's (both move on at i_take) or, when R only fills, against
+    # the issue stage's (n_vs_issue). R's range bits then feed one comparator set, from the
+    # buffer's LUT RAM into a register, and the decision's conflict logic reads a flip-flop.
+    n_vs_r = Signal(bool(0))
+    next_vs_r = range_conflict(n_ranges, n_res, n_kernel, d_ranges, d_res, d_kernel, True, n_vs_r)
     hit_i = Signal(bool(0))
-    r_vs_issue = range_conflict(d_ranges, d_res, d_kernel, i_ranges, i_res, i_kernel, True, hit_i)
+
+    @always(clk.posedge)
+    def register_hit_i():
+        # no reset: hit_i counts only beside a valid issue stage, which R's instruction enters
+        # only after a cycle in R, and R takes one only with r_load
+        if i_take:
+            hit_i.next = n_vs_r
+        elif r_load:
+            hit_i.next = n_vs_issue
 
     # decision outputs
     ok = Signal(bool(1))     # registered: not drain and no conflict in flight, (i_cs & ~done_now) == 0
@@ -818,6 +830,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 state.next = State.IDLE
 
     return (fetch_address, fetch, queue_control, queue, buffer_write, buffer_read, decode, done_ahead, liveness, next_vs_issue,
-            slot_blocks, r_vs_issue, trip_count,
+            slot_blocks, next_vs_r, register_hit_i, trip_count,
             slot_of_issue_stage, conflicts, decide,
             issue_valid, issue_register, slots, loop_now, loop_counter, front_end, drain_ahead, control)
