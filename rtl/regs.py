@@ -22,7 +22,8 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
       prog_addr ... flags   out, the read/write registers
       running, done, error, error_code, pc   in, status from the issue unit
       executed        in, pulse per executed instruction
-      busy_*          in, per-kernel busy (counted every cycle; kernels only work while running)
+      busy_*          in, per-kernel busy (registered, then counted every cycle: a count lags by a
+                      cycle; kernels only work while running)
       sat_inc         in, saturated results this cycle
       irq             out, STATUS.DONE & CTRL.IRQ_ENABLE
     Timing: write response 1 cycle after both AW and W are valid; read data 1 cycle after AR.
@@ -152,6 +153,19 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
             else:
                 axil.rdata.next = 0
 
+    # the kernels' busy flags registered where they arrive: each crosses the die from its kernel,
+    # and a counter's adder behind that net was the design's critical path (ACT in-flight count
+    # -> busy -> BUSY_ACT, 9.74 ns). A count then lags its kernel by one cycle; the totals are the
+    # same, since the run's DONE comes at least a cycle after the last kernel's done.
+    busy_fc_r, busy_act_r, busy_ew_r, busy_dma_r = [Signal(bool(0)) for _ in range(4)]
+
+    @always_seq(clk.posedge, reset=rst)
+    def busy_in():
+        busy_fc_r.next = busy_fc
+        busy_act_r.next = busy_act
+        busy_ew_r.next = busy_ew
+        busy_dma_r.next = busy_dma
+
     @always_seq(clk.posedge, reset=rst)
     def counters():
         if run_start:
@@ -164,10 +178,10 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
             c_sat.next = 0
         else:
             cycles.next = cycles + running
-            c_fc.next = c_fc + busy_fc
-            c_act.next = c_act + busy_act
-            c_ew.next = c_ew + busy_ew
-            c_dma.next = c_dma + busy_dma
+            c_fc.next = c_fc + busy_fc_r
+            c_act.next = c_act + busy_act_r
+            c_ew.next = c_ew + busy_ew_r
+            c_dma.next = c_dma + busy_dma_r
             c_instr.next = c_instr + executed
             c_sat.next = c_sat + sat_inc
 
@@ -175,4 +189,4 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
     def interrupt():
         irq.next = done and irq_en
 
-    return write_channel, read_channel, counters, interrupt
+    return write_channel, read_channel, busy_in, counters, interrupt
