@@ -26,7 +26,8 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
                       cycle; kernels only work while running)
       sat_inc         in, saturated results this cycle
       irq             out, STATUS.DONE & CTRL.IRQ_ENABLE
-    Timing: write response 1 cycle after both AW and W are valid; read data 1 cycle after AR.
+    Timing: write response 1 cycle after both AW and W are valid; read data 2 cycles after AR
+    (ARREADY 1 cycle after ARVALID, RVALID the cycle after).
     START clears the counters, DONE and ERROR in the same cycle it is written.
 
     Latency: see Timing."""
@@ -97,61 +98,99 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
             else:
                 pass  # unmapped or read-only: ignored
 
+    # A read takes two cycles: the address is decoded into one select flag per register when AR
+    # is accepted, and the data is the OR of the selected register the cycle after. With the
+    # decode registered, the read data is an AND-OR of independent flags; decoded in the same
+    # cycle, Yosys builds a mux tree over the address bits: this block alone (small config) was
+    # 1,619 LUT4 (carry cells counted 2), 660 PFUMX and 393 L6MUX21, and is 611 LUT4 and 18 PFUMX.
+    read_pending = Signal(bool(0))
+    sel = Signal(intbv(0)[21:])
+    read_word = Signal(intbv(0)[32:])
+    hw_id = isa.HW_ID
+
     @always_seq(clk.posedge, reset=rst)
     def read_channel():
         axil.arready.next = 0
+        read_pending.next = 0
         if axil.rvalid:
             if axil.rready:
                 axil.rvalid.next = 0
-        elif axil.arvalid and not axil.arready:
-            axil.arready.next = 1
+        elif read_pending:
             axil.rvalid.next = 1
             axil.rresp.next = 0
+            axil.rdata.next = read_word
+        elif axil.arvalid and not axil.arready:
+            axil.arready.next = 1
+            read_pending.next = 1
             a = axil.araddr & 0xFC
-            if a == A_CTRL:
-                axil.rdata.next = irq_en << 1
-            elif a == A_STATUS:
-                axil.rdata.next = (error_code << 8) | (error << 2) | (running << 1) | done
-            elif a == A_PROG_ADDR:
-                axil.rdata.next = prog_addr
-            elif a == A_PROG_LEN:
-                axil.rdata.next = prog_len
-            elif a == A_SEQ_LEN:
-                axil.rdata.next = seq_len
-            elif a == A_BASE0:
-                axil.rdata.next = base0
-            elif a == A_BASE1:
-                axil.rdata.next = base1
-            elif a == A_BASE2:
-                axil.rdata.next = base2
-            elif a == A_BASE3:
-                axil.rdata.next = base3
-            elif a == A_FLAGS:
-                axil.rdata.next = flags
-            elif a == A_CYCLES:
-                axil.rdata.next = cycles
-            elif a == A_BUSY_FC:
-                axil.rdata.next = c_fc
-            elif a == A_BUSY_ACT:
-                axil.rdata.next = c_act
-            elif a == A_BUSY_EW:
-                axil.rdata.next = c_ew
-            elif a == A_BUSY_DMA:
-                axil.rdata.next = c_dma
-            elif a == A_INSTRS:
-                axil.rdata.next = c_instr
-            elif a == A_PC:
-                axil.rdata.next = pc
-            elif a == A_SAT_COUNT:
-                axil.rdata.next = c_sat
-            elif a == A_HW_CONFIG:
-                axil.rdata.next = hw_config
-            elif a == A_HW_ID:
-                axil.rdata.next = isa.HW_ID
-            elif a == A_HW_FINGERPRINT:
-                axil.rdata.next = hw_fingerprint
-            else:
-                axil.rdata.next = 0
+            sel.next[0] = a == A_CTRL
+            sel.next[1] = a == A_STATUS
+            sel.next[2] = a == A_PROG_ADDR
+            sel.next[3] = a == A_PROG_LEN
+            sel.next[4] = a == A_SEQ_LEN
+            sel.next[5] = a == A_BASE0
+            sel.next[6] = a == A_BASE1
+            sel.next[7] = a == A_BASE2
+            sel.next[8] = a == A_BASE3
+            sel.next[9] = a == A_FLAGS
+            sel.next[10] = a == A_CYCLES
+            sel.next[11] = a == A_BUSY_FC
+            sel.next[12] = a == A_BUSY_ACT
+            sel.next[13] = a == A_BUSY_EW
+            sel.next[14] = a == A_BUSY_DMA
+            sel.next[15] = a == A_INSTRS
+            sel.next[16] = a == A_PC
+            sel.next[17] = a == A_SAT_COUNT
+            sel.next[18] = a == A_HW_CONFIG
+            sel.next[19] = a == A_HW_ID
+            sel.next[20] = a == A_HW_FINGERPRINT
+
+    @always_comb
+    def read_select():
+        w = intbv(0)[32:]
+        if sel[0]:
+            w[:] = w | (irq_en << 1)
+        if sel[1]:
+            w[:] = w | ((error_code << 8) | (error << 2) | (running << 1) | done)
+        if sel[2]:
+            w[:] = w | (prog_addr)
+        if sel[3]:
+            w[:] = w | (prog_len)
+        if sel[4]:
+            w[:] = w | (seq_len)
+        if sel[5]:
+            w[:] = w | (base0)
+        if sel[6]:
+            w[:] = w | (base1)
+        if sel[7]:
+            w[:] = w | (base2)
+        if sel[8]:
+            w[:] = w | (base3)
+        if sel[9]:
+            w[:] = w | (flags)
+        if sel[10]:
+            w[:] = w | (cycles)
+        if sel[11]:
+            w[:] = w | (c_fc)
+        if sel[12]:
+            w[:] = w | (c_act)
+        if sel[13]:
+            w[:] = w | (c_ew)
+        if sel[14]:
+            w[:] = w | (c_dma)
+        if sel[15]:
+            w[:] = w | (c_instr)
+        if sel[16]:
+            w[:] = w | (pc)
+        if sel[17]:
+            w[:] = w | (c_sat)
+        if sel[18]:
+            w[:] = w | (hw_config)
+        if sel[19]:
+            w[:] = w | (hw_id)
+        if sel[20]:
+            w[:] = w | (hw_fingerprint)
+        read_word.next = w
 
     # the kernels' busy flags registered where they arrive: each crosses the die from its kernel,
     # and a counter's adder behind that net was the design's critical path (ACT in-flight count
@@ -189,4 +228,4 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
     def interrupt():
         irq.next = done and irq_en
 
-    return write_channel, read_channel, busy_in, counters, interrupt
+    return write_channel, read_channel, read_select, busy_in, counters, interrupt
