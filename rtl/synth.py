@@ -84,7 +84,9 @@ NEXTPNR_ECP5_ARGS = ["--85k", "--package", "CABGA381", "--speed", "8", "--out-of
 # netlists 29f0b4d to 7ee17fe (70.9 to 92.6 MHz) but stalled on 05fdf89, 69db485 and a09d421 with
 # seed 1. A module alone keeps the default placer: static spreads a small netlist over the whole
 # die too, which cost the modules 15 to 16 % of their Fmax.
-NEXTPNR_ECP5_DESIGN_ARGS = ["--placer", "static", "--router", "router1"]
+# --detailed-timing-report: the arrival time at every register, RAM and LUT-RAM input, from which
+# the report counts the inputs that miss the target clock (timing_endpoints), not just the one path
+NEXTPNR_ECP5_DESIGN_ARGS = ["--placer", "static", "--router", "router1", "--detailed-timing-report"]
 #: Placement seeds the whole design is tried with, in turn, until one routes (a module: the first).
 NEXTPNR_SEEDS = (1, 2, 3, 4)
 XILINX_DEVICE = "7-series (xc7), no timing"
@@ -212,6 +214,8 @@ class SynthesisReport:
     unrouted: str | None = None
     # the path that sets fmax_mhz (see critical_path()): what keeps the design from a faster clock
     critical_path: dict | None = None
+    # every timing endpoint that misses the target clock, grouped (see timing_endpoints())
+    timing: dict | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -270,6 +274,8 @@ class SynthesisReport:
                     lines.append(f"  seed {a['seed']}: {_attempt_text(a)}")
                 if self.critical_path:
                     lines.extend(critical_path_text(self.critical_path))
+                if self.timing:
+                    lines.extend(timing_endpoints_text(self.timing))
             elif self.unrouted:
                 lines.append(f"Fmax: none, the whole design did not route with any of {tried} placement seeds:")
                 lines.extend(f"  seed {a['seed']}: {_attempt_text(a)}" for a in self.place_attempts)
@@ -417,7 +423,8 @@ def _assemble(cfg, family, root, rows, results, errors) -> SynthesisReport:
         build_dir=str(root), errors=dict(errors),
         seed=design.get("seed") if design else None, place_attempts=design.get("attempts", []) if design else [],
         unrouted=design.get("unrouted") if design else None,
-        critical_path=design.get("critical_path") if design else None)
+        critical_path=design.get("critical_path") if design else None,
+        timing=design.get("timing") if design else None)
 
 
 def _module_list(cfg: ProcessorConfig, root: pathlib.Path, timeout_seconds: float) -> list[dict]:
@@ -478,7 +485,9 @@ def _load_row(row_dir: pathlib.Path) -> dict:
         result.update(place)
         report = row_dir / "report.json"
         if place.get("fmax_mhz") and report.exists():
-            result["critical_path"] = critical_path(json.loads(report.read_text()))
+            pnr = json.loads(report.read_text())
+            result["critical_path"] = critical_path(pnr)
+            result["timing"] = timing_endpoints(pnr, TARGET_MHZ)
     return result
 
 
@@ -726,6 +735,59 @@ def critical_path(report: dict) -> dict | None:
             "routing_ns": round(routing_ns, 3), "cells": sum(st["type"] == "logic" for st in steps),
             "start": endpoint(steps[0]["from"]["cell"]), "end": endpoint(steps[-1]["to"]["cell"]),
             "nets": nets, "longest_net": max(nets, key=lambda n: n["delay_ns"]) if nets else None}
+
+
+# a timing endpoint's cell, as nextpnr names it, without what packing added: a flip-flop is named
+# after the signal Yosys gave it (plus _TRELLIS_FF_Q<n>), a block RAM after its memory (plus
+# .<row>.<column>), a LUT RAM after its memory too (plus .<n>.<m>$DPRAM_COMB<k>)
+_ENDPOINT_SUFFIX = re.compile(r"(_TRELLIS_FF_Q.*|\.\d+\.\d+(\$.*)?)$")
+
+
+def endpoint_group(cell: str) -> str:
+    """The register or memory an endpoint cell belongs to, lanes folded: "fc_kernel0_prods[*]"."""
+    return re.sub(r"\[\d+\]", "[*]", _ENDPOINT_SUFFIX.sub("", cell))
+
+
+def timing_endpoints(report: dict, target_mhz: float) -> dict | None:
+    """Every timing endpoint of a routed design (each register, block-RAM and LUT-RAM input) and
+    which of them miss the target clock, from nextpnr's JSON report written with
+    --detailed-timing-report: its per-net endpoint delays are arrival times (clock-to-out, logic
+    and routing from the launching register; the worst is the critical path). An endpoint fails if
+    its worst arrival is over the period. The failing ones are grouped by register or memory
+    (endpoint_group), most failing first. None if the report has no per-net timings."""
+    nets = report.get("detailed_net_timings")
+    if not nets:
+        return None
+    period = 1000.0 / target_mhz
+    arrival: dict[tuple[str, str], float] = {}
+    for net in nets:
+        for end in net["endpoints"]:
+            key = (end["cell"], end["port"])
+            arrival[key] = max(arrival.get(key, 0.0), end["delay"][1])
+    groups: dict[str, list] = {}
+    for (cell, _), t in arrival.items():
+        if t > period:
+            g = groups.setdefault(endpoint_group(cell), [0, 0.0])
+            g[0], g[1] = g[0] + 1, max(g[1], t)
+    ranked = sorted(groups.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
+    return {"target_mhz": target_mhz, "period_ns": round(period, 3), "endpoints": len(arrival),
+            "failing": sum(n for n, _ in groups.values()),
+            "worst_arrival_ns": round(max(arrival.values()), 3) if arrival else None,
+            "groups": [{"group": name, "failing": n, "worst_arrival_ns": round(t, 3)} for name, (n, t) in ranked]}
+
+
+def timing_endpoints_text(timing: dict, shown: int = 12) -> list[str]:
+    """Lines of the report's table on the endpoints that miss the target clock."""
+    if not timing["failing"]:
+        return [f"Timing: all {timing['endpoints']:,} endpoints meet {timing['target_mhz']} MHz"]
+    groups = timing["groups"]
+    lines = [f"Timing at {timing['target_mhz']} MHz ({timing['period_ns']:.2f} ns): {timing['failing']:,} of "
+             f"{timing['endpoints']:,} endpoints (register, block-RAM and LUT-RAM inputs) arrive late, in "
+             f"{len(groups)} registers/memories; the worst at {timing['worst_arrival_ns']:.2f} ns"]
+    lines.append("  most failing inputs (count, worst arrival): " + "; ".join(
+        f"{g['group']} {g['failing']} ({g['worst_arrival_ns']:.2f} ns)" for g in groups[:shown])
+        + (f"; {len(groups) - shown} more in the JSON report" if len(groups) > shown else ""))
+    return lines
 
 
 def critical_path_text(path: dict) -> list[str]:

@@ -138,6 +138,32 @@ def test_the_report_names_the_critical_path(ecp5):
     assert "nets over 1 ns: dma0_state[1] 3.50 ns (85, 25) -> (120, 61)" in table
 
 
+def test_the_report_counts_the_endpoints_that_miss_the_clock(ecp5):
+    # nextpnr's --detailed-timing-report: per net, each endpoint's arrival time [min, max] in ns
+    def net(driver, *ends):
+        return {"net": driver, "driver": driver, "port": "Q", "event": "posedge clk",
+                "endpoints": [{"cell": c, "port": p, "event": "posedge clk", "delay": [d / 2, d]} for c, p, d in ends]}
+    report = {"detailed_net_timings": [
+        net("a", ("fc_kernel0_prods[3]_TRELLIS_FF_Q_7", "M", 7.9), ("fc_kernel0_prods[12]_TRELLIS_FF_Q", "M", 7.2),
+            ("fc_kernel0_acc_TRELLIS_FF_Q_2", "DI", 5.0)),
+        net("b", ("fc_kernel0_prods[3]_TRELLIS_FF_Q_7", "M", 6.0),  # the same input again: its worst counts
+            ("abuf0_row_memory1_mem.0.3", "ADB7", 6.9), ("issue_unit0_buf_words.0.9$DPRAM_COMB3", "WAD1", 1.2)),
+        net("c", ("dma0_state_TRELLIS_FF_Q_1", "CE", 9.1))]}
+    timing = synth.timing_endpoints(report, 150)
+    assert (timing["endpoints"], timing["failing"], timing["worst_arrival_ns"]) == (6, 4, 9.1)
+    assert timing["groups"] == [{"group": "fc_kernel0_prods[*]", "failing": 2, "worst_arrival_ns": 7.9},
+                                {"group": "dma0_state", "failing": 1, "worst_arrival_ns": 9.1},
+                                {"group": "abuf0_row_memory1_mem", "failing": 1, "worst_arrival_ns": 6.9}]
+    assert synth.endpoint_group("issue_unit0_buf_words.0.9$DPRAM_COMB3") == "issue_unit0_buf_words"
+    assert synth.timing_endpoints({"critical_paths": []}, 150) is None
+    table = dataclasses.replace(ecp5, fmax_mhz=109.9, seed=1, timing=timing).table()
+    assert ("Timing at 150 MHz (6.67 ns): 4 of 6 endpoints (register, block-RAM and LUT-RAM inputs) arrive late, "
+            "in 3 registers/memories; the worst at 9.10 ns") in table
+    assert "fc_kernel0_prods[*] 2 (7.90 ns); dma0_state 1 (9.10 ns); abuf0_row_memory1_mem 1 (6.90 ns)" in table
+    met = synth.timing_endpoints(report, 100)
+    assert met["failing"] == 0 and "Timing: all 6 endpoints meet 100 MHz" in synth.timing_endpoints_text(met)
+
+
 def test_xilinx_counts_of_the_ram_and_multiplier_modules(ecp5):
     # the smallest modules with a block RAM and with multipliers, not the whole design: that
     # takes about 80 s for Xilinx
