@@ -21,8 +21,8 @@ among the region port's users and turned into row addresses (V: one per bank) re
 end of c, so that a block RAM's address pins see a flip-flop and the kernel-to-buffer path, which
 crosses the die, carries only that selection; the memory is read at the end of c+1; its output is
 registered again at the end of c+2 (nothing between a block RAM's output and a flip-flop: its
-clock-to-output delay leaves no room); the port's lane selection (V: rotation to the address) is
-registered at the end of c+3, so the data is valid in c+4 (READ_LATENCY). A write port's
+clock-to-output delay leaves no room); the port's lane selection (V: rotation to the address, except
+for FC, which takes V in bank order) is registered at the end of c+3, so the data is valid in c+4 (READ_LATENCY). A write port's
 registers, valid in cycle c, are selected among the region's writers and registered at the end of
 c (again so that the path across the die ends in a flip-flop), decoded into rows, lane enables and
 (V) rotated data at the end of c+1, and written at the end of c+2 (WRITE_LATENCY).
@@ -373,7 +373,9 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
 
     @block
     def fc_output(port):
-        """FC port: region V rotated so that lane 0 is the addressed element, or a Z row.
+        """FC port: region V in bank order (lane l holds the one of elements addr..addr+P-1 that is
+        l mod P; the FC kernel rotates its weights to meet it), or a Z row. A 2:1 selection, not a
+        rotator: the register can sit next to the FC's multipliers.
         Ports: port (AbufReadPort). Latency: data READ_LATENCY cycles after the address. No reset."""
         en3, reg3, off3 = tag_signals()
 
@@ -381,10 +383,7 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
         def select():
             if en3:
                 if reg3 == REGION_V:
-                    for lane in range(p):
-                        lo = lane * w
-                        src = ((off3 + lane) & mask) * w
-                        port.data.next[lo + w:lo] = v_r[src + w:src]
+                    port.data.next = v_r
                 else:
                     port.data.next = z_r
 

@@ -49,7 +49,8 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     Reset: synchronous: sequencer idle, nothing in flight, pipeline registers cleared.
     """
     p, w, lb = cfg.lanes, cfg.data_bits, cfg.lane_bits
-    assert len(rd.data) == p * w and len(wram.rdata) == p * w and len(bram.rdata) == cfg.BIAS_BITS
+    mask = p - 1
+    assert lb >= 1 and len(rd.data) == p * w and len(wram.rdata) == p * w and len(bram.rdata) == cfg.BIAS_BITS
     kw_bits = 16 - lb + 1
     bb = len(bram.raddr)
 
@@ -62,6 +63,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     s_shift0 = Signal(intbv(0)[6:])   # the rounding shift minus 1 (the right shift it takes)
     s_shift0_zero = Signal(bool(0))   # ... or no rounding shift at all
     s_shift1 = Signal(intbv(0)[6:])
+    s_off = Signal(intbv(0)[lb:])     # the source's lane offset: V arrives in bank order (see weights)
     rows, row = Signal(intbv(0)[16:]), Signal(intbv(0)[16:])
     kw, word = Signal(intbv(0)[kw_bits:]), Signal(intbv(0)[kw_bits:])
     kw_start = Signal(intbv(0)[kw_bits:])
@@ -130,6 +132,10 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             # (sliced: another kernel's fields need not fit; a legal FC instruction's do)
             rd.addr.next = dec.src0[len(rd.addr):]
             rd.region.next = dec.src0_region
+            if dec.src0_region == REGION_Z:
+                s_off.next = 0  # Z rows arrive as they are (a Z source starts at a row)
+            else:
+                s_off.next = dec.src0[lb:]
             wram.raddr.next = dec.src1[len(wram.raddr):]
             s_bias.next = dec.bias[len(s_bias):]
             s_out.next = dec.dst
@@ -180,7 +186,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     def instruction_last():
         s_inst_last.next = s_valid and s_last and s_last_row
 
-    ctl0 = ConcatSignal(s_bias, s_out, s_shift0_zero, s_shift0, s_shift1, s_nfirst, s_nvalid, s_inst_last, s_last,
+    ctl0 = ConcatSignal(s_off, s_bias, s_out, s_shift0_zero, s_shift0, s_shift1, s_nfirst, s_nvalid, s_inst_last, s_last,
                         s_first, s_valid)
     cw = len(ctl0)
     o_valid, o_first, o_last, o_ilast = 0, 1, 2, 3
@@ -191,7 +197,8 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     o_shift0_zero = o_shift0 + 6
     o_out = o_shift0_zero + 1
     o_bias = o_out + 16
-    assert o_bias + bb == cw
+    o_off = o_bias + bb
+    assert o_off + lb == cw
     t_mask = READ_LATENCY + 1             # products registered: lane masks
     t_tree = t_mask + lb                  # tree sums registered: segment shift, bias address
     t_acc = t_tree + 3                    # segment sum registered: accumulate (bias arrives)
@@ -201,14 +208,28 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     tap_sigs = [Signal(intbv(0)[cw:]) for _ in taps]
     c_mask, c_tree, c_acc, c_round, c_sat = tap_sigs
     line = [Signal(intbv(0)[cw:]) for _ in range(t_sat)]
+    # Region V arrives in bank order (lane l holds the element of the word that is l mod P, see
+    # rtl/abuf.py), so the weights are rotated to meet it, between two of their delay registers,
+    # and the trees' lane masks are rotated too. The activations then come from a register fed by
+    # a 2:1 selection instead of a 16:1 rotator, and can sit next to the multipliers: the FC
+    # products were 421 of the 769 endpoints that missed 150 MHz (4672139, seed 1).
+    w_off = Signal(intbv(0)[lb:])                # in cycle t + 2: the lane offset of word t
+    lane_a, lane_b = Signal(intbv(0)[p:]), Signal(intbv(0)[p:])  # in cycle t + t_mask: tree A/B lanes
 
     @always(clk.posedge)
     def control_line():
         # line[k] holds the control of the word presented k+1 cycles ago; tap c_X holds, in cycle
         # t + X, the control of the word presented in cycle t
+        nf = intbv(0, min=0, max=p + 1)
+        nv = intbv(0, min=0, max=p + 1)
+        off = intbv(0)[lb:]
+        elem = intbv(0)[lb:]
         if rst:
             for k in range(t_sat):
                 line[k].next = 0
+            w_off.next = 0
+            lane_a.next = 0
+            lane_b.next = 0
             c_mask.next = 0
             c_tree.next = 0
             c_acc.next = 0
@@ -219,6 +240,16 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             for k in range(1, t_sat):
                 line[k].next = line[k - 1]
             c_mask.next = line[t_mask - 2]
+            w_off.next = line[0][o_off + lb:o_off]
+            # lane l holds element (l - off) mod P of the word: tree A takes the elements below
+            # nfirst, tree B those from nfirst below nvalid
+            nv[:] = line[t_mask - 2][o_nfirst:o_nvalid]
+            nf[:] = line[t_mask - 2][o_shift1:o_nfirst]
+            off[:] = line[t_mask - 2][o_off + lb:o_off]
+            for lane in range(p):
+                elem[:] = (lane + p - off) & mask
+                lane_a.next[lane] = elem < nf
+                lane_b.next[lane] = elem >= nf and elem < nv
             c_tree.next = line[t_tree - 2]
             c_acc.next = line[t_acc - 2]
             c_round.next = line[t_round - 2]
@@ -228,12 +259,19 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     w_pipe = [Signal(intbv(0)[p * w:]) for _ in range(READ_LATENCY - 1)]
     w_d = w_pipe[-1]
 
+    assert READ_LATENCY >= 3, "the weights' rotation sits between their first two delay registers"
+
     @always(clk.posedge)
     def weights():
-        # the weight RAM's output goes straight into a register, then waits for the activations
+        # the weight RAM's output goes straight into a register, then waits for the activations;
+        # on the way, lane l takes weight (l - off) mod P, the column of the element in lane l
         if ctl.busy:
             w_pipe[0].next = wram.rdata
-            for k in range(1, READ_LATENCY - 1):
+            for lane in range(p):
+                lo = lane * w
+                src = ((lane + p - w_off) & mask) * w
+                w_pipe[1].next[lo + w:lo] = w_pipe[0][src + w:src]
+            for k in range(2, READ_LATENCY - 1):
                 w_pipe[k].next = w_pipe[k - 1]
 
     # ---- P products (DSP blocks: registered inputs and output) ----------------------------------
@@ -260,32 +298,30 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
 
     @always(clk.posedge)
     def tree_first_level():
-        # lane l counts in tree A if l < nfirst, in tree B if nfirst <= l < nvalid
-        nvalid = intbv(0, min=0, max=p + 1)
-        nfirst = intbv(0, min=0, max=p + 1)
+        # lane l counts in tree A if lane_a[l], in tree B if lane_b[l] (the masks are rotated with
+        # the data, see lane_a); other lanes are 0
+        xa = intbv(0, min=-pmax, max=pmax + 1)
+        ya = intbv(0, min=-pmax, max=pmax + 1)
+        xb = intbv(0, min=-pmax, max=pmax + 1)
+        yb = intbv(0, min=-pmax, max=pmax + 1)
         if ctl.busy:
-            nvalid[:] = c_mask[o_nfirst:o_nvalid]
-            nfirst[:] = c_mask[o_shift1:o_nfirst]
             for i in range(half):
                 a0 = 2 * i
                 a1 = 2 * i + 1
-                if a0 < nfirst and a1 < nfirst:
-                    first_a[i].next = prods[a0] + prods[a1]
-                    first_b[i].next = 0
-                elif a0 < nfirst:
-                    first_a[i].next = prods[a0]
-                    if a1 < nvalid:
-                        first_b[i].next = prods[a1]
-                    else:
-                        first_b[i].next = 0
-                else:
-                    first_a[i].next = 0
-                    if a1 < nvalid:
-                        first_b[i].next = prods[a0] + prods[a1]
-                    elif a0 < nvalid:
-                        first_b[i].next = prods[a0]
-                    else:
-                        first_b[i].next = 0
+                xa[:] = 0
+                ya[:] = 0
+                xb[:] = 0
+                yb[:] = 0
+                if lane_a[a0]:
+                    xa[:] = prods[a0]
+                if lane_a[a1]:
+                    ya[:] = prods[a1]
+                if lane_b[a0]:
+                    xb[:] = prods[a0]
+                if lane_b[a1]:
+                    yb[:] = prods[a1]
+                first_a[i].next = xa + ya
+                first_b[i].next = xb + yb
 
     tree_insts = []
     for k in range(1, len(levels_a)):

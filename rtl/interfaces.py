@@ -28,7 +28,9 @@ class AbufReadPort:
             give the row holding addr (lane l = element addr - addr%P + l). The DMA's port
             instead gives an AXI beat in its low lanes (the upper lanes are undefined): from V
             the elements addr..addr+E-1, from Z and E the beat of the row that holds addr
-            (beat (addr%P)/E, E = elements per beat), so Z/E transfers are beat aligned.
+            (beat (addr%P)/E, E = elements per beat), so Z/E transfers are beat aligned. The FC's
+            port gives V in bank order: lane l holds the one of elements addr..addr+P-1 that is
+            l mod P (element addr + (l - addr) mod P); the FC kernel rotates its weights instead.
     """
 
     def __init__(self, cfg: ProcessorConfig):

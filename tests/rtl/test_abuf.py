@@ -7,7 +7,7 @@ model of its documented port semantics (rtl/interfaces.py AbufReadPort and AbufW
   see the old contents (their memory read is at the end of k + 2 too, and reads before it
   writes), reads from cycle k + 2 on see the new (WRITE_LATENCY);
 - region V: write lane i goes to element addr + i (i < count), read lane l is element addr + l, at
-  any alignment; regions Z and E: a write sets lanes addr%P .. addr%P+count-1 of the row holding
+  any alignment (the FC's port: in bank order, lane l is the one of addr..addr+P-1 that is l mod P); regions Z and E: a write sets lanes addr%P .. addr%P+count-1 of the row holding
   addr from the same lanes of `data`, a read returns the row holding addr;
 - the DMA's read port returns the beat of elements addr.. in its low lanes (higher lanes are not
   compared: the docstring does not define them).
@@ -85,6 +85,9 @@ class AbufModel:
         assert lo <= addr < hi, f"test bug: {port} reads element {addr} outside region {Region(region).name}"
         if port == "dma.read":
             first, n = addr, self.e  # the beat of elements addr..
+        elif region == Region.V and port == "fc.read":  # bank order: lane l = the element that is l mod P
+            elements = [addr + (lane - addr) % p for lane in range(p)]
+            return [self.mem[x] if x < hi else None for x in elements]
         elif region == Region.V:
             first, n = addr, p       # lane l = element addr + l
         else:
@@ -386,7 +389,10 @@ def test_read_after_write_timing(cfg):
                 else:
                     addr = x - x % p
                 episode[d].reads[RP[port]] = Read(True, int(region), addr)
-                lane = x - addr if region == Region.V or port == "dma.read" else x % p
+                if region == Region.V and port == "fc.read":
+                    lane = x % p  # bank order
+                else:
+                    lane = x - addr if region == Region.V or port == "dma.read" else x % p
                 checks.append((d, k + d, port, lane, old if d < WRITE_DELAY else data[lane_x],
                                f"{writer} of {count} elements from {x} ({region.name}) in cycle {k}, "
                                f"{port} at {addr} in cycle {k + d}"))

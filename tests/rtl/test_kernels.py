@@ -174,6 +174,26 @@ def test_fc(bench, cfg, case):
         assert (res["golden_sat"] > 0) == expect_sat, f"test bug: saturation expected: {expect_sat}"
 
 
+def test_fc_back_to_back_sources_at_different_lane_offsets(bench, cfg):
+    """FC instructions that follow each other without a gap, each from a source at another lane
+    offset (V arrives in bank order and the weights are rotated per word: the offset travels with
+    each word), one from Z and one with two segments."""
+    p, w = cfg.lanes, cfg.data_bits
+    rng = np.random.default_rng(11)
+    m = _random_machine(cfg, rng, weights=True)
+    fields = [_fc(cfg, 3, 2 * p + 1, w + 3, src0=3, dst=0),
+              _fc(cfg, 2, p + 2, w + 2, src0=p + 2, dst=4 * p, waddr=1),
+              dict(_fc(cfg, 2, p + 1, w + 3, dst=5 * p + 2), src0=base(cfg, Region.Z) + 8 * p),
+              dict(_fc(cfg, 3, 3 * p - 1, w + 6, src0=1, dst=6 * p), shift1=3, split=p + 2),
+              _fc(cfg, 2, 2 * p - 1, w + 3, src0=p - 1, dst=7 * p)]
+    instrs = [(Op.FC, _legal_fields(cfg, Op.FC, f)) for f in fields]
+    res = bench.run(m, instrs)
+    for _, f in instrs:
+        m.fc(0, f)
+    np.testing.assert_array_equal(res["abuf"], m.abuf)
+    assert res["cycles"] == [expected_cycles(cfg, op, f) for op, f in instrs]
+
+
 def test_fc_extreme_biases_wrap_the_accumulator(bench, cfg):
     """Biases at the int32 limits: for int8 the accumulator is 32 bits, so bias + products wraps
     around (two's complement), in the golden model and in the RTL alike."""
