@@ -299,29 +299,30 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     @always(clk.posedge)
     def tree_first_level():
         # lane l counts in tree A if lane_a[l], in tree B if lane_b[l] (the masks are rotated with
-        # the data, see lane_a); other lanes are 0
-        xa = intbv(0, min=-pmax, max=pmax + 1)
-        ya = intbv(0, min=-pmax, max=pmax + 1)
-        xb = intbv(0, min=-pmax, max=pmax + 1)
-        yb = intbv(0, min=-pmax, max=pmax + 1)
+        # the data, see lane_a); other lanes are 0. One adder per pair of lanes, shared by the
+        # trees: a pair is wholly in one tree, split between them, or partly padding
+        pair = intbv(0, min=-smax, max=smax + 1)
         if ctl.busy:
             for i in range(half):
                 a0 = 2 * i
                 a1 = 2 * i + 1
-                xa[:] = 0
-                ya[:] = 0
-                xb[:] = 0
-                yb[:] = 0
-                if lane_a[a0]:
-                    xa[:] = prods[a0]
-                if lane_a[a1]:
-                    ya[:] = prods[a1]
-                if lane_b[a0]:
-                    xb[:] = prods[a0]
-                if lane_b[a1]:
-                    yb[:] = prods[a1]
-                first_a[i].next = xa + ya
-                first_b[i].next = xb + yb
+                pair[:] = prods[a0] + prods[a1]
+                if lane_a[a0] and lane_a[a1]:
+                    first_a[i].next = pair
+                elif lane_a[a0]:
+                    first_a[i].next = prods[a0]
+                elif lane_a[a1]:
+                    first_a[i].next = prods[a1]
+                else:
+                    first_a[i].next = 0
+                if lane_b[a0] and lane_b[a1]:
+                    first_b[i].next = pair
+                elif lane_b[a0]:
+                    first_b[i].next = prods[a0]
+                elif lane_b[a1]:
+                    first_b[i].next = prods[a1]
+                else:
+                    first_b[i].next = 0
 
     tree_insts = []
     for k in range(1, len(levels_a)):
