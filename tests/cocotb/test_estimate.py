@@ -7,11 +7,10 @@ from __future__ import annotations
 import pytest
 
 from examples import networks
-from rtl.config import ProcessorConfig
 from sim import Workflow, runner
+from tests.cocotb.configs import P16_INT16
 
-# the config of tests/cocotb/test_predict.py, so the simulator builds are shared
-CFG = ProcessorConfig(lanes=16, vbuf_words=16, zbuf_words=32, ebuf_words=32, wbuf_words=512, bbuf_depth=256, imem_depth=64)
+CFG = P16_INT16  # shared with the other runners, so the simulator builds are too
 LENGTHS = (1, 7, 26)
 
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rtl.config import ProcessorConfig
 from sim import runner
+from tests.cocotb.configs import P4_INT8_AXI32, P16_INT16
 
-CONFIGS = [ProcessorConfig(lanes=16, vbuf_words=16, zbuf_words=32, ebuf_words=32, wbuf_words=128, bbuf_depth=64,
-                           imem_depth=64),
-           ProcessorConfig(lanes=4, data_type="int8", vbuf_words=64, zbuf_words=64, ebuf_words=64, wbuf_words=256,
-                           bbuf_depth=64, imem_depth=64, axi_data_bits=32)]
+CONFIGS = [P16_INT16, P4_INT8_AXI32]
 
 
 @pytest.mark.parametrize("simulator", runner.SIMULATORS)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from rtl.config import ProcessorConfig
 from sim import runner
+from tests.cocotb.configs import P16_INT16
 
-CONFIGS = [ProcessorConfig(lanes=16, vbuf_words=16, zbuf_words=32, ebuf_words=32, wbuf_words=512, bbuf_depth=256, imem_depth=64)]
+CONFIGS = [P16_INT16]
 
 
 @pytest.mark.parametrize("simulator", runner.SIMULATORS)

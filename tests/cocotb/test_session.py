@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from examples import networks
-from rtl import ProcessorConfig
 from sim import Workflow
 from sim.driver import DeviceTimeout
 from sim.runner import SIMULATORS
 from sim.session import SimulatorError
+from tests.cocotb.configs import P16_INT16
 
-CFG = ProcessorConfig(lanes=16, vbuf_words=16, zbuf_words=32, ebuf_words=32, wbuf_words=512, bbuf_depth=256, imem_depth=64)
+CFG = P16_INT16
 NET = networks.classifier(seed=3)
 
 
