@@ -227,10 +227,16 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     f_hazards = ConcatSignal(f_word(IW, res_lo), f_word(kernel_hi, kernel_lo))
     w_ptr = Signal(intbv(0, min=0, max=BUF_DEPTH))                # where the next arrival goes
     n_ptr = Signal(intbv(BUF_DEPTH - 1, min=0, max=BUF_DEPTH))    # the last instruction N took
+    n_ptr_next = Signal(intbv(0, min=0, max=BUF_DEPTH))           # ... plus 1 (the FIFO's head)
     r_ptr = Signal(intbv(0, min=0, max=BUF_DEPTH))
     q_count = Signal(intbv(0, min=0, max=FIFO_DEPTH + 1))       # instructions stored after N's
     n_valid = Signal(bool(0))
-    n_hazards = Signal(intbv(0)[HZW:])   # of the instruction R takes next
+    # of the instruction R takes next: a register loaded as N takes it, from the FIFO's head (read
+    # at n_ptr_next) or from the fetch register, so that the scoreboard's comparators start at a
+    # flip-flop and not behind the LUT RAM's read (n_ptr -> LUT RAM -> comparators was the
+    # longest path, 8.63 ns, after the ACT decode tables)
+    n_hazards = Signal(intbv(0)[HZW:])
+    fifo_head_hazards = Signal(intbv(0)[HZW:])
     r_valid = Signal(bool(0))
     r_word = Signal(intbv(0)[IW:])
     r_pc = Signal(intbv(0)[16:])
@@ -245,7 +251,14 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     B_COUNT_ZERO, B_COUNT_MANY = LAY.fields["count_zero"][0], LAY.fields["count_many"][0]
     (last_hi, last_lo) = LAY.hi_lo("loop_last")
     seq_len_zero, seq_len_many = Signal(bool(0)), Signal(bool(0))  # SEQ_LEN is constant during a run
+    seq_len_dec, seq_len_over2 = Signal(intbv(0)[32:]), Signal(bool(0))  # SEQ_LEN - 1, SEQ_LEN > 2
     fl_more = Signal(bool(0))          # the loop has passes left after the current one
+    # fl_passes - 1 and fl_passes > 2, registered a cycle after fl_passes changes, so that a wrap
+    # loads registers and no 32-bit decrement sits behind the wrap decision. A wrap is at least
+    # three cycles after the previous one (a body holds three or more instructions) and a LOOP
+    # loads both directly, so they are never stale when a wrap reads them.
+    fl_dec = Signal(intbv(0)[32:])
+    fl_over2 = Signal(bool(0))
 
     @always_seq(clk.posedge, reset=rst)
     def fetch():
@@ -260,6 +273,13 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         # 32-bit carry chain
         seq_len_zero.next = seq_len == 0
         seq_len_many.next = (seq_len >> 1) != 0
+        # the decrements only matter when they are >= 0 (a loop of no passes never wraps)
+        if seq_len != 0:
+            seq_len_dec.next = seq_len - 1
+        seq_len_over2.next = (seq_len >> 2) != 0 or seq_len[2:] == 3
+        if fl_passes != 0:
+            fl_dec.next = fl_passes - 1
+        fl_over2.next = (fl_passes >> 2) != 0 or fl_passes[2:] == 3
         if restart:
             fa.next = 0
             pv.next = 0
@@ -271,10 +291,15 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                     zero = bool(seq_len_zero)
                     fl_more.next = seq_len_many
                     fl_passes.next = seq_len
+                    fl_dec.next = seq_len_dec
+                    fl_over2.next = seq_len_over2
                 else:
                     zero = bool(f_word[B_COUNT_ZERO])
                     fl_more.next = f_word[B_COUNT_MANY]
                     fl_passes.next = f_word[length_hi:length_lo]
+                    if not f_word[B_COUNT_ZERO]:
+                        fl_dec.next = f_word[length_hi:length_lo] - 1
+                    fl_over2.next = f_word[length_hi:length_lo + 2] != 0 or f_word[length_lo + 2:length_lo] == 3
                 fl_active.next = not zero
                 fl_start.next = f_pc + 1
                 fl_end.next = f_word[last_hi:last_lo]
@@ -283,8 +308,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 if fl_active and fa == fl_end:
                     if fl_more:
                         fa.next = fl_start
-                        fl_passes.next = fl_passes - 1
-                        fl_more.next = (fl_passes >> 2) != 0 or fl_passes[2:] == 3  # > 2
+                        fl_passes.next = fl_dec
+                        fl_more.next = fl_over2
                     else:
                         fa.next = fa + 1
                         fl_active.next = 0
@@ -321,6 +346,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             q_count.next = 0
             w_ptr.next = 0
             n_ptr.next = BUF_DEPTH - 1
+            n_ptr_next.next = 0
         elif fetch_on:
             if r_load:
                 r_valid.next = n_valid
@@ -335,7 +361,14 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 else:
                     n_valid.next = 0
                 if q_count != 0 or f_valid:
-                    n_ptr.next = 0 if n_ptr == BUF_DEPTH - 1 else n_ptr + 1
+                    n_ptr.next = n_ptr_next
+                    n_ptr_next.next = 0 if n_ptr_next == BUF_DEPTH - 1 else n_ptr_next + 1
+                # the FIFO's head was written at an earlier edge (an arrival now goes behind it);
+                # with the FIFO empty, N takes the arrival (written at n_ptr_next at this edge)
+                if q_count != 0:
+                    n_hazards.next = fifo_head_hazards
+                else:
+                    n_hazards.next = f_hazards
             else:
                 do_push = bool(f_valid)
             if f_valid:
@@ -354,7 +387,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     def buffer_read():
         r_word.next = buf_words[r_ptr]
         r_pc.next = buf_pcs[r_ptr]
-        n_hazards.next = buf_hazards[n_ptr]
+        fifo_head_hazards.next = buf_hazards[n_ptr_next]
 
     # =============================== decode (R -> I) ==============================================
     # The predecoder (rtl/predecode.py) stored everything the decision needs beside each
