@@ -666,8 +666,9 @@ def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> N
 
 
 # The flip-flops a MULT18X18D's output register can replace: no reset, no set, clock enable
-# active high (the block's CE0), not in the global reset (the block's GSR="DISABLED").
-_PACKABLE_FF = {"CEMUX": "CE", "CLKMUX": "CLK", "GSR": "DISABLED", "LSRMUX": "LSR", "REGSET": "RESET"}
+# active high or always on (CEMUX "1"; the block's CE0 then tied high), not in the global reset
+# (the block's GSR="DISABLED").
+_PACKABLE_FF = {"CLKMUX": "CLK", "GSR": "DISABLED", "LSRMUX": "LSR", "REGSET": "RESET"}
 
 
 def pack_mult18_output_registers(netlist: dict, top: str) -> dict:
@@ -709,9 +710,11 @@ def pack_mult18_output_registers(netlist: dict, top: str) -> dict:
             ff = cells[users[0][0]]
             params = {k: str(v).strip() for k, v in ff["parameters"].items()}
             lsr = ff["connections"].get("LSR", ["0"])
-            if any(params.get(k) != v for k, v in _PACKABLE_FF.items()) or lsr != ["0"] or ff.get("attributes", {}).get("init"):
+            if (any(params.get(k) != v for k, v in _PACKABLE_FF.items()) or params.get("CEMUX") not in ("CE", "1")
+                    or lsr != ["0"] or ff.get("attributes", {}).get("init")):
                 break
-            clock_enable.add((tuple(ff["connections"]["CLK"]), tuple(ff["connections"].get("CE", ["1"]))))
+            enable = ["1"] if params["CEMUX"] == "1" else ff["connections"]["CE"]
+            clock_enable.add((tuple(ff["connections"]["CLK"]), tuple(enable)))
             moves[port] = users[0][0]
         else:
             if not moves or len(clock_enable) != 1:

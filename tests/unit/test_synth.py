@@ -271,7 +271,7 @@ def test_a_product_read_beside_its_register_is_not_packed():
     netlist = {"modules": {"m": {"ports": {}, "cells": {
         "mul": {"type": "MULT18X18D", "parameters": {}, "port_directions": {"P0": "output"},
                 "connections": {"P0": [10]}},
-        "ff": {"type": "TRELLIS_FF", "parameters": dict(synth._PACKABLE_FF),
+        "ff": {"type": "TRELLIS_FF", "parameters": dict(synth._PACKABLE_FF, CEMUX="1 "),  # always enabled
                "port_directions": {"DI": "input", "CLK": "input", "Q": "output"},
                "connections": {"DI": [10], "CLK": [2], "Q": [11]}},
         "lut": {"type": "LUT4", "parameters": {}, "port_directions": {"A": "input", "Z": "output"},
@@ -280,3 +280,4 @@ def test_a_product_read_beside_its_register_is_not_packed():
     del netlist["modules"]["m"]["cells"]["lut"]
     assert synth.pack_mult18_output_registers(netlist, "m") == {"multipliers": 1, "flip_flops": 1}
     assert netlist["modules"]["m"]["cells"]["mul"]["connections"]["P0"] == [11]
+    assert netlist["modules"]["m"]["cells"]["mul"]["connections"]["CE0"] == ["1"]
