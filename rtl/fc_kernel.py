@@ -9,6 +9,7 @@ from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, 
 from . import isa
 from .config import ProcessorConfig
 from .interfaces import READ_LATENCY
+from .primitives import PIPELINED_RAM_LATENCY as WEIGHT_LATENCY
 from .vector_unit import stream_control
 
 
@@ -36,8 +37,8 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
                     split (the products of columns < split are shifted left by shift1)
       rd            AbufReadPort (en, region, addr out; data in, READ_LATENCY)
       wr            AbufWritePort out: one result element per row, replicated in every lane
-      wram, bram    RamPort read sides of the weight buffer (raddr out, rdata in, latency 1) and
-                    the bias buffer
+      wram, bram    RamPort read sides of the weight buffer (raddr out, rdata in, latency
+                    WEIGHT_LATENCY: a pipelined_ram) and the bias buffer (latency 1)
       sat           out, one-cycle pulse per saturated result (with its write)
     Timing: the word (row n, word j) of an instruction started in cycle c is presented in cycle
     c + 1 + n*ceil(cols/P) + j; `ready` is high in the cycle of its last word (a start then
@@ -213,7 +214,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     # and the trees' lane masks are rotated too. The activations then come from a register fed by
     # a 2:1 selection instead of a 16:1 rotator, and can sit next to the multipliers: the FC
     # products were 421 of the 769 endpoints that missed 150 MHz (4672139, seed 1).
-    w_off = Signal(intbv(0)[lb:])                # in cycle t + 2: the lane offset of word t
+    w_off = Signal(intbv(0)[lb:])                # in cycle t + WEIGHT_LATENCY: the lane offset of word t
     lane_a, lane_b = Signal(intbv(0)[p:]), Signal(intbv(0)[p:])  # in cycle t + t_mask: tree A/B lanes
 
     @always(clk.posedge)
@@ -240,7 +241,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             for k in range(1, t_sat):
                 line[k].next = line[k - 1]
             c_mask.next = line[t_mask - 2]
-            w_off.next = line[0][o_off + lb:o_off]
+            w_off.next = line[WEIGHT_LATENCY - 2][o_off + lb:o_off]
             # lane l holds element (l - off) mod P of the word: tree A takes the elements below
             # nfirst, tree B those from nfirst below nvalid
             nv[:] = line[t_mask - 2][o_nfirst:o_nvalid]
@@ -255,24 +256,20 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             c_round.next = line[t_round - 2]
             c_sat.next = line[t_sat - 2]
 
-    # ---- operands: weights arrive 1 cycle after their address, activations READ_LATENCY ---------
-    w_pipe = [Signal(intbv(0)[p * w:]) for _ in range(READ_LATENCY - 1)]
-    w_d = w_pipe[-1]
-
-    assert READ_LATENCY >= 3, "the weights' rotation sits between their first two delay registers"
+    # ---- operands: weights arrive WEIGHT_LATENCY cycles after their address, activations READ_LATENCY --
+    # The weight RAM is pipelined (rtl.primitives.pipelined_ram: EBR, EBR output register, bank
+    # selection register), so its data is one cycle ahead of the activations: that cycle rotates
+    # the weights, lane l taking weight (l - off) mod P, the column of the element in lane l.
+    assert WEIGHT_LATENCY == READ_LATENCY - 1, "the weights' rotation is their one register after the RAM"
+    w_d = Signal(intbv(0)[p * w:])
 
     @always(clk.posedge)
     def weights():
-        # the weight RAM's output goes straight into a register, then waits for the activations;
-        # on the way, lane l takes weight (l - off) mod P, the column of the element in lane l
         if ctl.busy:
-            w_pipe[0].next = wram.rdata
             for lane in range(p):
                 lo = lane * w
                 src = ((lane + p - w_off) & mask) * w
-                w_pipe[1].next[lo + w:lo] = w_pipe[0][src + w:src]
-            for k in range(2, READ_LATENCY - 1):
-                w_pipe[k].next = w_pipe[k - 1]
+                w_d.next[lo + w:lo] = wram.rdata[src + w:src]
 
     # ---- P products (DSP blocks: registered inputs and output) ----------------------------------
     pmax = 1 << (2 * w - 2)

