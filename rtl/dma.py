@@ -1,7 +1,7 @@
 """DMA kernel and AXI4 master: bursts between external memory and the on-chip buffers."""
 from __future__ import annotations
 
-from myhdl import Signal, always_comb, always_seq, block, enum, intbv, modbv
+from myhdl import Signal, always, always_comb, always_seq, block, enum, intbv, modbv
 
 from . import isa
 from .config import ProcessorConfig, clog2
@@ -39,7 +39,9 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     INCR, at most 256 beats, and do not cross 4 KB boundaries. done comes at least a cycle after
     the last buffer write's en (KernelCtl.done).
 
-    Latency: see Timing; CycleModel._read_cycles/_write_cycles give the exact counts. Reset: synchronous, back to IDLE."""
+    Latency: see Timing; CycleModel._read_cycles/_write_cycles give the exact counts.
+    Reset: synchronous, back to IDLE (the address products, read only after ADDR1 writes them,
+    have none)."""
     p, w = cfg.lanes, cfg.data_bits
     axb = cfg.axi_data_bits
     beat_shift = clog2(cfg.beat_bytes)
@@ -158,6 +160,15 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         else:
             burst.next = 256
 
+    @always(clk.posedge)
+    def address_products():
+        # no reset: ADDR2 and ADDR3 read what ADDR1 wrote. Without one, the flow puts these
+        # registers into their MULT18X18Ds' output registers (rtl/synth.py); with the reset they
+        # stayed flip-flops, 6 of the 36 endpoints late at 150 MHz (whole default, seed 1)
+        if state == State.ADDR1:
+            prod_lo.next = t_lo * stride
+            prod_hi.next = (t_hi * stride) & 0xFFFF
+
     @always_seq(clk.posedge, reset=rst)
     def engine():
         axi.awid.next = 0
@@ -267,8 +278,6 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                     region.next = dec.src0_region if dec.opcode == OP_STORE else dec.dst_region
                     state.next = State.ADDR1
         elif state == State.ADDR1:
-            prod_lo.next = t_lo * stride
-            prod_hi.next = (t_hi * stride) & 0xFFFF
             state.next = State.ADDR2
         elif state == State.ADDR2:
             part.next = base_off + prod_lo
@@ -382,4 +391,4 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             ptr_step.next = 1
             left_step.next = epb
 
-    return select_base, beats_needed, port_fields, shift_in, burst_size, engine
+    return select_base, beats_needed, port_fields, shift_in, burst_size, address_products, engine

@@ -237,10 +237,20 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # longest path, 8.63 ns, after the ACT decode tables)
     n_hazards = Signal(intbv(0)[HZW:])
     fifo_head_hazards = Signal(intbv(0)[HZW:])
-    # ... and of R's instruction, N's register taken along as R takes N's instruction: R's ranges
-    # feed the comparator against N (hit_i) and the issue stage, and r_ptr -> LUT RAM -> that
-    # comparator -> hit_i was the longest path (7.96 ns) once the weight RAM was pipelined
-    r_hazards = Signal(intbv(0)[HZW:])
+    # Whether an instruction conflicts with the one before it in program order (its predecessor
+    # in the buffer, so in R -> I order too): compared as it arrives, against the previous
+    # arrival's fields (a register), stored beside it and carried along by N and R. hit_i (R's
+    # instruction against the issue stage's) is then R's bit: no comparator reads R's or N's
+    # fields for it, and the issue decision enables two flip-flops for it, not 100. (Comparing N
+    # against R's fields from the LUT RAM was the longest path at 7.96 ns; R's fields in a
+    # register put the decision's enable on 100 flip-flops, 49 of them late.)
+    prev_hazards = Signal(intbv(0)[HZW:])  # the previous arrival's kernel, res, ranges
+    prev_valid = Signal(bool(0))           # ... there was one in this run
+    f_pred = Signal(bool(0))               # the arrival conflicts with the previous arrival
+    f_pred_hit = Signal(bool(0))
+    buf_preds = [Signal(bool(0)) for _ in range(BUF_DEPTH)]
+    fifo_head_pred = Signal(bool(0))
+    n_pred = Signal(bool(0))               # N's instruction conflicts with its predecessor
     r_valid = Signal(bool(0))
     r_word = Signal(intbv(0)[IW:])
     r_pc = Signal(intbv(0)[16:])
@@ -351,11 +361,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             w_ptr.next = 0
             n_ptr.next = BUF_DEPTH - 1
             n_ptr_next.next = 0
+            prev_valid.next = 0
         elif fetch_on:
             if r_load:
                 r_valid.next = n_valid
                 r_ptr.next = n_ptr
-                r_hazards.next = n_hazards
             if n_load:
                 if q_count != 0:
                     n_valid.next = 1
@@ -372,12 +382,16 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 # with the FIFO empty, N takes the arrival (written at n_ptr_next at this edge)
                 if q_count != 0:
                     n_hazards.next = fifo_head_hazards
+                    n_pred.next = fifo_head_pred
                 else:
                     n_hazards.next = f_hazards
+                    n_pred.next = f_pred
             else:
                 do_push = bool(f_valid)
             if f_valid:
                 w_ptr.next = 0 if w_ptr == BUF_DEPTH - 1 else w_ptr + 1
+                prev_hazards.next = f_hazards
+                prev_valid.next = 1
             q_count.next = q_count + do_push - do_pop
 
     @always(clk.posedge)
@@ -387,23 +401,22 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             buf_words[w_ptr].next = f_word
             buf_pcs[w_ptr].next = f_pc
             buf_hazards[w_ptr].next = f_hazards
+            buf_preds[w_ptr].next = f_pred
 
     @always_comb
     def buffer_read():
         r_word.next = buf_words[r_ptr]
         r_pc.next = buf_pcs[r_ptr]
         fifo_head_hazards.next = buf_hazards[n_ptr_next]
+        fifo_head_pred.next = buf_preds[n_ptr_next]
 
     # =============================== decode (R -> I) ==============================================
     # The predecoder (rtl/predecode.py) stored everything the decision needs beside each
     # instruction: here it is only sliced, and the conflicts are compared below.
     d_op = Signal(intbv(0)[4:])
-    # R's hazard fields: slices of its register (the hazard word is kernel, then res .. whi)
-    d_kernel = r_hazards(KB, 0)
-    d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi = (
-        r_hazards(hi - res_lo + KB, lo - res_lo + KB)
-        for hi, lo in (LAY.hi_lo(f) for f in ("r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi")))
-    d_res = r_hazards(res_hi - res_lo + KB, KB)
+    d_kernel = Signal(intbv(0)[3:])
+    d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi = [Signal(intbv(0)[HB:]) for _ in range(6)]
+    d_res = Signal(intbv(0)[NRES:])
     d_reg0, d_reg1, d_regw = [Signal(intbv(0)[2:]) for _ in range(3)]
     d_illegal, d_overflow, d_region_err, d_skip, d_blocking, d_empty = [Signal(bool(0)) for _ in range(6)]
     d_softmax, d_loop_bad, d_loop_end = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
@@ -421,6 +434,14 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         op = intbv(0)[4:]
         op[:] = r_word[opcode_hi:opcode_lo]
         d_op.next = op
+        d_kernel.next = r_word[kernel_hi:kernel_lo]
+        d_r0lo.next = r_word[r0lo_hi:r0lo_lo]
+        d_r0hi.next = r_word[r0hi_hi:r0hi_lo]
+        d_r1lo.next = r_word[r1lo_hi:r1lo_lo]
+        d_r1hi.next = r_word[r1hi_hi:r1hi_lo]
+        d_wlo.next = r_word[wlo_hi:wlo_lo]
+        d_whi.next = r_word[whi_hi:whi_lo]
+        d_res.next = r_word[res_hi:res_lo]
         d_reg0.next = r_word[reg0_hi:reg0_lo]
         d_reg1.next = r_word[reg1_hi:reg1_lo]
         d_regw.next = r_word[regw_hi:regw_lo]
@@ -502,7 +523,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         live.next = s_occ & ~done_now
 
     i_ranges = (i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi)
-    d_ranges = (d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi)
     # the instruction R takes next: its ranges against the issue stage's (for the slot that one
     # enters as R takes it) and, in every slot, against the slot's recorded ranges
     n_ranges = tuple(n_hazards(hi - res_lo + KB, lo - res_lo + KB)
@@ -514,22 +534,27 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     slot_blocks = [hazard_slot(clk, rst, SLOT_KERNEL[k], SLOT_KERNEL[k] == K_EW, slot_free(k), load(k), i_ranges, i_res,
                                n_ranges, n_res, n_kernel, r_load, n_vs_issue, slot_hits[k]) for k in range(N_SLOTS)]
     slot_hit = ConcatSignal(*reversed(slot_hits))
-    # R's instruction against the issue stage's, registered: compared a cycle ahead as the
-    # instruction R takes next against R's (both move on at i_take) or, when R only fills, against
-    # the issue stage's (n_vs_issue). R's range bits then feed one comparator set, from the
-    # buffer's LUT RAM into a register, and the decision's conflict logic reads a flip-flop.
-    n_vs_r = Signal(bool(0))
-    next_vs_r = range_conflict(n_ranges, n_res, n_kernel, d_ranges, d_res, d_kernel, True, n_vs_r)
+    # R's instruction against the issue stage's: R's predecessor bit (see prev_hazards), loaded as
+    # R takes N's instruction. When R takes one while the issue stage holds an instruction, that
+    # instruction is its predecessor; hit_i only counts beside a valid issue stage.
+    f_ranges = tuple(f_word(*LAY.hi_lo(f)) for f in ("r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi"))
+    prev_ranges = tuple(prev_hazards(hi - res_lo + KB, lo - res_lo + KB)
+                        for hi, lo in (LAY.hi_lo(f) for f in ("r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi")))
+    arrival_vs_prev = range_conflict(f_ranges, f_word(res_hi, res_lo), f_word(kernel_hi, kernel_lo), prev_ranges,
+                                     prev_hazards(res_hi - res_lo + KB, KB), prev_hazards(KB, 0), True, f_pred_hit)
     hit_i = Signal(bool(0))
+
+    @always_comb
+    def predecessor_conflict():
+        # the first arrival of a run has no predecessor
+        f_pred.next = prev_valid and f_pred_hit
 
     @always(clk.posedge)
     def register_hit_i():
         # no reset: hit_i counts only beside a valid issue stage, which R's instruction enters
         # only after a cycle in R, and R takes one only with r_load
-        if i_take:
-            hit_i.next = n_vs_r
-        elif r_load:
-            hit_i.next = n_vs_issue
+        if r_load:
+            hit_i.next = n_pred
 
     # decision outputs
     ok = Signal(bool(1))     # registered: not drain and no conflict in flight, (i_cs & ~done_now) == 0
@@ -863,6 +888,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 state.next = State.IDLE
 
     return (fetch_address, fetch, queue_control, queue, buffer_write, buffer_read, decode, done_ahead, liveness, next_vs_issue,
-            slot_blocks, next_vs_r, register_hit_i, trip_count,
+            slot_blocks, arrival_vs_prev, predecessor_conflict, register_hit_i, trip_count,
             slot_of_issue_stage, conflicts, decide,
             issue_valid, issue_register, slots, loop_now, loop_counter, front_end, drain_ahead, control)

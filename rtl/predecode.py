@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from myhdl import Signal, always_comb, always_seq, block, concat, intbv, modbv
+from myhdl import Signal, always, always_comb, always_seq, block, concat, intbv, modbv
 
 from . import isa
 from .config import ProcessorConfig
@@ -83,7 +83,8 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     iram (RamPort write side to the instruction memory, layout(cfg).width bits); fetch_done_in,
     fetch_err_in (in, from the DMA); fetch_done_out, fetch_err_out (out, delayed with the writes).
     Latency: PREDECODE_LATENCY cycles for writes and the done pulse (one instruction per cycle).
-    Reset: synchronous, no write pending."""
+    Reset: synchronous, no write pending (the weight-word product, read only beside a valid
+    stage, has none)."""
     p = cfg.lanes
     lb = cfg.lane_bits
     mask = p - 1
@@ -292,6 +293,12 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     b_count_zero, b_count_many = Signal(bool(0)), Signal(bool(0))
     b_loop_last = Signal(intbv(0)[16:])
 
+    @always(clk.posedge)
+    def weight_words():
+        # no reset: counts only beside b_we, which has one; so the product register goes into
+        # the MULT18X18D (rtl/synth.py: 13 of the 36 endpoints late at 150 MHz had its reset)
+        b_prod.next = a_rows * a_kw
+
     @always_seq(clk.posedge, reset=rst)
     def stage_b():
         rgn = intbv(0)[2:]
@@ -315,7 +322,6 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         b_blocking.next = a_blocking
         b_empty.next = a_empty
         b_fc.next = a_fc
-        b_prod.next = a_rows * a_kw
         b_src1.next = a_src1
         b_loop_bad.next = a_loop_bad
         b_loop_end.next = a_loop_end
@@ -471,4 +477,4 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         fetch_done_out.next = d3
         fetch_err_out.next = e3
 
-    return stage_a, stage_b, stage_c, write
+    return stage_a, weight_words, stage_b, stage_c, write
