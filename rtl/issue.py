@@ -223,6 +223,12 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     assert all(LAY.hi_lo(f)[1] >= res_lo for f in HZ_FIELDS) and LAY.hi_lo("whi")[0] == IW
     KB = kernel_hi - kernel_lo
     HZW = IW - res_lo + KB
+    RANGE_FIELDS = HZ_FIELDS[1:]
+
+    def hazard_word_fields(h):
+        """(ranges, res, kernel) of a hazard word (kernel, then res .. whi): slices of h."""
+        ranges = tuple(h(hi - res_lo + KB, lo - res_lo + KB) for hi, lo in (LAY.hi_lo(f) for f in RANGE_FIELDS))
+        return ranges, h(res_hi - res_lo + KB, KB), h(KB, 0)
     buf_hazards = [Signal(intbv(0)[HZW:]) for _ in range(BUF_DEPTH)]  # read by N: kernel, res, ranges
     f_hazards = ConcatSignal(f_word(IW, res_lo), f_word(kernel_hi, kernel_lo))
     w_ptr = Signal(intbv(0, min=0, max=BUF_DEPTH))                # where the next arrival goes
@@ -525,9 +531,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     i_ranges = (i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi)
     # the instruction R takes next: its ranges against the issue stage's (for the slot that one
     # enters as R takes it) and, in every slot, against the slot's recorded ranges
-    n_ranges = tuple(n_hazards(hi - res_lo + KB, lo - res_lo + KB)
-                     for hi, lo in (LAY.hi_lo(f) for f in ("r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi")))
-    n_res, n_kernel = n_hazards(res_hi - res_lo + KB, KB), n_hazards(KB, 0)
+    n_ranges, n_res, n_kernel = hazard_word_fields(n_hazards)
     n_vs_issue = Signal(bool(0))
     next_vs_issue = range_conflict(n_ranges, n_res, n_kernel, i_ranges, i_res, i_kernel, True, n_vs_issue)
     slot_hits = [Signal(bool(0)) for _ in range(N_SLOTS)]
@@ -537,11 +541,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # R's instruction against the issue stage's: R's predecessor bit (see prev_hazards), loaded as
     # R takes N's instruction. When R takes one while the issue stage holds an instruction, that
     # instruction is its predecessor; hit_i only counts beside a valid issue stage.
-    f_ranges = tuple(f_word(*LAY.hi_lo(f)) for f in ("r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi"))
-    prev_ranges = tuple(prev_hazards(hi - res_lo + KB, lo - res_lo + KB)
-                        for hi, lo in (LAY.hi_lo(f) for f in ("r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi")))
-    arrival_vs_prev = range_conflict(f_ranges, f_word(res_hi, res_lo), f_word(kernel_hi, kernel_lo), prev_ranges,
-                                     prev_hazards(res_hi - res_lo + KB, KB), prev_hazards(KB, 0), True, f_pred_hit)
+    f_ranges = tuple(f_word(*LAY.hi_lo(f)) for f in RANGE_FIELDS)
+    arrival_vs_prev = range_conflict(f_ranges, f_word(res_hi, res_lo), f_word(kernel_hi, kernel_lo),
+                                     *hazard_word_fields(prev_hazards), True, f_pred_hit)
     hit_i = Signal(bool(0))
 
     @always_comb

@@ -93,11 +93,8 @@ def pipelined_ram(clk, port, depth: int):
     assert len(port.rdata) == width and 2 ** len(port.raddr) >= depth
     bank_depth = min(ebr_bank_depth(depth, width), 1 << len(port.raddr))
     banks = -(-depth // bank_depth)
-    lo, hi = clog2(bank_depth), len(port.waddr)
     bank_ports = [RamPort(bank_depth, width) for _ in range(banks)]
     outs = [Signal(intbv(0)[width:]) for _ in range(banks)]  # the EBRs' output registers
-    sel1 = Signal(intbv(0, min=0, max=banks))  # the bank of the read in its memory cycle
-    sel2 = Signal(intbv(0, min=0, max=banks))  # ... and in its output-register cycle
     insts = []
 
     for k in range(banks):
@@ -111,6 +108,9 @@ def pipelined_ram(clk, port, depth: int):
         def select():
             port.rdata.next = only
     else:
+        lo, hi = clog2(bank_depth), len(port.raddr)
+        sel1 = Signal(intbv(0, min=0, max=banks))  # the bank of the read in its memory cycle
+        sel2 = Signal(intbv(0, min=0, max=banks))  # ... and in its output-register cycle
         outs_all = ConcatSignal(*reversed(outs))
         selected = Signal(intbv(0)[banks * width:])  # the read's bank in the low `width` bits
 

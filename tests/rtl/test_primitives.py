@@ -8,10 +8,11 @@ import subprocess
 
 import numpy as np
 import pytest
-from myhdl import Signal, StopSimulation, block, delay, instance
+from myhdl import Signal, StopSimulation, block, instance
 
 from rtl.interfaces import RamPort
 from rtl.primitives import PIPELINED_RAM_LATENCY, ebr_bank_depth, pipelined_ram
+from rtl.top import clock_gen
 
 
 @pytest.mark.parametrize("depth, width, bank_depth", [
@@ -29,12 +30,7 @@ def test_banks_are_chosen_for_the_fewest_ebrs(depth, width, bank_depth):
 def _bench(port, depth: int, ops, seen: list):
     clk = Signal(bool(0))
     dut = pipelined_ram(clk, port, depth)
-
-    @instance
-    def clock():
-        while True:
-            yield delay(5)
-            clk.next = not clk
+    clock = clock_gen(clk, 5)
 
     @instance
     def stimulus():
