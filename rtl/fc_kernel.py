@@ -16,10 +16,11 @@ from .vector_unit import stream_control
 def fc_latency(cfg: ProcessorConfig) -> int:
     """Cycles from the cycle an instruction presents its last word to its done pulse (the cycle
     after its last write's en; the write lands at the end of the next, WRITE_LATENCY): read
-    (READ_LATENCY), product (1), two adder trees (log2 P), segment shift (2: the low two bits of
-    the shift, then the rest), segment sum (1), accumulate (1), round (1), saturate into the
-    write port (1), done (1)."""
-    return READ_LATENCY + 8 + cfg.lane_bits
+    (READ_LATENCY), product (1: the multiplier block's output register), product into the fabric
+    (1), two adder trees (log2 P), segment shift (2: the low two bits of the shift, then the
+    rest), segment sum (1), accumulate (1), round (1), saturate into the write port (1), done
+    (1)."""
+    return READ_LATENCY + 9 + cfg.lane_bits
 
 
 REGION_Z = int(isa.Region.Z)
@@ -200,7 +201,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     o_bias = o_out + 16
     o_off = o_bias + bb
     assert o_off + lb == cw
-    t_mask = READ_LATENCY + 1             # products registered: lane masks
+    t_mask = READ_LATENCY + 2             # products in the fabric: lane masks
     t_tree = t_mask + lb                  # tree sums registered: segment shift, bias address
     t_acc = t_tree + 3                    # segment sum registered: accumulate (bias arrives)
     t_round = t_acc + 1                   # accumulator holds the word's sum
@@ -236,7 +237,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             c_acc.next = 0
             c_round.next = 0
             c_sat.next = 0
-        elif ctl.busy or s_valid:
+        else:
             line[0].next = ctl0
             for k in range(1, t_sat):
                 line[k].next = line[k - 1]
@@ -265,22 +266,28 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
 
     @always(clk.posedge)
     def weights():
-        if ctl.busy:
-            for lane in range(p):
-                lo = lane * w
-                src = ((lane + p - w_off) & mask) * w
-                w_d.next[lo + w:lo] = wram.rdata[src + w:src]
+        for lane in range(p):
+            lo = lane * w
+            src = ((lane + p - w_off) & mask) * w
+            w_d.next[lo + w:lo] = wram.rdata[src + w:src]
 
-    # ---- P products (DSP blocks: registered inputs and output) ----------------------------------
+    # ---- P products (DSP blocks: registered inputs and output), then a fabric register ------------
+    # The multiplier blocks sit in columns apart from the logic: a product register in the fabric
+    # lets the placer put the first adders beside their operands (the adders read straight from
+    # the blocks' output registers were 62 of the 125 endpoints late at 150 MHz, 87db43a seed 1).
+    # The data registers from here to the accumulator have no enable and no reset, as in EW: only
+    # valid words are accumulated and written, by the control line beside them, so no net reaches
+    # every register of every lane (`busy` did, ~2,000 clock enables).
     pmax = 1 << (2 * w - 2)
     prods = [Signal(intbv(0, min=-pmax, max=pmax + 1)) for _ in range(p)]
+    prods_q = [Signal(intbv(0, min=-pmax, max=pmax + 1)) for _ in range(p)]
 
     @always(clk.posedge)
     def multiply():
-        if ctl.busy:
-            for lane in range(p):
-                lo = lane * w
-                prods[lane].next = rd.data[lo + w:lo].signed() * w_d[lo + w:lo].signed()
+        for lane in range(p):
+            lo = lane * w
+            prods[lane].next = rd.data[lo + w:lo].signed() * w_d[lo + w:lo].signed()
+            prods_q[lane].next = prods[lane]
 
     # ---- two adder trees: lanes of the first column segment and the rest; padding lanes are 0 ------
     smax = pmax * p
@@ -299,32 +306,31 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         # the data, see lane_a); other lanes are 0. One adder per pair of lanes, shared by the
         # trees: a pair is wholly in one tree, split between them, or partly padding
         pair = intbv(0, min=-smax, max=smax + 1)
-        if ctl.busy:
-            for i in range(half):
-                a0 = 2 * i
-                a1 = 2 * i + 1
-                pair[:] = prods[a0] + prods[a1]
-                if lane_a[a0] and lane_a[a1]:
-                    first_a[i].next = pair
-                elif lane_a[a0]:
-                    first_a[i].next = prods[a0]
-                elif lane_a[a1]:
-                    first_a[i].next = prods[a1]
-                else:
-                    first_a[i].next = 0
-                if lane_b[a0] and lane_b[a1]:
-                    first_b[i].next = pair
-                elif lane_b[a0]:
-                    first_b[i].next = prods[a0]
-                elif lane_b[a1]:
-                    first_b[i].next = prods[a1]
-                else:
-                    first_b[i].next = 0
+        for i in range(half):
+            a0 = 2 * i
+            a1 = 2 * i + 1
+            pair[:] = prods_q[a0] + prods_q[a1]
+            if lane_a[a0] and lane_a[a1]:
+                first_a[i].next = pair
+            elif lane_a[a0]:
+                first_a[i].next = prods_q[a0]
+            elif lane_a[a1]:
+                first_a[i].next = prods_q[a1]
+            else:
+                first_a[i].next = 0
+            if lane_b[a0] and lane_b[a1]:
+                first_b[i].next = pair
+            elif lane_b[a0]:
+                first_b[i].next = prods_q[a0]
+            elif lane_b[a1]:
+                first_b[i].next = prods_q[a1]
+            else:
+                first_b[i].next = 0
 
     tree_insts = []
     for k in range(1, len(levels_a)):
-        tree_insts.append(_tree_level(clk, ctl.busy, levels_a[k - 1], levels_a[k]))
-        tree_insts.append(_tree_level(clk, ctl.busy, levels_b[k - 1], levels_b[k]))
+        tree_insts.append(_tree_level(clk, levels_a[k - 1], levels_a[k]))
+        tree_insts.append(_tree_level(clk, levels_b[k - 1], levels_b[k]))
     sum_a, sum_b = levels_a[-1][0], levels_b[-1][0]
 
     # ---- segment alignment, sum, accumulate ---------------------------------------------------------
@@ -347,23 +353,22 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
 
     @always(clk.posedge)
     def segments():
-        if ctl.busy:
-            # the segment shift in two steps of at most 3 and 12 positions: a 16-way shifter of
-            # 2W+log2(P) bits in one stage is too deep for the clock
-            shift_lo = intbv(0)[2:]  # a sized variable: MyHDL converts a shift by a slice wrongly
-            shift_lo[:] = c_tree[o_shift1 + 2:o_shift1]
-            shifted_lo.next = sum_a << shift_lo
-            shift_hi.next = c_tree[o_shift1 + 4:o_shift1 + 2]
-            sum_b_d1.next = sum_b
-            shifted_a.next = shifted_lo << (shift_hi * 4)
-            sum_b_d.next = sum_b_d1
-            psum.next = shifted_a + sum_b_d
-            bias_q0.next = bram.rdata  # straight from the block RAM into a register
-            bias_q.next = bias_q0     # and once more, to meet the row's sum
+        # the segment shift in two steps of at most 3 and 12 positions: a 16-way shifter of
+        # 2W+log2(P) bits in one stage is too deep for the clock
+        shift_lo = intbv(0)[2:]  # a sized variable: MyHDL converts a shift by a slice wrongly
+        shift_lo[:] = c_tree[o_shift1 + 2:o_shift1]
+        shifted_lo.next = sum_a << shift_lo
+        shift_hi.next = c_tree[o_shift1 + 4:o_shift1 + 2]
+        sum_b_d1.next = sum_b
+        shifted_a.next = shifted_lo << (shift_hi * 4)
+        sum_b_d.next = sum_b_d1
+        psum.next = shifted_a + sum_b_d
+        bias_q0.next = bram.rdata  # straight from the block RAM into a register
+        bias_q.next = bias_q0     # and once more, to meet the row's sum
 
     @always(clk.posedge)
     def accumulate():
-        if ctl.busy and c_acc[o_valid]:
+        if c_acc[o_valid]:
             if c_acc[o_first]:
                 acc.next = bias_q.signed() + psum
             else:
@@ -390,11 +395,10 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     @always(clk.posedge)
     def round_stage():
         # round(acc / 2^s) = ((acc >> (s-1)) + 1) >> 1, no wide constant
-        if ctl.busy:
-            if c_round[o_shift0_zero]:
-                tq.next = acc << 1
-            else:
-                tq.next = acc >> c_round[o_shift0_zero:o_shift0]
+        if c_round[o_shift0_zero]:
+            tq.next = acc << 1
+        else:
+            tq.next = acc >> c_round[o_shift0_zero:o_shift0]
 
     @always_seq(clk.posedge, reset=rst)
     def saturate_write():
@@ -433,16 +437,15 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
 
 
 @block
-def _tree_level(clk, en, cur, nxt):
+def _tree_level(clk, cur, nxt):
     """nxt[i] = cur[2i] + cur[2i+1], registered, one process per level.
-    Ports: clk; en (advance); cur (in), nxt (out): lists used as arrays. Latency 1.
-    No reset: the accumulator only takes sums of valid words."""
+    Ports: clk; cur (in), nxt (out): lists used as arrays. Latency 1.
+    No reset and no enable: the accumulator only takes sums of valid words."""
     m = len(nxt)
 
     @always(clk.posedge)
     def add():
-        if en:
-            for i in range(m):
-                nxt[i].next = cur[2 * i] + cur[2 * i + 1]
+        for i in range(m):
+            nxt[i].next = cur[2 * i] + cur[2 * i + 1]
 
     return add

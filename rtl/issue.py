@@ -212,7 +212,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     f_pc = Signal(intbv(0)[16:])
     fl_active = Signal(bool(0))          # the fetch is inside a loop it will wrap
     fl_start, fl_end = Signal(intbv(0)[16:]), Signal(intbv(0)[16:])
-    fl_passes = Signal(intbv(0)[32:])    # passes left including the current one
+    fl_passes = Signal(intbv(0)[32:])    # passes left including the current one (a cycle late, see fl_wrapped)
+    fl_wrapped = Signal(bool(0))         # the fetch wrapped in the previous cycle: fl_passes counts it now
     # R, N and the FIFO are places in one buffer (LUT RAM), written only as instructions arrive
     # from the fetch register; the stages move by their pointers. So the issue decision (i_take)
     # enables a few pointer flip-flops and not the ~550 of two instruction registers.
@@ -271,12 +272,16 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     B_COUNT_ZERO, B_COUNT_MANY = LAY.fields["count_zero"][0], LAY.fields["count_many"][0]
     (last_hi, last_lo) = LAY.hi_lo("loop_last")
     seq_len_zero, seq_len_many = Signal(bool(0)), Signal(bool(0))  # SEQ_LEN is constant during a run
-    seq_len_dec, seq_len_over2 = Signal(intbv(0)[32:]), Signal(bool(0))  # SEQ_LEN - 1, SEQ_LEN > 2
+    seq_len_over2 = Signal(bool(0))    # SEQ_LEN > 2
     fl_more = Signal(bool(0))          # the loop has passes left after the current one
     # fl_passes - 1 and fl_passes > 2, registered a cycle after fl_passes changes, so that a wrap
-    # loads registers and no 32-bit decrement sits behind the wrap decision. A wrap is at least
-    # three cycles after the previous one (a body holds three or more instructions) and a LOOP
-    # loads both directly, so they are never stale when a wrap reads them.
+    # loads registers and no 32-bit decrement sits behind the wrap decision. fl_passes itself
+    # counts a wrap in the cycle after it (fl_wrapped), so the decision enables two flip-flops
+    # for it and not 32 (they were 30 of the 125 endpoints late at 150 MHz, 87db43a seed 1). A
+    # wrap is at least three cycles after the previous one (a body holds three or more
+    # instructions), so fl_dec, read a cycle after a wrap, and fl_over2, read by the next wrap,
+    # are never stale; a LOOP loads fl_over2 and fl_more directly (its first wrap may come in
+    # the next cycle) and fl_dec need not be (it is read two cycles after the LOOP at the soonest).
     fl_dec = Signal(intbv(0)[32:])
     fl_over2 = Signal(bool(0))
 
@@ -293,13 +298,13 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         # 32-bit carry chain
         seq_len_zero.next = seq_len == 0
         seq_len_many.next = (seq_len >> 1) != 0
-        # the decrements only matter when they are >= 0 (a loop of no passes never wraps)
-        if seq_len != 0:
-            seq_len_dec.next = seq_len - 1
         seq_len_over2.next = (seq_len >> 2) != 0 or seq_len[2:] == 3
-        if fl_passes != 0:
+        if fl_passes != 0:  # the decrement only matters when it is >= 0 (a loop of no passes never wraps)
             fl_dec.next = fl_passes - 1
         fl_over2.next = (fl_passes >> 2) != 0 or fl_passes[2:] == 3
+        fl_wrapped.next = 0
+        if fl_wrapped:
+            fl_passes.next = fl_dec
         if restart:
             fa.next = 0
             pv.next = 0
@@ -311,14 +316,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                     zero = bool(seq_len_zero)
                     fl_more.next = seq_len_many
                     fl_passes.next = seq_len
-                    fl_dec.next = seq_len_dec
                     fl_over2.next = seq_len_over2
                 else:
                     zero = bool(f_word[B_COUNT_ZERO])
                     fl_more.next = f_word[B_COUNT_MANY]
                     fl_passes.next = f_word[length_hi:length_lo]
-                    if not f_word[B_COUNT_ZERO]:
-                        fl_dec.next = f_word[length_hi:length_lo] - 1
                     fl_over2.next = f_word[length_hi:length_lo + 2] != 0 or f_word[length_lo + 2:length_lo] == 3
                 fl_active.next = not zero
                 fl_start.next = f_pc + 1
@@ -328,7 +330,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 if fl_active and fa == fl_end:
                     if fl_more:
                         fa.next = fl_start
-                        fl_passes.next = fl_dec
+                        fl_wrapped.next = 1
                         fl_more.next = fl_over2
                     else:
                         fa.next = fa + 1

@@ -390,7 +390,7 @@ class CycleModel:
 
     Durations (issue cycle to done cycle), N = words presented:
 
-        FC    N = rows*ceil(cols/P)    N + 12 + log2(P)
+        FC    N = rows*ceil(cols/P)    N + 13 + log2(P)
         ACT   N = ceil(length/P)       N + 13             EW   N + 9
         ACT softmax  3*length + (17 + lut_frac_bits) + 18
         DMA   5 cycles to the first address handshake (2 for the program fetch), then per burst of
@@ -560,7 +560,7 @@ class CycleModel:
         n = f.get("length", 0)
         if op == Op.FC:
             words = n * -(-f["cols"] // p)
-            dur = words + 12 + cfg.lane_bits
+            dur = words + 13 + cfg.lane_bits
         elif softmax:
             # three element-serial passes and a restoring division of 17 + F quotient bits
             words = 0
