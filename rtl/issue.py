@@ -576,6 +576,14 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     trip_live = Signal(bool(0))        # ... is not 0
     in_loop = Signal(bool(0))          # a loop runs (as of the events before the previous cycle)
     in_loop_now = Signal(bool(0))      # a loop runs, this cycle's events included
+    in_loop_next = Signal(bool(0))     # in_loop of the next cycle
+    # The loop fault of the issue stage's instruction (an ENDLOOP not at the end of the running
+    # loop's body, another instruction there, a LOOP inside a loop or with a bad body), a register
+    # computed from the next cycle's issue stage and loop state: in the decision it was two levels
+    # of logic on the longest path (state -> loop_err -> advance -> N's pointer, 7.25 ns, 8dc1b59
+    # seed 1). Every input of it is known a cycle ahead, the decision's own events included.
+    loop_err_next = Signal(bool(0))
+    loop_err = Signal(bool(0))
     loop_left = Signal(intbv(0)[32:])  # passes of the running loop left, the current one included
     loop_more = Signal(bool(0))   # registered: loop_left > 1, so no comparator is on the decision's path
     t_held = Signal(intbv(0)[32:])     # loop_t of the previous cycle
@@ -593,7 +601,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
 
     # what the instruction in I is, one-hot, and its static faults: registered when it moves in,
     # so the decision below is a flat OR of short terms
-    i_nop, i_end, i_sync, i_loop, i_endloop, i_pass = [Signal(bool(0)) for _ in range(6)]
+    i_end, i_sync, i_loop, i_endloop = [Signal(bool(0)) for _ in range(4)]
+    i_free = Signal(bool(0))  # it only passes: NOP, LOOP, ENDLOOP, a skipped LOAD/STORE, an empty FC/ACT/EW
     i_fc, i_act, i_smx, i_ew, i_dma, i_blk = [Signal(bool(0)) for _ in range(6)]
     i_err = Signal(bool(0))
     i_err_code = Signal(intbv(0)[8:])
@@ -636,16 +645,13 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     @always_comb
     def decide():
         code = intbv(0)[8:]
-        at_end = in_loop_now and i_loop_end  # predecoded: pc == this loop's jump - 1
-        # only an ENDLOOP may (and must) sit at the end of a running loop's body; loops do not nest
-        loop_err = (i_endloop and not at_end) or (at_end and not i_endloop) or (i_loop and (in_loop_now or i_loop_bad))
         run = state == State.RUN and i_valid
         go_fc = run and not i_err and i_fc and ok and ctl_fc.ready
         go_act = run and not i_err and ((i_act and ok and ctl_act.ready) or (i_smx and ok and act_idle))
         go_ew = run and not i_err and i_ew and ok and ctl_ew.ready
         go_dma = run and not i_err and ((i_dma and ok and dma_idle) or (i_blk and ok and idle))
         adv = run and not i_err and not loop_err and (
-            i_nop or i_loop or i_endloop or i_pass or (i_sync and idle) or (i_fc and ok and ctl_fc.ready)
+            i_free or (i_sync and idle) or (i_fc and ok and ctl_fc.ready)
             or (i_act and ok and ctl_act.ready) or (i_smx and ok and act_idle)
             or (i_ew and ok and ctl_ew.ready) or (i_dma and ok and dma_idle) or (i_blk and ok and idle))
         if i_err:
@@ -709,12 +715,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             i_loop_bad.next = d_loop_bad
             i_loop_end.next = d_loop_end
             # the opcode's class, one-hot (a skipped LOAD/STORE and an empty FC/ACT/EW only pass)
-            i_nop.next = d_op == OP_NOP
             i_end.next = d_op == OP_END
             i_sync.next = d_op == OP_SYNC
             i_loop.next = d_op == OP_LOOP
             i_endloop.next = d_op == OP_ENDLOOP
-            i_pass.next = d_skip or d_empty
+            i_free.next = d_op == OP_NOP or d_op == OP_LOOP or d_op == OP_ENDLOOP or d_skip or d_empty
             i_fc.next = d_kernel == K_FC and not d_empty
             i_act.next = d_kernel == K_ACT and not d_empty and not d_softmax
             i_smx.next = d_kernel == K_ACT and not d_empty and d_softmax
@@ -790,6 +795,32 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         else:
             loop_t.next = t_held
 
+    @always_comb
+    def loop_ahead():
+        # in_loop_now and the issue stage's loop bits of the next cycle -> loop_err
+        il = bool(in_loop)
+        if state == State.IDLE and run_start:
+            il = False
+        elif enter_d and trip_live:
+            il = True
+        elif next_d:
+            il = bool(in_loop)
+        elif exit_d:
+            il = False
+        in_loop_next.next = il
+        now = (il and not loop_exit) or (loop_enter and trip != 0)
+        endloop = bool(i_endloop)
+        lp = bool(i_loop)
+        at_end = now and i_loop_end  # predecoded: pc == this loop's jump - 1
+        lbad = bool(i_loop_bad)
+        if i_take:
+            endloop = d_op == OP_ENDLOOP
+            lp = d_op == OP_LOOP
+            at_end = now and d_loop_end
+            lbad = bool(d_loop_bad)
+        # only an ENDLOOP may (and must) sit at the end of a running loop's body; loops do not nest
+        loop_err_next.next = (endloop and not at_end) or (at_end and not endloop) or (lp and (now or lbad))
+
     @always_seq(clk.posedge, reset=rst)
     def loop_counter():
         enter_d.next = loop_enter
@@ -799,18 +830,16 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         trip_live.next = trip != 0
         t_held.next = loop_t
         t_plus.next = loop_t + 1
+        in_loop.next = in_loop_next
+        loop_err.next = loop_err_next
         if state == State.IDLE and run_start:
-            in_loop.next = 0
             t_held.next = 0
         elif enter_d and trip_live:
-            in_loop.next = 1
             loop_left.next = trip_d
             loop_more.next = (trip_d >> 1) != 0  # > 1
         elif next_d:
             loop_left.next = loop_left - 1
             loop_more.next = (loop_left >> 2) != 0 or loop_left[2:] == 3  # loop_left - 1 > 1
-        elif exit_d:
-            in_loop.next = 0
 
     # =============================== run control =================================================
     @always_comb
@@ -894,4 +923,4 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     return (fetch_address, fetch, queue_control, queue, buffer_write, buffer_read, decode, done_ahead, liveness, next_vs_issue,
             slot_blocks, arrival_vs_prev, predecessor_conflict, register_hit_i, trip_count,
             slot_of_issue_stage, conflicts, decide,
-            issue_valid, issue_register, slots, loop_now, loop_counter, front_end, drain_ahead, control)
+            issue_valid, issue_register, slots, loop_now, loop_ahead, loop_counter, front_end, drain_ahead, control)
