@@ -69,31 +69,34 @@ def range_conflict(new_ranges, new_res, new_kernel, old_ranges, old_res, old_ker
 
 
 @block
-def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, i_ranges, i_res, n_ranges, n_res, n_kernel,
-                r_load, hit):
+def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_res, n_ranges, n_res, n_kernel,
+                r_load, n_vs_issue, hit):
     """One instruction in flight: its hazard ranges and region ports, recorded when it issues, and
-    whether the instruction in R conflicts with them, registered when R takes that instruction.
+    whether the instruction in R conflicts with it, registered when R takes that instruction.
 
     Ports: clk, rst (unused: see Reset); kernel (constant: the slot's kernel); has_read1
     (constant: the slot's kernel has a second read range, EW only); free (in, from registers: the
     slot holds no live instruction, so it records the issue stage's ranges, whether or not that
-    instruction goes into it); i_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi of the instruction
-    in the issue stage), i_res (in, its region ports); n_ranges, n_res, n_kernel (in: those of the
-    instruction R takes next, from registers); r_load (in: R takes it at this edge); hit (out,
+    instruction goes into it); load (in: the issue stage's instruction goes into this slot now);
+    i_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi of the
+    instruction in the issue stage), i_res (in, its region ports); n_ranges, n_res, n_kernel (in:
+    those of the instruction R takes next, from registers); r_load (in: R takes it at this edge);
+    n_vs_issue (in: that instruction conflicts with the one in the issue stage); hit (out,
     registered: RAW, WAR or WAW of R's instruction against the recorded ranges, or a region port
     another kernel uses). Empty ranges are [0, 0).
     Why registered one stage early: R's range bits fan out to every slot's comparators, a long
     net, and the conflict register behind them needs several levels of logic; comparing the
     instruction R takes next moves the comparators a cycle ahead of the decision. The recorded
     ranges cannot change while R holds its instruction (a slot loads only when the issue stage
-    takes R's instruction, and R then takes the next one). When this slot loads at the edge R
-    takes the next instruction, the hit is against the slot's old ranges: the issue unit then
-    uses its comparison with the issue stage's instruction instead (see slot_loaded there).
-    Latency: ranges recorded in every cycle the slot is free, so also at the edge of a load (the
+    takes R's instruction, and R then takes the next one); when this slot loads at the edge R
+    takes the next instruction, the slot's new instruction is the issue stage's, so the hit is
+    n_vs_issue.
+    Latency: ranges recorded in every cycle the slot is free, so also at the edge of `load` (the
     late issue decision enables no flip-flop here but the hit's); the hit at the edge of `r_load`.
-    While free, the ranges follow the issue stage's, which change only when R's do (i_take), so
-    the hit is never stale. Reset: none (ranges of a slot the scoreboard does not mark occupied,
-    and the hit of an empty R, are never used; rst is unused)."""
+    While free, the ranges follow the issue stage's, which change only when R's do (i_take), and a
+    load comes with r_load, so the hit is never stale. Reset: none
+    (ranges of a slot the scoreboard does not mark occupied, and the hit of an empty R, are never
+    used; rst is unused)."""
     hb = len(i_ranges[0])
     r0lo, r0hi, r1lo, r1hi, wlo, whi = [Signal(intbv(0)[hb:]) for _ in range(6)]
     res = Signal(intbv(0)[len(i_res):])
@@ -120,7 +123,10 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, i_ranges, i_res, n
     @always(clk.posedge)
     def register_hit():
         if r_load:
-            hit.next = h_next
+            if load:
+                hit.next = n_vs_issue
+            else:
+                hit.next = h_next
 
     return record, conflict, register_hit
 
@@ -531,32 +537,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     n_vs_issue = Signal(bool(0))
     next_vs_issue = range_conflict(n_ranges, n_res, n_kernel, i_ranges, i_res, i_kernel, True, n_vs_issue)
     slot_hits = [Signal(bool(0)) for _ in range(N_SLOTS)]
-    slot_blocks = [hazard_slot(clk, rst, SLOT_KERNEL[k], SLOT_KERNEL[k] == K_EW, slot_free(k), i_ranges, i_res,
-                               n_ranges, n_res, n_kernel, r_load, slot_hits[k]) for k in range(N_SLOTS)]
-    slot_hit_recorded = ConcatSignal(*reversed(slot_hits))
-    # The slot the issue stage's instruction went into at the edge R took its instruction, and
-    # whether R's instruction conflicts with that one: R's hit for that slot is this comparison,
-    # not the slot's (made against its old ranges). Registered beside the slots' hits and
-    # selected in front of the conflict register, from registers: the slots' hit registers take
-    # only their comparison (the selection behind the decision's `load` put the comparators and
-    # the decision in one path into them: 7 of the 14 endpoints late at 150 MHz, eb6d5e0 seed 1).
-    slot_loaded = Signal(intbv(0)[N_SLOTS:])
-    r_vs_loaded = Signal(bool(0))
-    slot_hit = Signal(intbv(0)[N_SLOTS:])
-
-    @always(clk.posedge)
-    def register_loaded():
-        # no reset: read only beside the hits, under the same condition
-        if r_load:
-            slot_loaded.next = load
-            r_vs_loaded.next = n_vs_issue
-
-    @always_comb
-    def hits_of_r():
-        if r_vs_loaded:
-            slot_hit.next = slot_hit_recorded | slot_loaded
-        else:
-            slot_hit.next = slot_hit_recorded & ~slot_loaded
+    slot_blocks = [hazard_slot(clk, rst, SLOT_KERNEL[k], SLOT_KERNEL[k] == K_EW, slot_free(k), load(k), i_ranges, i_res,
+                               n_ranges, n_res, n_kernel, r_load, n_vs_issue, slot_hits[k]) for k in range(N_SLOTS)]
+    slot_hit = ConcatSignal(*reversed(slot_hits))
     # R's instruction against the issue stage's: R's predecessor bit (see prev_hazards), loaded as
     # R takes N's instruction. When R takes one while the issue stage holds an instruction, that
     # instruction is its predecessor; hit_i only counts beside a valid issue stage.
@@ -938,6 +921,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 state.next = State.IDLE
 
     return (fetch_address, fetch, queue_control, queue, buffer_write, buffer_read, decode, done_ahead, liveness, next_vs_issue,
-            slot_blocks, register_loaded, hits_of_r, arrival_vs_prev, predecessor_conflict, register_hit_i, trip_count,
+            slot_blocks, arrival_vs_prev, predecessor_conflict, register_hit_i, trip_count,
             slot_of_issue_stage, conflicts, decide,
             issue_valid, issue_register, slots, loop_now, loop_ahead, loop_counter, front_end, drain_ahead, control)
