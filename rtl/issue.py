@@ -24,7 +24,7 @@ from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, 
 
 from . import isa
 from .config import ProcessorConfig
-from .predecode import K_ACT, K_DMA, K_EW, K_FC, K_NONE, hazard_bits, layout
+from .predecode import K_ACT, K_DMA, K_EW, K_FC, K_NONE, layout
 
 Op = isa.Op
 FETCH_LIMIT = 5       # instructions presented to imem and not yet moved into the issue stage
@@ -35,37 +35,64 @@ SLOT_KERNEL = (0, 0, 1, 1, 2, 2, 3)
 
 
 @block
+def below(lo, hi, out):
+    """out = lo < hi for a range end `lo` and an exclusive end `hi` at most one bit wider (the end of
+    the last region can be a power of two past the widest start): then hi's top bit or a comparison
+    as wide as lo, so the carry chain is lo's width (rtl/predecode.py, hazard_bits).
+
+    Ports: lo, hi (in); out (out). Latency: combinational. Reset: none."""
+    lw = len(lo)
+    assert len(hi) in (lw, lw + 1), f"range ends of {lw} and {len(hi)} bits"
+    if len(hi) == lw:
+        @always_comb
+        def compare():
+            out.next = lo < hi
+    else:
+        @always_comb
+        def compare():
+            out.next = hi[lw] or lo < hi[lw:]
+    return compare
+
+
+@block
 def range_conflict(new_ranges, new_res, new_kernel, old_ranges, old_res, old_kernel, has_read1: bool, hit):
     """Whether a new instruction conflicts with an older one: RAW, WAR or WAW on their
     activation-buffer ranges, or a region port both use from different kernels.
 
-    Ports: new_ranges, old_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi; empty ranges are [0, 0));
-    new_res, old_res (in, region ports); new_kernel, old_kernel (in, or a constant);
-    has_read1 (constant: the old instruction's second read range counts); hit (out).
+    Ports: new_ranges, old_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi in scoreboard points;
+    empty ranges are [0, 0)); new_res, old_res (in, region ports); new_kernel, old_kernel (in, or a
+    constant); has_read1 (constant: the old instruction's second read range counts); hit (out).
     Latency: combinational. Reset: none."""
     n0lo, n0hi, n1lo, n1hi, nwlo, nwhi = new_ranges
     o0lo, o0hi, o1lo, o1hi, owlo, owhi = old_ranges
+    # a before b's end and b before a's end, for each pair of ranges compared
+    n0_ow, ow_n0, n1_ow, ow_n1, nw_o0, o0_nw, nw_o1, o1_nw, nw_ow, ow_nw = [Signal(bool(0)) for _ in range(10)]
+    # (without has_read1 the old second read range goes unused and synthesis drops its comparators)
+    compares = [below(n0lo, owhi, n0_ow), below(owlo, n0hi, ow_n0), below(n1lo, owhi, n1_ow),
+                below(owlo, n1hi, ow_n1), below(nwlo, o0hi, nw_o0), below(o0lo, nwhi, o0_nw),
+                below(nwlo, o1hi, nw_o1), below(o1lo, nwhi, o1_nw), below(nwlo, owhi, nw_ow),
+                below(owlo, nwhi, ow_nw)]
 
     @always_comb
-    def compare():
+    def combine():
         # ranges are [lo, hi) with lo < hi when not empty, so "a.lo < b.hi and b.lo < a.hi" is an
         # overlap only if both are non-empty: an empty range [0, 0) never satisfies 0 < 0
         h = False
-        if n0lo < owhi and owlo < n0hi:
+        if n0_ow and ow_n0:
             h = True
-        if n1lo < owhi and owlo < n1hi:
+        if n1_ow and ow_n1:
             h = True
-        if nwlo < o0hi and o0lo < nwhi:
+        if nw_o0 and o0_nw:
             h = True
-        if has_read1 and nwlo < o1hi and o1lo < nwhi:
+        if has_read1 and nw_o1 and o1_nw:
             h = True
-        if nwlo < owhi and owlo < nwhi:
+        if nw_ow and ow_nw:
             h = True
         if (new_res & old_res) != 0 and new_kernel != old_kernel:
             h = True
         hit.next = h
 
-    return compare
+    return compares, combine
 
 
 @block
@@ -97,8 +124,7 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_
     load comes with r_load, so the hit is never stale. Reset: none
     (ranges of a slot the scoreboard does not mark occupied, and the hit of an empty R, are never
     used; rst is unused)."""
-    hb = len(i_ranges[0])
-    r0lo, r0hi, r1lo, r1hi, wlo, whi = [Signal(intbv(0)[hb:]) for _ in range(6)]
+    r0lo, r0hi, r1lo, r1hi, wlo, whi = [Signal(intbv(0)[len(r):]) for r in i_ranges]
     res = Signal(intbv(0)[len(i_res):])
     i0lo, i0hi, i1lo, i1hi, iwlo, iwhi = i_ranges
     h_next = Signal(bool(0))
@@ -197,7 +223,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     split_hi, split_lo = isa.FIELDS["split"].bounds
     LAY = layout(cfg)
     IW = LAY.width
-    HB = hazard_bits(cfg)
     assert len(imem_rdata) == IW
 
     State = enum("IDLE", "FETCH", "RUN", "DRAIN")
@@ -423,7 +448,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # instruction: here it is only sliced, and the conflicts are compared below.
     d_op = Signal(intbv(0)[4:])
     d_kernel = Signal(intbv(0)[3:])
-    d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi = [Signal(intbv(0)[HB:]) for _ in range(6)]
+    d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi = [Signal(intbv(0)[LAY.fields[f][1]:]) for f in RANGE_FIELDS]
     d_res = Signal(intbv(0)[NRES:])
     d_reg0, d_reg1, d_regw = [Signal(intbv(0)[2:]) for _ in range(3)]
     d_illegal, d_overflow, d_region_err, d_skip, d_blocking, d_empty = [Signal(bool(0)) for _ in range(6)]
@@ -484,7 +509,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     i_valid = Signal(bool(0))
     i_pc = Signal(intbv(0)[16:])
     i_kernel = Signal(intbv(0)[3:])
-    i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi = [Signal(intbv(0)[HB:]) for _ in range(6)]
+    i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi = [Signal(intbv(0)[LAY.fields[f][1]:]) for f in RANGE_FIELDS]
     i_res = Signal(intbv(0)[NRES:])
     # per slot: the instruction in I conflicts with the slot's instruction and that one is still
     # in flight (occupied and not done before this cycle). Registered every cycle: when I takes

@@ -23,8 +23,9 @@ Per instruction (the `layout`, bits above the 128 instruction bits):
                   nested LOOP faults), so this equals "pc == the running loop's jump - 1"
     reg0, reg1, regw   isa.Region of src0, src1, dst (the kernels' read and write ports use them)
     res           isa.Resource bits: the region ports the instruction uses
-    r0lo .. whi   hazard ranges [lo, hi) of read 0, read 1 and the write, rounded out to rows in
-                  regions Z and E, hazard_bits(cfg) wide; empty ranges are [0, 0)
+    r0lo .. whi   hazard ranges [lo, hi) of read 0, read 1 and the write in scoreboard coordinates
+                  (hazard_coordinates): elements in region V, rows in regions Z and E; lo and hi
+                  fields hazard_bits(cfg) wide; empty ranges are [0, 0)
 """
 from __future__ import annotations
 
@@ -43,10 +44,27 @@ RANGE_BITS = 18  # range ends before the bounds check: 65535 + 65535
 PREDECODE_LATENCY = 3
 
 
-def hazard_bits(cfg: ProcessorConfig) -> int:
-    """Width of the scoreboard's range ends: element addresses up to the end of the activation
-    buffer (an instruction with a range past it faults before its ranges are ever compared)."""
-    return max(1, cfg.abuf_elements.bit_length())
+def hazard_coordinates(cfg: ProcessorConfig) -> tuple[int, int]:
+    """The scoreboard's coordinates of the activation buffer, as (V_end, K): element e of region V
+    is point e (V_end = its elements), row r of regions Z and E (accessed in whole rows as far as
+    hazards go) is point r + K, K = V_end - Z's first row. One point per element of V and per row
+    of Z and E, in address order, so two ranges overlap exactly when their points do, and the
+    comparators are as wide as the points need, not as the element addresses: the small config's
+    13-bit element addresses become 11-bit points (carry cells: a comparator of n bits is
+    floor((n+1)/2) CCU2C, and the scoreboard has 80 comparators)."""
+    bounds = isa.region_bounds(cfg)
+    v_end = bounds[isa.Region.V][1]
+    return v_end, v_end - (bounds[isa.Region.Z][0] >> cfg.lane_bits)
+
+
+def hazard_bits(cfg: ProcessorConfig) -> tuple[int, int]:
+    """Widths of the scoreboard's range ends (lo, hi) in hazard_coordinates: up to the last row of
+    region E (an instruction with a range past its region faults before its ranges are ever
+    compared). hi can be one bit wider than lo (the end of E is a power of two): the comparator
+    lo < hi is then hi's top bit or an lo-wide comparison."""
+    v_end, k = hazard_coordinates(cfg)
+    points = (isa.region_bounds(cfg)[isa.Region.E][1] >> cfg.lane_bits) + k
+    return max(1, (points - 1).bit_length()), max(1, points.bit_length())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,11 +79,11 @@ class Layout:
 
 
 def layout(cfg: ProcessorConfig) -> Layout:
-    hb = hazard_bits(cfg)
+    lob, hib = hazard_bits(cfg)
     spec = [("kernel", 3), ("illegal", 1), ("overflow", 1), ("region_err", 1), ("blocking", 1), ("empty", 1),
             ("softmax", 1), ("loop_bad", 1), ("loop_end", 1), ("count_zero", 1), ("count_many", 1),
             ("loop_last", 16), ("reg0", 2), ("reg1", 2), ("regw", 2), ("res", len(isa.Resource)),
-            ("r0lo", hb), ("r0hi", hb), ("r1lo", hb), ("r1hi", hb), ("wlo", hb), ("whi", hb)]
+            ("r0lo", lob), ("r0hi", hib), ("r1lo", lob), ("r1hi", hib), ("wlo", lob), ("whi", hib)]
     fields, at = {}, isa.INSTR_BITS
     for name, w in spec:
         fields[name] = (at, w)
@@ -90,9 +108,11 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     mask = p - 1
     lay = layout(cfg)
     assert len(iram.wdata) == lay.width and len(dma_iram.wdata) == isa.INSTR_BITS
-    hb = hazard_bits(cfg)
-    HMASK = (1 << hb) - 1
-    ROWMASK = ((1 << RANGE_BITS) - 1) ^ mask
+    lob, hib = hazard_bits(cfg)
+    LMASK, HMASK = (1 << lob) - 1, (1 << hib) - 1
+    _, row_k = hazard_coordinates(cfg)
+    ROW_K = row_k % (1 << lob)                          # a row's point: row + K (mod the width)
+    ROW_K_HI = (mask + (row_k << lb)) % (1 << (hib + lb))  # an end's point: (end + P-1) >> lb, + K
     ABUF_END = cfg.abuf_elements
     bounds = isa.region_bounds(cfg)
     V_HI = bounds[isa.Region.V][1]
@@ -146,6 +166,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     a_r0lo, a_r0hi, a_r1lo, a_r1hi, a_wlo, a_whi = [Signal(intbv(0)[RANGE_BITS:]) for _ in range(6)]
     a_p0, a_p1, a_pw = [Signal(intbv(0)[4:]) for _ in range(3)]
     a_wide0, a_wide1, a_widew = [Signal(bool(0)) for _ in range(3)]
+    a_has0, a_has1, a_hasw = [Signal(bool(0)) for _ in range(3)]  # the range is not empty: its length is not 0
     a_kernel = Signal(intbv(0)[3:])
     a_bad, a_softmax, a_blocking, a_empty, a_fc = [Signal(bool(0)) for _ in range(5)]
     a_bias_end = Signal(intbv(0)[RANGE_BITS:])   # FC: bias + rows; LOAD wbuf/bbuf: dst + length
@@ -179,6 +200,9 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
             a_r1hi.next = 0
             a_wlo.next = 0
             a_whi.next = 0
+            a_has0.next = 0
+            a_has1.next = 0
+            a_hasw.next = 0
             a_p0.next = P_NONE
             a_p1.next = P_NONE
             a_pw.next = P_NONE
@@ -192,6 +216,8 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
                 a_r0hi.next = word[src0_hi:src0_lo] + word[cols_hi:cols_lo]
                 a_wlo.next = word[dst_hi:dst_lo]
                 a_whi.next = word[dst_hi:dst_lo] + n
+                a_has0.next = word[cols_hi:cols_lo] != 0
+                a_hasw.next = n != 0
                 a_p0.next = P_FC_R
                 a_pw.next = P_FC_W
                 a_wide0.next = 1
@@ -201,6 +227,8 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
                 a_r0hi.next = word[src0_hi:src0_lo] + n
                 a_wlo.next = word[dst_hi:dst_lo]
                 a_whi.next = word[dst_hi:dst_lo] + n
+                a_has0.next = n != 0
+                a_hasw.next = n != 0
                 a_p0.next = P_ACT_R
                 a_pw.next = P_ACT_W
                 a_wide0.next = func != ACTFUNC_SOFTMAX
@@ -213,6 +241,9 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
                 a_r1hi.next = word[src1_hi:src1_lo] + n
                 a_wlo.next = word[dst_hi:dst_lo]
                 a_whi.next = word[dst_hi:dst_lo] + n
+                a_has0.next = n != 0
+                a_has1.next = n != 0
+                a_hasw.next = n != 0
                 a_p0.next = P_EW_A
                 a_p1.next = P_EW_B
                 a_pw.next = P_EW_W
@@ -224,12 +255,14 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
                 if func == LOADTARGET_ABUF:
                     a_wlo.next = word[dst_hi:dst_lo]
                     a_whi.next = word[dst_hi:dst_lo] + n
+                    a_hasw.next = n != 0
                     a_pw.next = P_DMA_W
                     a_widew.next = 1
             elif op == OP_STORE:
                 a_kernel.next = K_DMA
                 a_r0lo.next = word[src0_hi:src0_lo]
                 a_r0hi.next = word[src0_hi:src0_lo] + n
+                a_has0.next = n != 0
                 a_p0.next = P_DMA_R
                 a_wide0.next = 1
             # the fields' legality (the overlap of the instruction's own ranges is checked in stage B)
@@ -283,7 +316,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     b_r0lo, b_r0hi, b_r1lo, b_r1hi, b_wlo, b_whi = [Signal(intbv(0)[RANGE_BITS:]) for _ in range(6)]
     b_reg0, b_reg1, b_regw = [Signal(intbv(0)[2:]) for _ in range(3)]
     b_err0, b_err1, b_errw = [Signal(bool(0)) for _ in range(3)]
-    b_has0, b_has1, b_hasw = [Signal(bool(0)) for _ in range(3)]  # the range is not empty (lo < hi)
+    b_has0, b_has1, b_hasw = [Signal(bool(0)) for _ in range(3)]  # the range is not empty (its length is not 0)
     b_res = Signal(intbv(0)[NRES:])
     b_kernel = Signal(intbv(0)[3:])
     b_bad, b_oob, b_softmax, b_blocking, b_empty, b_fc = [Signal(bool(0)) for _ in range(6)]
@@ -343,8 +376,8 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         aligned[:] = REGION_ALIGNED[rgn]
         rbit[:] = RES_TABLE[4 * a_p0 + rgn]
         err = False
-        b_has0.next = a_r0lo < a_r0hi
-        if a_r0lo < a_r0hi:
+        b_has0.next = a_has0
+        if a_has0:
             err = rbit == 0 or a_r0hi > rhi or (a_wide0 and aligned == 1 and (a_r0lo & mask) != 0)
             res[:] = res | rbit
         b_err0.next = err
@@ -362,8 +395,8 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         aligned[:] = REGION_ALIGNED[rgn]
         rbit[:] = RES_TABLE[4 * a_p1 + rgn]
         err = False
-        b_has1.next = a_r1lo < a_r1hi
-        if a_r1lo < a_r1hi:
+        b_has1.next = a_has1
+        if a_has1:
             err = rbit == 0 or a_r1hi > rhi or (a_wide1 and aligned == 1 and (a_r1lo & mask) != 0)
             res[:] = res | rbit
         b_err1.next = err
@@ -381,8 +414,8 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         aligned[:] = REGION_ALIGNED[rgn]
         rbit[:] = RES_TABLE[4 * a_pw + rgn]
         err = False
-        b_hasw.next = a_wlo < a_whi
-        if a_wlo < a_whi:
+        b_hasw.next = a_hasw
+        if a_hasw:
             err = rbit == 0 or a_whi > rhi or (a_widew and aligned == 1 and (a_wlo & mask) != 0)
             res[:] = res | rbit
         b_errw.next = err
@@ -390,10 +423,10 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         # a write over the instruction's own source: FC and softmax re-read their source while
         # writing (no overlap at all), the element-wise ops may only work exactly in place
         clobber = False
-        if a_r0lo < a_r0hi and a_wlo < a_whi and a_r0lo < a_whi and a_wlo < a_r0hi:
+        if a_has0 and a_hasw and a_r0lo < a_whi and a_wlo < a_r0hi:
             if a_kernel == K_FC or a_softmax or a_r0lo != a_wlo:
                 clobber = True
-        if a_r1lo < a_r1hi and a_wlo < a_whi and a_r1lo < a_whi and a_wlo < a_r1hi and a_r1lo != a_wlo:
+        if a_has1 and a_hasw and a_r1lo < a_whi and a_wlo < a_r1hi and a_r1lo != a_wlo:
             clobber = True
         b_bad.next = a_bad or clobber
         b_oob.next = (a_r0hi > ABUF_END or a_r1hi > ABUF_END or a_whi > ABUF_END
@@ -418,6 +451,8 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     @always_seq(clk.posedge, reset=rst)
     def stage_c():
         word = intbv(0)[lay.width:]
+        lo_pt = modbv(0)[lob:]
+        hi_pt = modbv(0)[hib + lb:]
         word[:] = 0
         word[IB:] = b_word
         word[o_kernel + 3:o_kernel] = b_kernel
@@ -436,29 +471,35 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         word[o_reg1 + 2:o_reg1] = b_reg1
         word[o_regw + 2:o_regw] = b_regw
         word[o_res + NR:o_res] = b_res
-        # hazard ranges: rows in Z and E, HB bits, empty ones [0, 0) (emptiness compared in stage B:
-        # three 18-bit comparators fewer)
+        # hazard ranges in points (hazard_coordinates): a row of Z or E is row + K, rounded out to
+        # whole rows; empty ranges [0, 0) (emptiness is a length of 0, from stage A)
         if b_has0:
             if b_reg0 == R_Z or b_reg0 == R_E:
-                word[o_r0lo + hb:o_r0lo] = b_r0lo & ROWMASK & HMASK
-                word[o_r0hi + hb:o_r0hi] = (b_r0hi + mask) & ROWMASK & HMASK
+                lo_pt[:] = (b_r0lo >> lb) + ROW_K
+                hi_pt[:] = b_r0hi + ROW_K_HI
+                word[o_r0lo + lob:o_r0lo] = lo_pt
+                word[o_r0hi + hib:o_r0hi] = hi_pt[hib + lb:lb]
             else:
-                word[o_r0lo + hb:o_r0lo] = b_r0lo & HMASK
-                word[o_r0hi + hb:o_r0hi] = b_r0hi & HMASK
+                word[o_r0lo + lob:o_r0lo] = b_r0lo & LMASK
+                word[o_r0hi + hib:o_r0hi] = b_r0hi & HMASK
         if b_has1:
             if b_reg1 == R_Z or b_reg1 == R_E:
-                word[o_r1lo + hb:o_r1lo] = b_r1lo & ROWMASK & HMASK
-                word[o_r1hi + hb:o_r1hi] = (b_r1hi + mask) & ROWMASK & HMASK
+                lo_pt[:] = (b_r1lo >> lb) + ROW_K
+                hi_pt[:] = b_r1hi + ROW_K_HI
+                word[o_r1lo + lob:o_r1lo] = lo_pt
+                word[o_r1hi + hib:o_r1hi] = hi_pt[hib + lb:lb]
             else:
-                word[o_r1lo + hb:o_r1lo] = b_r1lo & HMASK
-                word[o_r1hi + hb:o_r1hi] = b_r1hi & HMASK
+                word[o_r1lo + lob:o_r1lo] = b_r1lo & LMASK
+                word[o_r1hi + hib:o_r1hi] = b_r1hi & HMASK
         if b_hasw:
             if b_regw == R_Z or b_regw == R_E:
-                word[o_wlo + hb:o_wlo] = b_wlo & ROWMASK & HMASK
-                word[o_whi + hb:o_whi] = (b_whi + mask) & ROWMASK & HMASK
+                lo_pt[:] = (b_wlo >> lb) + ROW_K
+                hi_pt[:] = b_whi + ROW_K_HI
+                word[o_wlo + lob:o_wlo] = lo_pt
+                word[o_whi + hib:o_whi] = hi_pt[hib + lb:lb]
             else:
-                word[o_wlo + hb:o_wlo] = b_wlo & HMASK
-                word[o_whi + hb:o_whi] = b_whi & HMASK
+                word[o_wlo + lob:o_wlo] = b_wlo & LMASK
+                word[o_whi + hib:o_whi] = b_whi & HMASK
         c_we.next = b_we
         c_addr.next = b_addr
         c_word.next = word
