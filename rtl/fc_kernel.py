@@ -62,9 +62,11 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     s_nfirst = Signal(intbv(0, min=0, max=p + 1))   # lanes holding columns < split
     s_out = Signal(intbv(0)[16:])                   # destination element of this row
     s_bias = Signal(intbv(0)[bb:])                  # bias entry of this row
-    s_shift0 = Signal(intbv(0)[6:])   # the rounding shift minus 1 (the right shift it takes)
+    # the rounding shift minus 1 (the right shift it takes), up to acc_bits - 2 in a legal FC:
+    # sized to that, so the round stage's shifter has no stage a legal instruction never uses
+    s_shift0 = Signal(intbv(0)[(cfg.acc_bits - 2).bit_length():])
     s_shift0_zero = Signal(bool(0))   # ... or no rounding shift at all
-    s_shift1 = Signal(intbv(0)[6:])
+    s_shift1 = Signal(intbv(0)[(w - 1).bit_length():])  # the x segment's left shift, <= W-1 in a legal FC
     s_off = Signal(intbv(0)[lb:])     # the source's lane offset: V arrives in bank order (see weights)
     rows, row = Signal(intbv(0)[16:]), Signal(intbv(0)[16:])
     kw, word = Signal(intbv(0)[kw_bits:]), Signal(intbv(0)[kw_bits:])
@@ -117,6 +119,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
 
     @always_seq(clk.posedge, reset=rst)
     def sequencer():
+        shift0_m1 = modbv(0)[len(s_shift0):]
         # Whenever the sequencer is free (idle, or presenting an instruction's last word) its
         # registers take the decoded fields, whether or not an instruction starts: they count
         # only beside s_valid. So `start`, the issue unit's late decision, enables s_valid and
@@ -141,9 +144,10 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             wram.raddr.next = dec.src1[len(wram.raddr):]
             s_bias.next = dec.bias[len(s_bias):]
             s_out.next = dec.dst
-            s_shift0.next = dec.shift0 - 1 if dec.shift0 != 0 else 0
+            shift0_m1[:] = dec.shift0 - 1  # (wraps for another kernel's fields or shift0 = 0: unused)
+            s_shift0.next = shift0_m1
             s_shift0_zero.next = dec.shift0 == 0
-            s_shift1.next = dec.shift1
+            s_shift1.next = dec.shift1[len(s_shift1):]
             rem.next = dec.cols
             xrem.next = dec.split
             s_valid.next = ctl.start and dec.length != 0
@@ -195,8 +199,8 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     o_nvalid = 4
     o_nfirst = o_nvalid + nb
     o_shift1 = o_nfirst + nb
-    o_shift0 = o_shift1 + 6
-    o_shift0_zero = o_shift0 + 6
+    o_shift0 = o_shift1 + len(s_shift1)
+    o_shift0_zero = o_shift0 + len(s_shift0)
     o_out = o_shift0_zero + 1
     o_bias = o_out + 16
     o_off = o_bias + bb
@@ -339,7 +343,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     shifted_a = Signal(intbv(0, min=-amax, max=amax + 1))
     sum_b_d1 = Signal(intbv(0, min=-smax, max=smax + 1))
     sum_b_d = Signal(intbv(0, min=-smax, max=smax + 1))
-    shift_hi = Signal(intbv(0)[2:])   # shift1 // 4 (shift1 <= W-1 <= 15)
+    shift_hi = Signal(intbv(0)[len(s_shift1) - 2:])   # shift1 // 4 (shift1 <= W-1)
     bias_q0 = Signal(intbv(0)[cfg.BIAS_BITS:])
     psum = Signal(intbv(0, min=-2 * amax, max=2 * amax + 1))
     half_acc = 1 << (cfg.acc_bits - 1)
@@ -358,7 +362,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         shift_lo = intbv(0)[2:]  # a sized variable: MyHDL converts a shift by a slice wrongly
         shift_lo[:] = c_tree[o_shift1 + 2:o_shift1]
         shifted_lo.next = sum_a << shift_lo
-        shift_hi.next = c_tree[o_shift1 + 4:o_shift1 + 2]
+        shift_hi.next = c_tree[o_shift1 + len(s_shift1):o_shift1 + 2]
         sum_b_d1.next = sum_b
         shifted_a.next = shifted_lo << (shift_hi * 4)
         sum_b_d.next = sum_b_d1
