@@ -321,7 +321,12 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     b_kernel = Signal(intbv(0)[3:])
     b_bad, b_oob, b_softmax, b_blocking, b_empty, b_fc = [Signal(bool(0)) for _ in range(6)]
     b_prod = Signal(intbv(0)[16 + 16 - lb + 1:])
-    b_src1 = Signal(intbv(0)[16:])
+    # FC weight rows end past the weight buffer: src1 + rows*kw > wbuf_words, tested in stage C as
+    # rows*kw > wbuf_words - src1 (that difference formed here), so the product from its
+    # multiplier block meets one comparator, not an adder and a comparator in series (8.11 ns,
+    # the critical path of 6eb99db's placement)
+    b_src1_past = Signal(bool(0))   # src1 > wbuf_words
+    b_room = Signal(intbv(0, min=0, max=cfg.wbuf_words + 1))  # wbuf_words - src1 when not past
     b_loop_bad, b_loop_end = Signal(bool(0)), Signal(bool(0))
     b_count_zero, b_count_many = Signal(bool(0)), Signal(bool(0))
     b_loop_last = Signal(intbv(0)[16:])
@@ -355,7 +360,8 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         b_blocking.next = a_blocking
         b_empty.next = a_empty
         b_fc.next = a_fc
-        b_src1.next = a_src1
+        b_src1_past.next = a_src1 > cfg.wbuf_words
+        b_room.next = (cfg.wbuf_words - a_src1) if a_src1 <= cfg.wbuf_words else 0
         b_loop_bad.next = a_loop_bad
         b_loop_end.next = a_loop_end
         b_count_zero.next = a_count_zero
@@ -457,7 +463,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         word[IB:] = b_word
         word[o_kernel + 3:o_kernel] = b_kernel
         word[o_illegal] = b_bad
-        word[o_overflow] = b_oob or (b_fc and b_src1 + b_prod > cfg.wbuf_words)
+        word[o_overflow] = b_oob or (b_fc and (b_src1_past or b_prod > b_room))
         word[o_region_err] = b_err0 or b_err1 or b_errw
         word[o_blocking] = b_blocking
         word[o_empty] = b_empty

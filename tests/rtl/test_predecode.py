@@ -160,3 +160,30 @@ def test_points_overlap_exactly_when_the_ranges_do(cfg):
         overlap_units = ra == rb and alo < bhi and blo < ahi
         (plo, phi), (qlo, qhi) = _points(cfg, *a), _points(cfg, *b)
         assert (plo < qhi and qlo < phi) == overlap_units, (a, b)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS[:2], ids=lambda c: f"p{c.lanes}-w{c.wbuf_words}")
+def test_fc_weight_rows_past_the_weight_buffer_overflow(cfg):
+    """The predecoded overflow bit of FC instructions whose weight rows end around the weight
+    buffer's end (waddr + length * ceil(cols / P) against wbuf_words) equals isa.check_bounds."""
+    rng = random.Random(3)
+    p, top = cfg.lanes, cfg.wbuf_words
+    bounds = isa.region_bounds(cfg)
+    instrs = []
+    for _ in range(300):
+        n, cols = rng.randrange(1, 40), rng.randrange(1, 6 * p)
+        words = n * -(-cols // p)
+        waddr = rng.choice([max(0, top - words + rng.randrange(-3, 4)), rng.randrange(0, 1 << 16), top, top + 1, 0])
+        f = dict(dst=bounds[Region.Z][0], src0=0, waddr=min(waddr, (1 << 16) - 1), length=n, cols=cols, bias=0,
+                 shift0=cfg.data_bits, shift1=0, split=cols)
+        instrs.append((Op.FC, f))
+    seen: list[int] = []
+    sim = _bench(cfg, [isa.encode(op, **f) for op, f in instrs], seen)
+    sim.run_sim(quiet=1)
+    sim.quit_sim()
+    assert len(seen) == len(instrs)
+    lsb = layout(cfg).fields["overflow"][0]
+    flagged = [bool((word >> lsb) & 1) for word in seen]
+    expected = [isa.check_bounds(op, f, cfg) is not None for op, f in instrs]
+    assert 50 < sum(expected) < 250, "test bug: both outcomes should be common"
+    assert flagged == expected
