@@ -77,11 +77,12 @@ def test_the_weight_ram_and_products_leave_their_blocks_from_registers(ecp5):
 # buffers), 9,217 at commit 29f0b4d, 9,163 at 69db485, 9,051 at a04a6da, 9,125 at 73fa4b9, 9,171 at 8d68991, 8,889 at 54fa787, 9,102 at 7953711,
 # 8,687 at 27815dd (the issue front end's N and R registers became LUT-RAM reads), 8,763 at
 # 4672139, 8,786 at c490c5d, 8,773 at 1dd0758, 8,805 at 3e92579, 8,968 at 3b25b34, 8,952 at 5702a46, 8,970 with the pipelined weight RAM, 8,946 at b4e6e32, 8,968 at 87db43a, 8,990 at
-# 8dc1b59, 8,779 today (eb6d5e0; 3,208 of them in 1,604 carry cells; attributed by
-# the register each LUT feeds, at eb6d5e0: the seven hazard slots 991, ACT lanes 746, softmax
-# unit 596, AXI-Lite read 323, the arrival-versus-predecessor comparator 148). strict=False: the marker comes off
-# when the budget holds.
-@pytest.mark.xfail(reason="the small config measures 8,779 LUT4 today, over the 8,000 budget", strict=False)
+# 8dc1b59, 8,779 at eb6d5e0 (3,208 of them in 1,604 carry cells; attributed by the register each
+# LUT feeds: the seven hazard slots 991, ACT lanes 746, softmax unit 596, AXI-Lite read 323, the
+# arrival-versus-predecessor comparator 148), 8,334 at 6eb99db (the scoreboard's range ends in
+# points, one carry cell fewer per comparator), 8,355 today (8f3d693; 2,780 of them in 1,390 carry
+# cells). strict=False: the marker comes off when the budget holds.
+@pytest.mark.xfail(reason="the small config measures 8,355 LUT4 today, over the 8,000 budget", strict=False)
 def test_lut4_budget(ecp5):
     assert ecp5.total["LUT4"] <= LUT4_BUDGET
 
