@@ -62,7 +62,7 @@ def hazard_bits(cfg: ProcessorConfig) -> tuple[int, int]:
     region E (an instruction with a range past its region faults before its ranges are ever
     compared). hi can be one bit wider than lo (the end of E is a power of two): the comparator
     lo < hi is then hi's top bit or an lo-wide comparison."""
-    v_end, k = hazard_coordinates(cfg)
+    _, k = hazard_coordinates(cfg)
     points = (isa.region_bounds(cfg)[isa.Region.E][1] >> cfg.lane_bits) + k
     return max(1, (points - 1).bit_length()), max(1, points.bit_length())
 

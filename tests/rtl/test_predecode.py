@@ -23,6 +23,12 @@ from rtl.top import clock_gen
 CONFIGS = [ProcessorConfig(lanes=4, data_type="int8", axi_data_bits=32),   # the small config
            ProcessorConfig(lanes=16, vbuf_words=16, zbuf_words=32, ebuf_words=32, wbuf_words=512),
            ProcessorConfig(lanes=8, vbuf_words=4, zbuf_words=64, ebuf_words=16)]  # V smaller than a Z row count
+
+
+def _config_id(cfg: ProcessorConfig) -> str:
+    return f"p{cfg.lanes}-v{cfg.vbuf_words}-z{cfg.zbuf_words}-e{cfg.ebuf_words}-w{cfg.wbuf_words}"
+
+
 RANGE_SLOTS = {"fc.read": "r0", "act.read": "r0", "ew.read_a": "r0", "dma.read": "r0", "ew.read_b": "r1",
                "fc.write": "w", "act.write": "w", "ew.write": "w", "dma.write": "w"}
 
@@ -116,7 +122,7 @@ def _bench(cfg: ProcessorConfig, words: list[int], seen: list[int]):
     return dut, clock, stimulus
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"p{c.lanes}-v{c.vbuf_words}-z{c.zbuf_words}-e{c.ebuf_words}")
+@pytest.mark.parametrize("cfg", CONFIGS, ids=_config_id)
 def test_predecoded_ranges_are_the_accesses_in_points(cfg):
     rng = random.Random(cfg.lanes * 1000 + cfg.vbuf_words)
     instrs = [_random_instruction(cfg, rng) for _ in range(300)]
@@ -142,7 +148,7 @@ def test_predecoded_ranges_are_the_accesses_in_points(cfg):
         assert max(hi for _, hi in got.values()) < 1 << hib and max(lo for lo, _ in got.values()) < 1 << lob
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"p{c.lanes}-v{c.vbuf_words}-z{c.zbuf_words}-e{c.ebuf_words}")
+@pytest.mark.parametrize("cfg", CONFIGS, ids=_config_id)
 def test_points_overlap_exactly_when_the_ranges_do(cfg):
     """Overlap in points == overlap of the same units (V elements, Z/E rows) in the same region."""
     rng = random.Random(7)
@@ -162,7 +168,7 @@ def test_points_overlap_exactly_when_the_ranges_do(cfg):
         assert (plo < qhi and qlo < phi) == overlap_units, (a, b)
 
 
-@pytest.mark.parametrize("cfg", CONFIGS[:2], ids=lambda c: f"p{c.lanes}-w{c.wbuf_words}")
+@pytest.mark.parametrize("cfg", CONFIGS[:2], ids=_config_id)
 def test_fc_weight_rows_past_the_weight_buffer_overflow(cfg):
     """The predecoded overflow bit of FC instructions whose weight rows end around the weight
     buffer's end (waddr + length * ceil(cols / P) against wbuf_words) equals isa.check_bounds."""
