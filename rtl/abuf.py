@@ -21,8 +21,10 @@ among the region port's users and turned into row addresses (V: one per bank) re
 end of c, so that a block RAM's address pins see a flip-flop and the kernel-to-buffer path, which
 crosses the die, carries only that selection; the memory is read at the end of c+1; its output is
 registered again at the end of c+2 (nothing between a block RAM's output and a flip-flop: its
-clock-to-output delay leaves no room); the port's lane selection (V: rotation to the address, except
-for FC, which takes V in bank order) is registered at the end of c+3, so the data is valid in c+4 (READ_LATENCY). A write port's
+clock-to-output delay leaves no room); the port's selection among its regions is registered at the
+end of c+3, so the data is valid in c+4 (READ_LATENCY). V comes in bank order: its two readers
+rotate on their side (the FC its weights, the DMA its beat), so no rotator sits between the banks,
+spread over the die, and a port's register. A write port's
 registers, valid in cycle c, are selected among the region's writers and registered at the end of
 c (again so that the path across the die ends in a flip-flop), decoded into rows, lane enables and
 (V) rotated data at the end of c+1, and written at the end of c+2 (WRITE_LATENCY).
@@ -100,9 +102,6 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     block RAM."""
     p, w, lb = cfg.lanes, cfg.data_bits, cfg.lane_bits
     mask = p - 1
-    e = cfg.elems_per_beat
-    e_shift = clog2(e) if e > 1 else 0
-    axb = cfg.axi_data_bits
     v_rows, z_rows, e_rows = cfg.vbuf_words, cfg.zbuf_words, cfg.ebuf_words
     vrb, zrb, erb = clog2(v_rows), clog2(z_rows), clog2(e_rows)
     vm, zm, em = v_rows - 1, z_rows - 1, e_rows - 1
@@ -336,16 +335,14 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
         if fresh[3]:
             e1_r.next = e1_q
 
-    # ---- per-port lane selection, registered: data valid READ_LATENCY cycles after the address -----
+    # ---- per-port selection, registered: data valid READ_LATENCY cycles after the address ----------
     @block
-    def tags(port, en2, off2, en3, reg3, off3):
-        """Enable, region and lane offset of a port's reads, three cycles behind the address (beside
-        the address, memory and capture registers). Ports: port (in), en2, off2 (out, a cycle
-        earlier), en3, reg3, off3 (out).
+    def tags(port, en3, reg3):
+        """Enable and region of a port's reads, three cycles behind the address (beside the address,
+        memory and capture registers). Ports: port (in), en3, reg3 (out).
         Latency 3. No reset: en3 follows port.en, which the kernels clear on reset."""
-        en1 = Signal(bool(0))
+        en1, en2 = Signal(bool(0)), Signal(bool(0))
         reg1, reg2 = Signal(intbv(0)[2:]), Signal(intbv(0)[2:])
-        off1 = Signal(intbv(0)[lb:])
 
         @always(clk.posedge)
         def follow():
@@ -354,23 +351,20 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
             en3.next = en2
             if port.en:
                 reg1.next = port.region
-                off1.next = port.addr & mask
             if en1:
                 reg2.next = reg1
-                off2.next = off1
             if en2:
                 reg3.next = reg2
-                off3.next = off2
 
         return follow
 
-    # the address, memory and capture stages sit between a read and its lane selection
-    assert READ_LATENCY == 4, "rtl/abuf.py's read pipeline has four stages: address, memory, capture, lanes"
+    # the address, memory and capture stages sit between a read and its selection
+    assert READ_LATENCY == 4, "rtl/abuf.py's read pipeline has four stages: address, memory, capture, selection"
     assert WRITE_LATENCY == 2, "rtl/abuf.py's write pipeline has two stages: select, decode"
 
     def tag_signals():
-        """The outputs of a port's tags block: en2, off2, en3, reg3, off3."""
-        return Signal(bool(0)), Signal(intbv(0)[lb:]), Signal(bool(0)), Signal(intbv(0)[2:]), Signal(intbv(0)[lb:])
+        """The outputs of a port's tags block: en3, reg3."""
+        return Signal(bool(0)), Signal(intbv(0)[2:])
 
     @block
     def fc_output(port):
@@ -378,7 +372,7 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
         l mod P; the FC kernel rotates its weights to meet it), or a Z row. A 2:1 selection, not a
         rotator: the register can sit next to the FC's multipliers.
         Ports: port (AbufReadPort). Latency: data READ_LATENCY cycles after the address. No reset."""
-        en2, off2, en3, reg3, off3 = tag_signals()
+        en3, reg3 = tag_signals()
 
         @always(clk.posedge)
         def select():
@@ -388,13 +382,13 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
                 else:
                     port.data.next = z_r
 
-        return tags(port, en2, off2, en3, reg3, off3), select
+        return tags(port, en3, reg3), select
 
     @block
     def z_or_e0_output(port):
         """ACT and EW operand a: a Z row or an E row (copy 0). Ports: port (AbufReadPort).
         Latency: data READ_LATENCY cycles after the address. No reset."""
-        en2, off2, en3, reg3, off3 = tag_signals()
+        en3, reg3 = tag_signals()
 
         @always(clk.posedge)
         def select():
@@ -404,55 +398,39 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
                 else:
                     port.data.next = e0_r
 
-        return tags(port, en2, off2, en3, reg3, off3), select
+        return tags(port, en3, reg3), select
 
     @block
     def e1_output(port):
         """EW operand b: an E row (copy 1). Ports: port (AbufReadPort). Latency READ_LATENCY. No reset."""
-        en2, off2, en3, reg3, off3 = tag_signals()
+        en3, reg3 = tag_signals()
 
         @always(clk.posedge)
         def select():
             if en3:
                 port.data.next = e1_r
 
-        return tags(port, en2, off2, en3, reg3, off3), select
+        return tags(port, en3, reg3), select
 
     @block
     def dma_output(port):
-        """DMA (STORE): the AXI beat of elements addr.. in the low lanes, from V (any element),
-        Z or E (copy 1; the beat's place in the row). Ports: port (AbufReadPort). Latency READ_LATENCY.
-        No reset."""
-        en2, off2, en3, reg3, off3 = tag_signals()
-        # each beat element's source lane in a register of its own, formed a cycle early: one
-        # offset register steering all e x P-to-1 selections was the longest path of the design at
-        # 3b25b34 (8.06 ns, a 2.18 ns net from it)
-        lane_src = [Signal(intbv(0)[lb:]) for _ in range(e)]
-        row_part = Signal(intbv(0)[max(lb - e_shift, 1):])   # the beat's place in a Z/E row
-
-        @always(clk.posedge)
-        def sources():
-            if en2:
-                for k in range(e):
-                    lane_src[k].next = (off2 + k) & mask
-                row_part.next = off2 >> e_shift
+        """DMA (STORE): region V in bank order, as the FC's port, or the Z or E (copy 1) row. A 3:1
+        selection, not a rotator: the DMA picks the beat's elements out of the registered word
+        (rtl/dma.py), so the path from the memories, which sit all over the die, ends in this
+        register. Ports: port (AbufReadPort). Latency READ_LATENCY. No reset."""
+        en3, reg3 = tag_signals()
 
         @always(clk.posedge)
         def select():
             if en3:
                 if reg3 == REGION_V:
-                    for lane in range(e):
-                        lo = lane * w
-                        src = lane_src[lane] * w
-                        port.data.next[lo + w:lo] = v_r[src + w:src]
+                    port.data.next = v_r
                 elif reg3 == REGION_Z:
-                    src = row_part * axb
-                    port.data.next[axb:0] = z_r[src + axb:src]
+                    port.data.next = z_r
                 else:
-                    src = row_part * axb
-                    port.data.next[axb:0] = e1_r[src + axb:src]
+                    port.data.next = e1_r
 
-        return tags(port, en2, off2, en3, reg3, off3), sources, select
+        return tags(port, en3, reg3), select
 
     insts += [read_select, v_read_select, read_address_stage, capture,
               fc_output(rd_fc), z_or_e0_output(rd_act), z_or_e0_output(rd_ewa), e1_output(rd_ewb),

@@ -8,6 +8,7 @@ from .config import ProcessorConfig, clog2
 from .interfaces import READ_LATENCY
 
 INSTR_BYTES = isa.INSTR_BITS // 8
+REGION_V = int(isa.Region.V)
 
 
 @block
@@ -25,7 +26,8 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
       loop_t           in, loop index t at start; base0..3 in, the base registers
       fetch_start      in, pulse: copy fetch_len instructions from fetch_addr into imem
       fetch_done       out, pulse when the fetch has finished (with err if it failed)
-      rd, wr           AbufReadPort (STORE source) and AbufWritePort (LOAD destination)
+      rd, wr           AbufReadPort (STORE source: V in bank order or a Z/E row, from which W_LATCH
+                       takes the beat's elements) and AbufWritePort (LOAD destination)
       wram, bram, iram RamPort write sides of the weight, bias and instruction memories
       err, err_code    out: pulse with done/fetch_done when the transfer failed, and why
                        (isa.ErrorCode.MISALIGNED or AXI_ERROR)
@@ -114,6 +116,14 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     prod_lo, prod_hi = Signal(intbv(0)[32:]), Signal(intbv(0)[32:])
     part = Signal(modbv(0)[32:])
     region = Signal(intbv(0)[2:])
+    # STORE: the beat's elements out of the read port's word (V in bank order, Z/E a row), each
+    # element's source lane in a register of its own, formed from ptr while the read is under way
+    # (ptr holds the beat's address from W_READ to W_LATCH): one offset register steering all
+    # E x P-to-1 selections was the longest path of the design at 3b25b34 (8.06 ns, a 2.18 ns net)
+    lb = cfg.lane_bits
+    lane_src = [Signal(intbv(0)[lb:]) for _ in range(e)]
+    row_part = Signal(intbv(0)[max(lb - e_shift, 1):])   # the beat's place in a Z/E row
+    from_v = Signal(bool(0))
     reps = cfg.word_bits // axb  # beats per activation-buffer word: a LOAD's beat is replicated
     pack_lim_w = (1 << bpw_shift) - 1  # pack_cnt at a weight word's last beat
     pack_lim_i = (1 << bpi_shift) - 1  # pack_cnt at an instruction's last beat
@@ -339,7 +349,14 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             else:
                 wait_cnt.next = wait_cnt - 1
         elif state == State.W_LATCH:
-            axi.wdata.next = rd.data[axb:]
+            if from_v:
+                for k in range(e):
+                    lo = k * w
+                    src = lane_src[k] * w
+                    axi.wdata.next[lo + w:lo] = rd.data[src + w:src]
+            else:
+                src = row_part * axb
+                axi.wdata.next = rd.data[src + axb:src]
             if left >= e:
                 axi.wstrb.next = (1 << cfg.beat_bytes) - 1
             else:
@@ -385,6 +402,10 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         beats_left_adv.next = beats_left - cur_burst
         last_burst.next = beats_left == cur_burst
         target_bit.next = 1 << target
+        for k in range(e):
+            lane_src[k].next = (ptr + k) & (p - 1)
+        row_part.next = (ptr & (p - 1)) >> e_shift
+        from_v.next = region == REGION_V
         pack_lim.next = pack_lim_w if target == T_WBUF else pack_lim_i
         if target == T_ABUF:
             ptr_step.next = e

@@ -23,14 +23,13 @@ class AbufReadPort:
     en      a read is presented this cycle (a registered output of the kernel)
     region  isa.Region of the address (the kernel knows it from the instruction)
     addr    element address
-    data    READ_LATENCY cycles after an enabled read, held otherwise: region V gives the P
-            elements addr..addr+P-1 (lane l = element addr+l, any alignment); regions Z and E
-            give the row holding addr (lane l = element addr - addr%P + l). The DMA's port
-            instead gives an AXI beat in its low lanes (the upper lanes are undefined): from V
-            the elements addr..addr+E-1, from Z and E the beat of the row that holds addr
-            (beat (addr%P)/E, E = elements per beat), so Z/E transfers are beat aligned. The FC's
-            port gives V in bank order: lane l holds the one of elements addr..addr+P-1 that is
-            l mod P (element addr + (l - addr) mod P); the FC kernel rotates its weights instead.
+    data    READ_LATENCY cycles after an enabled read, held otherwise: regions Z and E give the
+            row holding addr (lane l = element addr - addr%P + l); region V (read by the FC and
+            the DMA) gives the P elements addr..addr+P-1 in bank order: lane l holds the one
+            that is l mod P (element addr + (l - addr) mod P). The FC kernel rotates its weights
+            to meet it; the DMA takes an AXI beat's elements out of it (addr..addr+E-1 from V,
+            E = elements per beat; from Z and E the beat (addr%P)/E of the row, so Z/E
+            transfers are beat aligned).
     """
 
     def __init__(self, cfg: ProcessorConfig):

@@ -7,10 +7,10 @@ model of its documented port semantics (rtl/interfaces.py AbufReadPort and AbufW
   see the old contents (their memory read is at the end of k + 2 too, and reads before it
   writes), reads from cycle k + 2 on see the new (WRITE_LATENCY);
 - region V: write lane i goes to element addr + i (i < count), read lane l is element addr + l, at
-  any alignment (the FC's port: in bank order, lane l is the one of addr..addr+P-1 that is l mod P); regions Z and E: a write sets lanes addr%P .. addr%P+count-1 of the row holding
-  addr from the same lanes of `data`, a read returns the row holding addr;
-- the DMA's read port returns the beat of elements addr.. in its low lanes (higher lanes are not
-  compared: the docstring does not define them).
+  any alignment (V's readers, the FC's and the DMA's ports, get it in bank order: lane l is the
+  one of addr..addr+P-1 that is l mod P); regions Z and E: a write sets lanes addr%P ..
+  addr%P+count-1 of the row holding addr from the same lanes of `data`, a read returns the row
+  holding addr.
 
 Schedules respect what the issue unit guarantees (rtl/isa.py): a kernel port only addresses the
 regions isa.PORTS gives it, each region port (isa.Resource) has at most one user per cycle, and
@@ -45,6 +45,7 @@ P8_INT16 = ProcessorConfig(lanes=8, vbuf_words=16, zbuf_words=32, ebuf_words=32,
 CONFIGS = [pytest.param(c, id=c.short_id()) for c in (P16_INT16, P4_INT8, P8_INT16)]
 
 RP = {name: i for i, name in enumerate(READ_PORTS)}
+V_BANK_ORDER = ("fc.read", "dma.read")  # V's readers: the FC rotates its weights, the DMA its beat
 WP = {name: i for i, name in enumerate(WRITE_PORTS)}
 
 
@@ -60,7 +61,7 @@ class AbufModel:
     written), with the documented meaning of a write and of a read."""
 
     def __init__(self, cfg: ProcessorConfig):
-        self.p, self.e = cfg.lanes, cfg.elems_per_beat
+        self.p = cfg.lanes
         self.bounds = isa.region_bounds(cfg)
         self.mem = [0] * cfg.abuf_elements
 
@@ -78,14 +79,11 @@ class AbufModel:
             self.mem[a] = v
 
     def read(self, port: str, region: int, addr: int) -> list[int | None]:
-        """The P lanes a read returns; None for lanes that are not compared (past the region's end,
-        or above the DMA's beat)."""
+        """The P lanes a read returns; None for lanes that are not compared (past the region's end)."""
         p = self.p
         lo, hi = self.bounds[Region(region)]
         assert lo <= addr < hi, f"test bug: {port} reads element {addr} outside region {Region(region).name}"
-        if port == "dma.read":
-            first, n = addr, self.e  # the beat of elements addr..
-        elif region == Region.V and port == "fc.read":  # bank order: lane l = the element that is l mod P
+        if region == Region.V and port in V_BANK_ORDER:  # bank order: lane l = the element that is l mod P
             elements = [addr + (lane - addr) % p for lane in range(p)]
             return [self.mem[x] if x < hi else None for x in elements]
         elif region == Region.V:
@@ -389,10 +387,10 @@ def test_read_after_write_timing(cfg):
                 else:
                     addr = x - x % p
                 episode[d].reads[RP[port]] = Read(True, int(region), addr)
-                if region == Region.V and port == "fc.read":
+                if region == Region.V and port in V_BANK_ORDER:
                     lane = x % p  # bank order
                 else:
-                    lane = x - addr if region == Region.V or port == "dma.read" else x % p
+                    lane = x - addr if region == Region.V else x % p
                 checks.append((d, k + d, port, lane, old if d < WRITE_DELAY else data[lane_x],
                                f"{writer} of {count} elements from {x} ({region.name}) in cycle {k}, "
                                f"{port} at {addr} in cycle {k + d}"))
@@ -410,9 +408,6 @@ def test_read_after_write_timing(cfg):
     for k, r0, r1, x in pairs:
         got0 = observed[k + READ_LATENCY][RP[r0]]
         got1 = observed[k + READ_LATENCY][RP[r1]]
-        if r1 == "dma.read":  # the beat holding x, against the same lanes of the E_READ0 row
-            beat = x % p - x % e
-            got0, got1 = got0[beat:beat + e], got1[:e]
         assert got0 == got1, (f"cycle {k + READ_LATENCY}: the copies of E differ, row of element {x}: "
                               f"{r0} (E_READ0) {got0}, {r1} (E_READ1) {got1}")
     n_reads = sum(RAW_EPISODE * (len(r) if g == Region.E else 1) for g, _, r in episodes)
@@ -429,10 +424,10 @@ def test_row_write_lane_enables_keep_other_lanes(cfg):
     every lane: two cycles after the write the row is read (Z by FC; E by EW a and EW b, i.e. both
     copies) and only lanes addr%P .. addr%P+count-1 have changed, to the same lanes of `data`
     (the lane enables, not the data, keep the other lanes); a cycle later the next row is read
-    (Z by ACT, E's first beat by the DMA) and is unchanged. The whole trace and the final memories
+    (Z by ACT, E by the DMA) and is unchanged. The whole trace and the final memories
     are also compared with the list model."""
     rng = np.random.default_rng(5)
-    p, e = cfg.lanes, cfg.elems_per_beat
+    p = cfg.lanes
     bounds = isa.region_bounds(cfg)
     windows = [(off, 1) for off in range(p)] + [(int(rng.integers(0, p - n + 1)), n) for n in range(2, p)]
     schedule = fill_schedule(cfg, rng)
@@ -472,8 +467,7 @@ def test_row_write_lane_enables_keep_other_lanes(cfg):
             port = next_row_reader[region]
             addr = nxt + int(rng.integers(0, p)) if port == "act.read" else nxt
             schedule[k + WRITE_DELAY + 1].reads[RP[port]] = Read(True, int(region), addr)
-            n = p if port == "act.read" else e
-            checks.append((k + WRITE_DELAY + 1, port, model.mem[nxt:nxt + n] + [None] * (p - n), range(0),
+            checks.append((k + WRITE_DELAY + 1, port, model.mem[nxt:nxt + p], range(0),
                            f"{what}: the next row, at {nxt}"))
     assert_legal(cfg, schedule)
     observed, final = run_abuf(cfg, schedule)
