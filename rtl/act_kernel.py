@@ -12,7 +12,8 @@ Arithmetic of a lane (the golden model's, rearranged so that every stage is shor
     of exactly 1.0: T[L-1] + D[L-1] = T[L], the golden model's value there, so no table stores
     entry L.
   - f(|x|) = T[i]*2^F + D[i]*frac, and the symmetry c + k*f(|x|) (k = 1, -1, 2, -2; c = 0, +-1.0)
-    with the rounding constant 2^(s-1) of the output shift s = 16 + F - shift1, is summed as
+    with the rounding constant 2^(s-1) of the output shift s = V + F - shift1 (table values
+    Q0.V, V = lut_value_bits), is summed as
     (U << F) + k*D*frac with U = c/2^F + k*T + (rounding above bit F): U is a bit pattern of T
     (k*T with c is a complement and a shift of T's bits) plus a carry, one short addition beside
     the multiplier, and the rounding constant's bits below F sit in the zero bits of U << F.
@@ -54,7 +55,7 @@ def rom_layout(cfg: ProcessorConfig) -> tuple[dict[int, int], int, int]:
     for t in sorted(sizes, key=lambda k: -sizes[k]):
         base[t] = at
         at += sizes[t]
-    return base, cfg.LUT_VALUE_BITS + diff_bits(cfg), 1 << clog2(at)
+    return base, cfg.lut_value_bits + diff_bits(cfg), 1 << clog2(at)
 
 
 def rom_contents(cfg: ProcessorConfig) -> tuple[int, ...]:
@@ -177,7 +178,7 @@ def act_lanes(cfg: ProcessorConfig, clk, en, data, smx_sel, smx_u, k2_shift0, k2
     lane 0's ROM address, combinational, max(ROM, exp table) address bits), frac0 (out, lane 0's
     fraction register): the softmax unit's exp ROM reads them.
     Latency 7 from data to r2. No reset: only valid words are written."""
-    p, w, fb, vb = cfg.lanes, cfg.data_bits, cfg.lut_frac_bits, cfg.LUT_VALUE_BITS
+    p, w, fb, vb = cfg.lanes, cfg.data_bits, cfg.lut_frac_bits, cfg.lut_value_bits
     base_of, eb, depth_rom = rom_layout(cfg)
     db = diff_bits(cfg)
     ab = clog2(depth_rom)
@@ -185,7 +186,7 @@ def act_lanes(cfg: ProcessorConfig, clk, en, data, smx_sel, smx_u, k2_shift0, k2
     qw = fb + ib
     abx = len(addr0)                        # lane 0 also indexes the exp table
     qwx = fb + max(ib, clog2(cfg.exp_lut_depth))
-    sb = vb + fb + 2                        # sum width: |sv| <= 2^(16+F) + 2^(15+F)
+    sb = vb + fb + 2                        # sum width: |sv| <= 2^(V+F) + 2^(V-1+F)
     fw = fb + 3                             # k*frac, |k*frac| <= 2^(F+1)
     rw = 2 * w - 1                          # the bits the fine shift reads
     xw = max(sb, rw)
@@ -261,9 +262,9 @@ def act_lanes(cfg: ProcessorConfig, clk, en, data, smx_sel, smx_u, k2_shift0, k2
     @always(clk.posedge)
     def product():
         # U = c/2^F + k*T + h as a bit pattern of T plus a carry:
-        #   sigmoid-like  x >= 0: T;  x < 0: 2^16 - T = ~T + 1
-        #   tanh          x >= 0: 2T - 2^16 = {~T15, ~T15, T[14:0], 0};  x < 0: 2^16 - 2T = ~(that) + 1
-        #   softsign      x >= 0: T;  x < 0: -T = ~T (18 bits) + 1
+        #   sigmoid-like  x >= 0: T;  x < 0: 2^V - T = ~T + 1
+        #   tanh          x >= 0: 2T - 2^V = {~T[V-1], ~T[V-1], T[V-2:0], 0};  x < 0: 2^V - 2T = ~(that) + 1
+        #   softsign      x >= 0: T;  x < 0: -T = ~T (V+2 bits) + 1
         m = intbv(0)[vb + 2:]
         tt = intbv(0)[vb:]
         top = bool(0)
@@ -316,9 +317,9 @@ SOFTMAX_OVERHEAD = READ_LATENCY + 14
 
 
 def softmax_cycles(cfg: ProcessorConfig, n: int) -> int:
-    """Cycles from the start of a softmax of n >= 1 elements to its done: 3n + (17 + F) +
-    SOFTMAX_OVERHEAD, 17 + F the quotient's bits (F = lut_frac_bits)."""
-    return 3 * n + cfg.LUT_VALUE_BITS + cfg.lut_frac_bits + 1 + SOFTMAX_OVERHEAD
+    """Cycles from the start of a softmax of n >= 1 elements to its done: 3n + (V + F + 1) +
+    SOFTMAX_OVERHEAD, V + F + 1 the quotient's bits (V = lut_value_bits, F = lut_frac_bits)."""
+    return 3 * n + cfg.lut_value_bits + cfg.lut_frac_bits + 1 + SOFTMAX_OVERHEAD
 
 
 @block
@@ -327,9 +328,9 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
     """Softmax of `length` (>= 1) elements, element-serial, in three passes over the source:
 
       1. m = max(z)
-      2. E_k = exp(m - z_k) from the exp table (Q0.16 values, interpolated, E = 1.0 for the
+      2. E_k = exp(m - z_k) from the exp table (Q0.V values, interpolated, E = 1.0 for the
          largest element), S = sum(E_k)
-      3. after one restoring division Q = 2^N // S (N = 2K, K = 16+F; S >= 2^K, so Q <= 2^K and
+      3. after one restoring division Q = 2^N // S (N = 2K, K = V+F; S >= 2^K, so Q <= 2^K and
          only the quotient's low K+1 bits are computed, one per cycle):
          p_k = saturate(round(E_k * Q / 2^(N - shift1))), written to dst + k
 
@@ -353,7 +354,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
     pass: S += E at its end, S a+L+7), E*Q in 17-bit pieces a+L+7, partial sums a+L+8..a+L+10,
     coarse shift and saturation a+L+11, fine shift into the write register a+L+12.
     Latency: softmax_cycles(cfg, length) from start to done. Reset: synchronous, back to IDLE."""
-    p, w, fb, vb, lb = cfg.lanes, cfg.data_bits, cfg.lut_frac_bits, cfg.LUT_VALUE_BITS, cfg.lane_bits
+    p, w, fb, vb, lb = cfg.lanes, cfg.data_bits, cfg.lut_frac_bits, cfg.lut_value_bits, cfg.lane_bits
     mask = p - 1
     values, diffs = table(cfg, "exp")
     depth = cfg.exp_lut_depth
@@ -586,6 +587,23 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
         if cmp_en and (m_first or zc > m):
             m.next = zc
 
+    # the rounding constant R in the two places the sums take it: R >> 2*split beside p11, and
+    # (R >> sp) mod 2^(2*split - sp) below it. With K = 16 (int8's tables) R < 2^(2*split): the
+    # first is 0 and the second is all of R >> sp.
+    lo_w = 2 * split - sp
+    r_hi = Signal(intbv(0)[max(rb + 1 - lo_w, 1):])
+    r_lo = Signal(intbv(0)[lo_w:])
+    if lo_w <= rb:
+        @always_comb
+        def rounding_parts():
+            r_hi.next = rone[rb + 1:lo_w]
+            r_lo.next = rone[lo_w:]
+    else:
+        @always_comb
+        def rounding_parts():
+            r_hi.next = 0
+            r_lo.next = rone
+
     @always(clk.posedge)
     def products():
         # p = E*Q in 17-bit pieces (multiplier blocks with registered inputs and outputs), plus
@@ -596,7 +614,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
             p10.next = (e_val >> split) * quot[split:]
             p11.next = (e_val >> split) * (quot >> split)
             pm.next = p01 + p10                                     # a+L+8 -> a+L+9
-            ph.next = p11 + rone[rb + 1:2 * split - sp]
+            ph.next = p11 + r_hi
             p00d.next = p00
             ph2.next = ph
 
@@ -605,13 +623,13 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
         def partial_sums():
             if busy:
                 lo_hi.next = (p00d >> split) + pm                   # a+L+9 -> a+L+10
-                xq.next = (lo_hi >> (sp - split)) + concat(ph2, rone[2 * split - sp:])  # a+L+10 -> a+L+11
+                xq.next = (lo_hi >> (sp - split)) + concat(ph2, r_lo)  # a+L+10 -> a+L+11
     else:
         @always(clk.posedge)
         def partial_sums():
             if busy:
                 lo_hi.next = (p00d >> sp) + (pm << (split - sp))
-                xq.next = lo_hi + concat(ph2, rone[2 * split - sp:])
+                xq.next = lo_hi + concat(ph2, r_lo)
 
     @always_seq(clk.posedge, reset=rst)
     def output():
@@ -634,7 +652,8 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
                 else:
                     wr.data.next[lo + w:lo] = top_code
 
-    return read_port, u_port, done_ahead, constants, control, element_pipe, accumulate, maximum, products, partial_sums, output
+    return (read_port, u_port, done_ahead, constants, control, element_pipe, accumulate, maximum, rounding_parts,
+            products, partial_sums, output)
 
 
 @block
@@ -656,13 +675,13 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     Softmax: softmax_cycles() from start to done, alone in the kernel.
     Reset: synchronous, both paths idle."""
     p, w, lb = cfg.lanes, cfg.data_bits, cfg.lane_bits
-    vb, fb = cfg.LUT_VALUE_BITS, cfg.lut_frac_bits
+    vb, fb = cfg.lut_value_bits, cfg.lut_frac_bits
     SOFTMAX = int(isa.ActFunc.SOFTMAX)
     TANH, SOFTSIGN, HARD_SIGMOID = int(isa.ActFunc.TANH), int(isa.ActFunc.SOFTSIGN), int(isa.ActFunc.HARD_SIGMOID)
     base_of, _, depth_rom = rom_layout(cfg)
     ab = clog2(depth_rom)
     s0b = clog2(2 * fb + w + 1)          # shift0 <= 2F + W
-    ob = clog2(vb + fb + 1)              # s = 16 + F - shift1 <= 16 + F
+    ob = clog2(vb + fb + 1)              # s = V + F - shift1 <= V + F
     fwb = clog2(w)
     sb = vb + fb + 2
     lt_sigmoid, lt_softsign, lt_exp = clog2(cfg.lut_depth), clog2(cfg.softsign_lut_depth), clog2(cfg.exp_lut_depth)
@@ -714,7 +733,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     # issue unit (the longest path of the design at 3e92579: 9.95 ns, 3.97 ns of it that route).
     # One table of 2^(2 + s0b) entries would become a block RAM; three of 2^s0b stay in LUTs.
     def shift1_fields(shift1):
-        so = ((vb + fb - shift1) % 64) % (1 << ob)   # output shift s = 16 + F - shift1 (mod 64 for the softmax's)
+        so = ((vb + fb - shift1) % 64) % (1 << ob)   # output shift s = V + F - shift1 (mod 64 for the softmax's)
         hhi = (1 << (so - 1 - fb)) % (1 << vb) if so >= fb + 1 else 0  # rounding constant 2^(s-1), high part
         hlow = 1 << (so - 1) if 1 <= so <= fb else 0            # ... low part
         mask = 0 if so >= sb - w else ((1 << (sb - w)) - 1) ^ ((1 << so) - 1)  # pairs from bit s + W - 1 up

@@ -10,6 +10,14 @@ import hashlib
 import json
 
 DATA_TYPES = {"int16": 16, "int8": 8}
+# The activation tables per data type: bits of a table value (unsigned Q0.V) and the default
+# interpolation bits F. An int8 result has at most 7 fraction bits, so Q0.12 values leave 4 guard
+# bits below it; F = 4 keeps every input bit of an int8 format with up to 8 fraction bits (the
+# tables' finest step is 2^-6, sigmoid's 2^-4). With V + F = 16 the softmax unit's E and Q are 17
+# bits, so each of its products is one 18x18 multiplier block (lanes 4, int8: 7,939 LUT4 and 17
+# MULT18 against 8,314 and 20 with the int16 tables' 16 and 8).
+LUT_VALUE_BITS = {"int16": 16, "int8": 12}
+LUT_FRAC_BITS = {"int16": 8, "int8": 4}
 AXI_DATA_WIDTHS = (32, 64, 128)
 
 
@@ -38,7 +46,8 @@ class ProcessorConfig:
     lut_depth      L: entries of the element-wise tables (sigmoid, hard-sigmoid, softsign; tanh is
                    derived from sigmoid, see rtl/lut.py).
     lut_range_log2 r: the tables cover |x| in [0, 2**r]; beyond that the output saturates.
-    lut_frac_bits  interpolation bits between two table entries.
+    lut_frac_bits  F: interpolation bits between two table entries; None (the default) takes
+                   the data type's (LUT_FRAC_BITS: 8 for int16, 4 for int8).
     softsign_lut_depth  entries of the softsign table (its curvature at 0 needs a finer grid).
     exp_lut_depth  entries of the softmax unit's exp(-u) table (one copy, so it can be finer).
     axi_data_bits  data width of the AXI4 master (external memory).
@@ -54,7 +63,7 @@ class ProcessorConfig:
     imem_depth: int = 256
     lut_depth: int = 256
     lut_range_log2: int = 4
-    lut_frac_bits: int = 8
+    lut_frac_bits: int | None = None
     softsign_lut_depth: int = 1024
     exp_lut_depth: int = 1024
     axi_data_bits: int = 64
@@ -62,9 +71,10 @@ class ProcessorConfig:
     # Fixed by the architecture, not tunable: kept here so every consumer reads them from one place.
     AXI_ADDR_BITS = 32
     BIAS_BITS = 32
-    LUT_VALUE_BITS = 16  # sigmoid table entries are unsigned Q0.16
 
     def __post_init__(self):
+        if self.lut_frac_bits is None:
+            object.__setattr__(self, "lut_frac_bits", LUT_FRAC_BITS.get(self.data_type, LUT_FRAC_BITS["int16"]))
         errors = []
         if self.data_type not in DATA_TYPES:
             errors.append(f"data_type={self.data_type!r}: expected one of {sorted(DATA_TYPES)}")
@@ -161,6 +171,11 @@ class ProcessorConfig:
         return self.data_bits // 8
 
     @property
+    def lut_value_bits(self) -> int:
+        """V: the activation tables hold unsigned Q0.V values (LUT_VALUE_BITS: 16 for int16, 12 for int8)."""
+        return LUT_VALUE_BITS[self.data_type]
+
+    @property
     def lut_addr_bits(self) -> int:
         return clog2(self.lut_depth)
 
@@ -174,8 +189,12 @@ class ProcessorConfig:
         """Add one --option per parameter to an argparse parser (defaults: the class defaults)."""
         group = parser.add_argument_group("processor configuration")
         for f in dataclasses.fields(ProcessorConfig):
-            group.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default,
-                               metavar=f.name.upper())
+            if f.default is None:  # taken from the data type (lut_frac_bits)
+                group.add_argument("--" + f.name.replace("_", "-"), type=int, default=None, metavar=f.name.upper(),
+                                   help="default: " + ", ".join(f"{v} for {t}" for t, v in LUT_FRAC_BITS.items()))
+            else:
+                group.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default,
+                                   metavar=f.name.upper())
 
     @classmethod
     def from_arguments(cls, args) -> "ProcessorConfig":
@@ -192,9 +211,9 @@ class ProcessorConfig:
 
     def short_id(self) -> str:
         """Short readable id for pytest ids and build folders, e.g. ``p16-int16``; parameters that
-        differ from the defaults are appended."""
+        differ from the defaults (of the config's data type) are appended."""
         parts = [f"p{self.lanes}", self.data_type]
-        default = ProcessorConfig()
+        default = ProcessorConfig(data_type=self.data_type)
         for f in dataclasses.fields(self):
             if f.name not in ("lanes", "data_type") and getattr(self, f.name) != getattr(default, f.name):
                 parts.append(f"{f.name}{getattr(self, f.name)}")

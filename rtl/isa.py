@@ -349,7 +349,7 @@ def field_limits(cfg) -> dict[tuple[Op, str], int]:
         (Op.FC, "shift0"): cfg.acc_bits - 1,
         (Op.FC, "shift1"): cfg.data_bits - 1,
         (Op.ACT, "shift0"): 2 * fb + cfg.data_bits,
-        (Op.ACT, "shift1"): cfg.LUT_VALUE_BITS + fb,
+        (Op.ACT, "shift1"): cfg.lut_value_bits + fb,
         (Op.EW, "shift0"): cfg.data_bits - 1,
         (Op.EW, "shift1"): cfg.data_bits - 1,
         (Op.EW, "shift2"): 2 * cfg.data_bits,

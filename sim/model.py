@@ -90,7 +90,7 @@ class Machine:
         self.written[f["dst"]:f["dst"] + n_rows] = self.written[f["src0"]:f["src0"] + k].all()
 
     def _lookup(self, function: str, mag: np.ndarray, shift0: int) -> np.ndarray:
-        """Interpolated table value at |x| = mag, in Q0.(16+F): index (mag << 2F) >> shift0,
+        """Interpolated table value at |x| = mag, in Q0.(V+F) (V = lut_value_bits): index (mag << 2F) >> shift0,
         F fraction bits between entries, saturating at the last entry."""
         fb = self.cfg.lut_frac_bits
         t, d = self.tables[function]
@@ -116,8 +116,8 @@ class Machine:
         func = isa.ActFunc(f["func"])
         table = {isa.ActFunc.SIGMOID: "sigmoid", isa.ActFunc.TANH: "sigmoid",
                  isa.ActFunc.HARD_SIGMOID: "hard-sigmoid", isa.ActFunc.SOFTSIGN: "softsign"}[func]
-        y = self._lookup(table, np.abs(x), f["shift0"])  # f(|x|) in Q0.(16+fb)
-        one = 1 << (cfg.LUT_VALUE_BITS + fb)
+        y = self._lookup(table, np.abs(x), f["shift0"])  # f(|x|) in Q0.(V+fb)
+        one = 1 << (cfg.lut_value_bits + fb)
         if func in (isa.ActFunc.SIGMOID, isa.ActFunc.HARD_SIGMOID):
             r = np.where(x >= 0, y, one - y)  # f(-x) = 1 - f(x)
         elif func == isa.ActFunc.TANH:
@@ -125,19 +125,19 @@ class Machine:
             r = np.where(x >= 0, r, -r)
         else:
             r = np.where(x >= 0, y, -y)  # softsign is odd
-        out = round_shift(r, cfg.LUT_VALUE_BITS + fb - f["shift1"])
+        out = round_shift(r, cfg.lut_value_bits + fb - f["shift1"])
         # Bounded functions: clipping 1.0 to the largest code is not an overflow, so not counted.
         self.abuf[f["dst"]:f["dst"] + n] = np.clip(out, cfg.data_min, cfg.data_max)
         self.written[f["dst"]:f["dst"] + n] = self.written[f["src0"]:f["src0"] + n].copy()
 
     def _softmax(self, z: np.ndarray, shift0: int, out_frac: int) -> np.ndarray:
         """exp(z - max) from the exp table, summed, one division 2^N // sum, then
-        p = round(e * (2^N // sum) / 2^(N - out_frac)), N = 2 * (16 + F)."""
+        p = round(e * (2^N // sum) / 2^(N - out_frac)), N = 2 * (V + F)."""
         cfg = self.cfg
         if not len(z):
             return z
         e = self._lookup("exp", z.max() - z, shift0)
-        n_bits = 2 * (cfg.LUT_VALUE_BITS + cfg.lut_frac_bits)
+        n_bits = 2 * (cfg.lut_value_bits + cfg.lut_frac_bits)
         recip = (1 << n_bits) // int(e.sum())
         return np.clip(round_shift(e * recip, n_bits - out_frac), cfg.data_min, cfg.data_max)
 
@@ -392,7 +392,7 @@ class CycleModel:
 
         FC    N = rows*ceil(cols/P)    N + 13 + log2(P)
         ACT   N = ceil(length/P)       N + 13             EW   N + 9
-        ACT softmax  3*length + (17 + lut_frac_bits) + 18
+        ACT softmax  3*length + (lut_value_bits + lut_frac_bits + 1) + 18
         DMA   5 cycles to the first address handshake (2 for the program fetch), then per burst of
               B beats: read mem_read_latency + B - 1 cycles to the last beat (+1 cycle per 32-bit
               entry for bias loads), write 6 per beat + mem_write_latency to the response; 3 cycles
@@ -562,9 +562,9 @@ class CycleModel:
             words = n * -(-f["cols"] // p)
             dur = words + 13 + cfg.lane_bits
         elif softmax:
-            # three element-serial passes and a restoring division of 17 + F quotient bits
+            # three element-serial passes and a restoring division of V + F + 1 quotient bits
             words = 0
-            dur = 3 * n + (cfg.LUT_VALUE_BITS + cfg.lut_frac_bits + 1) + 18
+            dur = 3 * n + (cfg.lut_value_bits + cfg.lut_frac_bits + 1) + 18
         elif op in (Op.ACT, Op.EW):
             words = -(-n // p)
             dur = words + (13 if op == Op.ACT else 9)

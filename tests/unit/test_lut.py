@@ -50,9 +50,9 @@ def error_bound(cfg: ProcessorConfig, func: ActFunc, frac_out: int) -> float:
     plus output rounding 2^-(frac_out+1); hard-sigmoid: 1.0 is stored as 1 - 2^-16, so its lower
     saturation is one output step high (1 - T[L] rounds up to 2^-15)."""
     h = 2.0 ** cfg.lut_range_log2 / cfg.table_depth(TABLE[func])
-    table = h * h / 8 * CURVATURE[func] + 2.0 ** -(cfg.LUT_VALUE_BITS + 1)
+    table = h * h / 8 * CURVATURE[func] + 2.0 ** -(cfg.lut_value_bits + 1)
     if func == ActFunc.HARD_SIGMOID:
-        return 2.0 ** -frac_out + 2.0 ** -(cfg.LUT_VALUE_BITS + 1)
+        return 2.0 ** -frac_out + 2.0 ** -(cfg.lut_value_bits + 1)
     return (2 if func == ActFunc.TANH else 1) * table + 2.0 ** -(frac_out + 1)
 
 
