@@ -268,6 +268,12 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # flip-flop and not behind the LUT RAM's read (n_ptr -> LUT RAM -> comparators was the
     # longest path, 8.63 ns, after the ACT decode tables)
     n_hazards = Signal(intbv(0)[HZW:])
+    # ... and a replica of it for slots 4 to 6 and the comparison with the issue stage: N's range
+    # ends fan out to 80 range comparators over the die, and the slowest comparator-to-hit path
+    # had 5.0 of its 7.25 ns in routing (d3e34fc, seed 1). The replica has no reset, so synthesis
+    # does not merge it with n_hazards (Yosys merges identical registers, `keep` or not); its value
+    # after a reset is never compared (N is empty until it loads again).
+    n_hazards_b = Signal(intbv(0)[HZW:])
     fifo_head_hazards = Signal(intbv(0)[HZW:])
     # Whether an instruction conflicts with the one before it in program order (its predecessor
     # in the buffer, so in R -> I order too): compared as it arrives, against the previous
@@ -436,6 +442,15 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             buf_hazards[w_ptr].next = f_hazards
             buf_preds[w_ptr].next = f_pred
 
+    @always(clk.posedge)
+    def replica():
+        # no reset: see n_hazards_b. Loads exactly when `queue` loads n_hazards (outside reset)
+        if not restart and fetch_on and n_load:
+            if q_count != 0:
+                n_hazards_b.next = fifo_head_hazards
+            else:
+                n_hazards_b.next = f_hazards
+
     @always_comb
     def buffer_read():
         r_word.next = buf_words[r_ptr]
@@ -558,12 +573,14 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     i_ranges = (i_r0lo, i_r0hi, i_r1lo, i_r1hi, i_wlo, i_whi)
     # the instruction R takes next: its ranges against the issue stage's (for the slot that one
     # enters as R takes it) and, in every slot, against the slot's recorded ranges
-    n_ranges, n_res, n_kernel = hazard_word_fields(n_hazards)
+    n_fields = hazard_word_fields(n_hazards)        # slots 0 to 3
+    n_fields_b = hazard_word_fields(n_hazards_b)    # slots 4 to 6 and the issue stage
     n_vs_issue = Signal(bool(0))
-    next_vs_issue = range_conflict(n_ranges, n_res, n_kernel, i_ranges, i_res, i_kernel, True, n_vs_issue)
+    next_vs_issue = range_conflict(*n_fields_b, i_ranges, i_res, i_kernel, True, n_vs_issue)
     slot_hits = [Signal(bool(0)) for _ in range(N_SLOTS)]
     slot_blocks = [hazard_slot(clk, rst, SLOT_KERNEL[k], SLOT_KERNEL[k] == K_EW, slot_free(k), load(k), i_ranges, i_res,
-                               n_ranges, n_res, n_kernel, r_load, n_vs_issue, slot_hits[k]) for k in range(N_SLOTS)]
+                               *(n_fields if k < 4 else n_fields_b), r_load, n_vs_issue, slot_hits[k])
+                   for k in range(N_SLOTS)]
     slot_hit = ConcatSignal(*reversed(slot_hits))
     # R's instruction against the issue stage's: R's predecessor bit (see prev_hazards), loaded as
     # R takes N's instruction. When R takes one while the issue stage holds an instruction, that
@@ -945,7 +962,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 state.next = State.IDLE
 
-    return (fetch_address, fetch, queue_control, queue, buffer_write, buffer_read, decode, done_ahead, liveness, next_vs_issue,
+    return (fetch_address, fetch, queue_control, queue, replica, buffer_write, buffer_read, decode, done_ahead, liveness, next_vs_issue,
             slot_blocks, arrival_vs_prev, predecessor_conflict, register_hit_i, trip_count,
             slot_of_issue_stage, conflicts, decide,
             issue_valid, issue_register, slots, loop_now, loop_ahead, loop_counter, front_end, drain_ahead, control)
