@@ -339,8 +339,8 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
     `start`, late from the issue decision, enables only fetch, busy and the state); start (in:
     only in a cycle with load), done (out, pulse in the cycle after the last write's en),
     done_soon (out: done is high in the next cycle, combinational from registers),
-    busy (out: from the cycle after start to done); dec (dst, src0 and its region, length,
-    shift0 = exp index shift, shift1 = output fraction bits, sampled at start); rd (AbufReadPort:
+    busy (out: from the cycle after start to done); dec (dst, src0 and its region, length and
+    one_row, shift0 = exp index shift, shift1 = output fraction bits, sampled at start); rd (AbufReadPort:
     en, region, addr out), rd_data (in, the port's data: the row holding the element); wr
     (AbufWritePort out, one element per write, replicated in every lane); u_out (out, u = m - z,
     combinational, for lane 0 of the element-wise lanes, whose index stage the softmax borrows),
@@ -485,8 +485,8 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
             oaddr.next = dec.dst
             n.next = dec.length
             fleft.next = dec.length
-            fone.next = dec.length == 1
-            n_one.next = dec.length == 1
+            fone.next = dec.one_row      # length == 1, predecoded
+            n_one.next = dec.one_row
             fpass.next = P_MAX
         # a start comes only in IDLE or OUT (see above), so RUN and DIV do not test it: the late
         # start then enables neither the divider's registers nor its step counter
@@ -665,8 +665,8 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
       clk, rst  clock; synchronous active-high reset (idle, nothing in flight)
       ctl       KernelCtl: start in; ready (element-wise functions; a softmax needs the kernel
                 empty, which the issue unit checks), busy, done out
-      dec       Decoded fields, sampled at start: func, dst, src0, length, shift0, shift1 and the
-                regions of src0 and dst
+      dec       Decoded fields, sampled at start: func, dst, src0, length (and one_row), shift0,
+                shift1 and the regions of src0 and dst
       rd        AbufReadPort (en, region, addr out; data in); wr AbufWritePort out
     Timing, element-wise: words of P elements, one per cycle from the cycle after start; the
     next instruction may start in the cycle of the last word (vector_unit.stream_control); the

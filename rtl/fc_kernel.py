@@ -35,7 +35,9 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
       ctl           KernelCtl: start in; ready, busy, done out
       dec           Decoded fields, sampled at start: dst, src0 (and src0_region: V or Z), src1
                     (weight word address), length (rows), cols (K >= 1), bias, shift0, shift1,
-                    split (the products of columns < split are shifted left by shift1)
+                    split (the products of columns < split are shifted left by shift1);
+                    fc_one_word and one_row, predecoded (rtl.predecode.kernel_flags): they must
+                    agree with cols and length
       rd            AbufReadPort (en, region, addr out; data in, READ_LATENCY)
       wr            AbufWritePort out: one result element per row, replicated in every lane
       wram, bram    RamPort read sides of the weight buffer (raddr out, rdata in, latency
@@ -102,10 +104,13 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         # the next word's flags, which the sequencer registers, and so whether it will be free
         # then: `ready` is a register computed from them (vector_unit.stream_control)
         if not s_valid or (s_last and s_last_row):
-            s_last_n.next = kw_start == 1
-            s_last_row_n.next = dec.length == 1
+            # predecoded (rtl/predecode.py): an adder and 16-bit comparators here, on fields the
+            # issue unit registers across the die, were the critical path (ce5ca32, two seeds).
+            # With a start the instruction is an FC of length >= 1
+            s_last_n.next = dec.fc_one_word
+            s_last_row_n.next = dec.one_row
             seq_free_next.next = 1
-            seq_free_next_if_start.next = dec.length == 0 or (kw_start == 1 and dec.length == 1)
+            seq_free_next_if_start.next = dec.fc_one_word and dec.one_row
         elif s_last:  # the last word of a row that is not the last row
             s_last_n.next = kw == 1
             s_last_row_n.next = row + 2 == rows

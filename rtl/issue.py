@@ -236,7 +236,13 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     f_word = Signal(intbv(0)[IW:])
     f_pc = Signal(intbv(0)[16:])
     fl_active = Signal(bool(0))          # the fetch is inside a loop it will wrap
-    fl_start, fl_end = Signal(intbv(0)[16:]), Signal(intbv(0)[16:])
+    fl_start = Signal(intbv(0)[16:])     # the loop's first instruction
+    fl_before_end = Signal(intbv(0)[16:])  # the pc before its ENDLOOP (the loop's jump - 2)
+    # fa is the loop's ENDLOOP, registered (exact whenever fl_active): the wrap decision reads one
+    # flip-flop, not a 16-bit comparator behind the fetch's late controls (fa's 16 inputs were 15
+    # of the 17 endpoints late at 150 MHz, ce5ca32 seed 2). It is set as fa steps onto the end,
+    # from fa == fl_before_end: one comparator of registers, no adder
+    fa_at_end = Signal(bool(0))
     fl_passes = Signal(intbv(0)[32:])    # passes left including the current one (a cycle late, see fl_wrapped)
     fl_wrapped = Signal(bool(0))         # the fetch wrapped in the previous cycle: fl_passes counts it now
     # R, N and the FIFO are places in one buffer (LUT RAM), written only as instructions arrive
@@ -301,7 +307,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         imem_raddr.next = fa
 
     B_COUNT_ZERO, B_COUNT_MANY = LAY.fields["count_zero"][0], LAY.fields["count_many"][0]
-    (last_hi, last_lo) = LAY.hi_lo("loop_last")
+    B_LOOP_SEQ, B_LOOP_SHORT = LAY.fields["loop_seq"][0], LAY.fields["loop_short"][0]
+    (before_end_hi, before_end_lo) = LAY.hi_lo("loop_before_end")
     seq_len_zero, seq_len_many = Signal(bool(0)), Signal(bool(0))  # SEQ_LEN is constant during a run
     seq_len_over2 = Signal(bool(0))    # SEQ_LEN > 2
     fl_more = Signal(bool(0))          # the loop has passes left after the current one
@@ -316,6 +323,21 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     fl_dec = Signal(intbv(0)[32:])
     fl_over2 = Signal(bool(0))
 
+    at_end_next = Signal(bool(0))   # fa + 1 is the ENDLOOP of the loop the fetch is in (or learns now)
+
+    @always_comb
+    def fetch_loop_end():
+        # A LOOP in the fetched register brings its own end. It was presented two cycles ago, so
+        # fa is its pc + 2 if an address was presented in the cycle between (pv), else its pc + 1,
+        # and its ENDLOOP is at its pc + 3 or later: fa + 1 is the end exactly when pv and the
+        # body is the shortest (loop_short), and no second comparator is needed. (A LOOP with a
+        # body shorter than that, or nested in a running loop, where this would not hold, faults
+        # as it issues, before anything fetched after it.)
+        if f_valid and f_word[opcode_hi:opcode_lo] == OP_LOOP:
+            at_end_next.next = f_word[B_LOOP_SHORT] and pv
+        else:
+            at_end_next.next = fa == fl_before_end
+
     @always_seq(clk.posedge, reset=rst)
     def fetch():
         # The fetch learns a LOOP from its predecoded fields when the LOOP reaches the fetched
@@ -324,6 +346,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         # two instructions between a LOOP and its ENDLOOP, so the registers are in place before
         # the ENDLOOP's address is presented: every decision below reads registers only.
         zero = bool(0)
+        learn = bool(0)
         present = bool(0)
         # comparisons with small constants as bit tests: a magnitude comparator would be a
         # 32-bit carry chain
@@ -338,43 +361,63 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             fl_passes.next = fl_dec
         if restart:
             fa.next = 0
+            fa_at_end.next = 0
             pv.next = 0
             f_valid.next = 0
             fl_active.next = 0
         elif fetch_on:
-            if f_valid and f_word[opcode_hi:opcode_lo] == OP_LOOP:
-                if f_word[func_hi:func_lo] == LOOPCOUNT_SEQ_LEN:
-                    zero = bool(seq_len_zero)
+            # a LOOP of no passes, from predecoded bits (count_zero: an immediate count of 0)
+            zero = bool(f_valid and (f_word[B_COUNT_ZERO] or (f_word[B_LOOP_SEQ] and seq_len_zero)))
+            learn = bool(f_valid and f_word[opcode_hi:opcode_lo] == OP_LOOP)
+            if learn:
+                if f_word[B_LOOP_SEQ]:
                     fl_more.next = seq_len_many
                     fl_passes.next = seq_len
                     fl_over2.next = seq_len_over2
                 else:
-                    zero = bool(f_word[B_COUNT_ZERO])
                     fl_more.next = f_word[B_COUNT_MANY]
                     fl_passes.next = f_word[length_hi:length_lo]
                     fl_over2.next = f_word[length_hi:length_lo + 2] != 0 or f_word[length_lo + 2:length_lo] == 3
                 fl_active.next = not zero
                 fl_start.next = f_pc + 1
-                fl_end.next = f_word[last_hi:last_lo]
+                fl_before_end.next = f_word[before_end_hi:before_end_lo]
             present = (r_valid + n_valid + q_count + pv + f_valid) < FETCH_LIMIT and not zero
             if present:
-                if fl_active and fa == fl_end:
+                if fl_active and fa_at_end:
                     if fl_more:
                         fa.next = fl_start
                         fl_wrapped.next = 1
                         fl_more.next = fl_over2
+                        # a legal loop's first instruction is not its ENDLOOP (its body holds
+                        # three or more, isa loop_bad)
+                        fa_at_end.next = 0
                     else:
                         fa.next = fa + 1
                         fl_active.next = 0
+                        fa_at_end.next = at_end_next
                 else:
                     fa.next = fa + 1
+                    fa_at_end.next = at_end_next
             elif zero:
                 fa.next = f_word[dst_hi:dst_lo]  # a loop of no iterations: continue at its jump
+            elif learn:
+                # fa holds: it is at most the LOOP's pc + 2 (fetched two cycles ago), and a legal
+                # loop's ENDLOOP is at its pc + 3 or later. (A LOOP that breaks this rule or the
+                # one above, isa loop_bad, faults as it issues, before anything fetched after it.)
+                fa_at_end.next = 0
             pv.next = present
             p_pc.next = fa
             f_valid.next = pv and not zero   # the instruction after a zero-trip LOOP is dropped
-            f_word.next = imem_rdata         # the memory's output straight into a register
             f_pc.next = p_pc
+
+    @always(clk.posedge)
+    def fetch_word():
+        # The memory's output straight into a register with no reset (f_valid says whether it
+        # holds anything): Yosys's flow (rtl/synth.py) moves it into the block RAM's own output
+        # register, so the word leaves the memory from a register and not 4.4 ns after the clock
+        # (f_word was 26 of the 90 endpoints late at 150 MHz, ce5ca32 seed 1)
+        if fetch_on:
+            f_word.next = imem_rdata
 
     r_load = Signal(bool(0))       # R takes N's instruction at this edge (or empties)
     n_load = Signal(bool(0))       # N takes a new instruction at this edge (or empties)
@@ -475,6 +518,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     (reg1_hi, reg1_lo), (regw_hi, regw_lo) = LAY.hi_lo("reg1"), LAY.hi_lo("regw")
     B_ILLEGAL, B_OVERFLOW, B_REGION_ERR = LAY.fields["illegal"][0], LAY.fields["overflow"][0], LAY.fields["region_err"][0]
     B_BLOCKING, B_EMPTY, B_SOFTMAX = LAY.fields["blocking"][0], LAY.fields["empty"][0], LAY.fields["softmax"][0]
+    B_ONE_WORD, B_ONE_ROW = LAY.fields["one_word"][0], LAY.fields["one_row"][0]
     B_LOOP_BAD, B_LOOP_END = LAY.fields["loop_bad"][0], LAY.fields["loop_end"][0]
 
     @always_comb
@@ -797,6 +841,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             dec.src0_region.next = d_reg0
             dec.src1_region.next = d_reg1
             dec.dst_region.next = d_regw
+            dec.fc_one_word.next = r_word[B_ONE_WORD]
+            dec.one_row.next = r_word[B_ONE_ROW]
 
     @always_seq(clk.posedge, reset=rst)
     def slots():
@@ -962,7 +1008,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 state.next = State.IDLE
 
-    return (fetch_address, fetch, queue_control, queue, replica, buffer_write, buffer_read, decode, done_ahead, liveness, next_vs_issue,
+    return (fetch_address, fetch_loop_end, fetch, fetch_word, queue_control, queue, replica, buffer_write, buffer_read, decode,
+            done_ahead, liveness, next_vs_issue,
             slot_blocks, arrival_vs_prev, predecessor_conflict, register_hit_i, trip_count,
             slot_of_issue_stage, conflicts, decide,
             issue_valid, issue_register, slots, loop_now, loop_ahead, loop_counter, front_end, drain_ahead, control)

@@ -15,8 +15,17 @@ Per instruction (the `layout`, bits above the 128 instruction bits):
     empty         FC, ACT or EW of length 0 (leaves the issue stage without a kernel)
     softmax       ACT func 4 (needs the ACT kernel to itself)
     loop_bad      a LOOP whose jump leaves too short a body (jump < pc + 4)
-    loop_last     a LOOP's jump - 1 (the pc of its ENDLOOP), 16 bits
-    count_zero, count_many   a LOOP's immediate count is 0, is more than 1
+    loop_before_end   a LOOP's jump - 2 (the pc before its ENDLOOP), 16 bits: the fetch knows the
+                  end is next by one comparator (rtl/issue.py)
+    loop_short    a LOOP whose body is the shortest legal one (jump = pc + 4)
+    count_zero    a LOOP with an immediate count of 0 (the fetch skips it without a comparator)
+    count_many    the count field is more than 1 (read for a LOOP with an immediate count)
+    loop_seq      a LOOP counted by the SEQ_LEN register
+    one_word      an FC whose rows are one weight word each (1 <= cols <= lanes)
+    one_row       a length of 1 (FC: one output row)
+                  (the FC kernel's `ready` for its next start is a register computed from these:
+                  from the 16-bit fields, an adder and two comparators, it was the critical path
+                  of ce5ca32's placement at two seeds)
     loop_end      the instruction sits at the end of the loop of the nearest LOOP before it (its
                   jump - 1): while that loop runs, only an ENDLOOP may sit there. Programs load in
                   address order, and inside a running loop no other LOOP can precede the pc (a
@@ -82,13 +91,21 @@ def layout(cfg: ProcessorConfig) -> Layout:
     lob, hib = hazard_bits(cfg)
     spec = [("kernel", 3), ("illegal", 1), ("overflow", 1), ("region_err", 1), ("blocking", 1), ("empty", 1),
             ("softmax", 1), ("loop_bad", 1), ("loop_end", 1), ("count_zero", 1), ("count_many", 1),
-            ("loop_last", 16), ("reg0", 2), ("reg1", 2), ("regw", 2), ("res", len(isa.Resource)),
+            ("loop_seq", 1), ("loop_short", 1), ("one_word", 1), ("one_row", 1), ("loop_before_end", 16), ("reg0", 2), ("reg1", 2),
+            ("regw", 2), ("res", len(isa.Resource)),
             ("r0lo", lob), ("r0hi", hib), ("r1lo", lob), ("r1hi", hib), ("wlo", lob), ("whi", hib)]
     fields, at = {}, isa.INSTR_BITS
     for name, w in spec:
         fields[name] = (at, w)
         at += w
     return Layout(fields, at)
+
+
+def kernel_flags(cfg: ProcessorConfig, op: Op, fields: dict[str, int]) -> dict[str, bool]:
+    """The predecoded facts a kernel reads beside the instruction's fields (rtl.interfaces.Decoded:
+    fc_one_word, one_row), as imem_predecode computes them."""
+    cols, n = fields.get("cols", 0), fields.get("length", 0)
+    return {"fc_one_word": op == Op.FC and 1 <= cols <= cfg.lanes, "one_row": n == 1}
 
 
 @block
@@ -142,6 +159,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     LOADTARGET_ABUF, LOADTARGET_WBUF, LOADTARGET_BBUF = (int(isa.LoadTarget.ABUF), int(isa.LoadTarget.WBUF),
                                                          int(isa.LoadTarget.BBUF))
     MAX_ACTFUNC, MAX_EWFUNC = int(max(isa.ActFunc)), int(max(isa.EwFunc))
+    LOOPCOUNT_SEQ_LEN = int(isa.LoopCount.SEQ_LEN)
     MAX_LOADTARGET, MAX_LOOPCOUNT, MAX_OP = int(max(isa.LoadTarget)), int(max(isa.LoopCount)), int(max(Op))
     OP_ACT, OP_EW, OP_FC, OP_LOAD, OP_LOOP, OP_STORE = (int(Op.ACT), int(Op.EW), int(Op.FC), int(Op.LOAD),
                                                         int(Op.LOOP), int(Op.STORE))
@@ -175,8 +193,9 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     a_kw = Signal(intbv(0)[16 - lb + 1:])
     a_src1 = Signal(intbv(0)[16:])
     a_loop_bad, a_loop_end = Signal(bool(0)), Signal(bool(0))
-    a_count_zero, a_count_many = Signal(bool(0)), Signal(bool(0))
-    a_loop_last = Signal(modbv(0)[16:])
+    a_count_zero, a_count_many, a_loop_seq = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    a_loop_short = Signal(bool(0))
+    a_loop_before_end = Signal(modbv(0)[16:])
     loop_jump = Signal(intbv(0)[16:])  # jump of the nearest LOOP written before this instruction
 
     @always_seq(clk.posedge, reset=rst)
@@ -300,8 +319,10 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
             # the loop rules that depend on the pc (the write address): a first instruction
             # starts a program, so no LOOP precedes it
             a_loop_bad.next = op == OP_LOOP and word[dst_hi:dst_lo] < dma_iram.waddr + 4
-            a_loop_last.next = word[dst_hi:dst_lo] - 1
-            a_count_zero.next = n == 0
+            a_loop_short.next = word[dst_hi:dst_lo] == dma_iram.waddr + 4
+            a_loop_before_end.next = word[dst_hi:dst_lo] - 2
+            a_count_zero.next = op == OP_LOOP and func != LOOPCOUNT_SEQ_LEN and n == 0
+            a_loop_seq.next = op == OP_LOOP and func == LOOPCOUNT_SEQ_LEN
             a_count_many.next = (n >> 1) != 0  # n > 1 without a carry chain
             a_loop_end.next = dma_iram.waddr != 0 and dma_iram.waddr + 1 == loop_jump
             if op == OP_LOOP:
@@ -328,8 +349,10 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     b_src1_past = Signal(bool(0))   # src1 > wbuf_words
     b_room = Signal(intbv(0, min=0, max=cfg.wbuf_words + 1))  # wbuf_words - src1 when not past
     b_loop_bad, b_loop_end = Signal(bool(0)), Signal(bool(0))
-    b_count_zero, b_count_many = Signal(bool(0)), Signal(bool(0))
-    b_loop_last = Signal(intbv(0)[16:])
+    b_count_zero, b_count_many, b_loop_seq = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    b_loop_short = Signal(bool(0))
+    b_one_word, b_one_row = Signal(bool(0)), Signal(bool(0))
+    b_loop_before_end = Signal(intbv(0)[16:])
 
     @always(clk.posedge)
     def weight_words():
@@ -366,7 +389,11 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         b_loop_end.next = a_loop_end
         b_count_zero.next = a_count_zero
         b_count_many.next = a_count_many
-        b_loop_last.next = a_loop_last
+        b_loop_seq.next = a_loop_seq
+        b_loop_short.next = a_loop_short
+        b_one_word.next = a_fc and a_kw == 1
+        b_one_row.next = a_rows == 1
+        b_loop_before_end.next = a_loop_before_end
         res[:] = 0
         # read 0
         if a_r0lo < V_HI:
@@ -446,11 +473,11 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     d1, d2, d3, e1, e2, e3 = [Signal(bool(0)) for _ in range(6)]
     f = lay.fields
     (o_kernel, o_illegal, o_overflow, o_region_err, o_blocking, o_empty, o_softmax, o_loop_bad, o_loop_end,
-     o_count_zero, o_count_many, o_loop_last, o_reg0, o_reg1, o_regw, o_res, o_r0lo, o_r0hi, o_r1lo, o_r1hi, o_wlo,
-     o_whi) = (f[k][0] for k in (
+     o_count_zero, o_count_many, o_loop_seq, o_loop_short, o_one_word, o_one_row, o_loop_before_end, o_reg0, o_reg1, o_regw, o_res,
+     o_r0lo, o_r0hi, o_r1lo, o_r1hi, o_wlo, o_whi) = (f[k][0] for k in (
         "kernel", "illegal", "overflow", "region_err", "blocking", "empty", "softmax", "loop_bad", "loop_end",
-        "count_zero", "count_many", "loop_last", "reg0", "reg1", "regw", "res", "r0lo", "r0hi", "r1lo", "r1hi",
-        "wlo", "whi"))
+        "count_zero", "count_many", "loop_seq", "loop_short", "one_word", "one_row", "loop_before_end", "reg0", "reg1", "regw", "res",
+        "r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi"))
     IB = isa.INSTR_BITS
     NR = NRES
 
@@ -472,7 +499,11 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         word[o_loop_end] = b_loop_end
         word[o_count_zero] = b_count_zero
         word[o_count_many] = b_count_many
-        word[o_loop_last + 16:o_loop_last] = b_loop_last
+        word[o_loop_seq] = b_loop_seq
+        word[o_loop_short] = b_loop_short
+        word[o_one_word] = b_one_word
+        word[o_one_row] = b_one_row
+        word[o_loop_before_end + 16:o_loop_before_end] = b_loop_before_end
         word[o_reg0 + 2:o_reg0] = b_reg0
         word[o_reg1 + 2:o_reg1] = b_reg1
         word[o_regw + 2:o_regw] = b_regw

@@ -22,6 +22,7 @@ from rtl.config import ProcessorConfig
 from rtl.ew_kernel import ew_kernel
 from rtl.fc_kernel import fc_kernel
 from rtl.interfaces import AbufReadPort, AbufWritePort, Decoded, KernelCtl, RamPort
+from rtl.predecode import kernel_flags
 from rtl.primitives import pipelined_ram, ram
 from rtl.top import clock_gen
 from sim.model import Machine
@@ -172,6 +173,8 @@ class KernelBench:
                     continue  # the weight address
                 region = isa.region_of(cfg, fields.get(name, 0))
                 getattr(self.dec, f"{name}_region").next = 0 if region is None else int(region)
+            for name, v in kernel_flags(cfg, op, fields).items():
+                getattr(self.dec, name).next = v
             ctl.start.next = 1
             yield clk.posedge
             ctl.start.next = 0

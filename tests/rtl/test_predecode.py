@@ -1,9 +1,10 @@
-"""MyHDL-native test of rtl/predecode.py's scoreboard ranges.
+"""MyHDL-native test of rtl/predecode.py's scoreboard ranges and kernel facts.
 
 Random legal FC, ACT, EW, LOAD and STORE instructions go through imem_predecode as the DMA writes
 them. Each predecoded word's six range ends must equal the instruction's accesses (rtl.isa.accesses)
 converted to scoreboard points, which this test computes on its own from the region bounds: region V
 is counted per element, Z and E per row rounded out, one point after the other in address order.
+It also checks the FC kernel's two predecoded facts (one weight word per row, one row).
 A second test checks, with no RTL, that two ranges' points overlap exactly when the ranges do at
 that granularity. Together they show that the narrower comparators decide the same conflicts.
 """
@@ -72,7 +73,7 @@ def _random_instruction(cfg: ProcessorConfig, rng: random.Random) -> tuple[Op, d
         op = rng.choice([Op.FC, Op.ACT, Op.EW, Op.LOAD, Op.STORE])
         n = rng.choice([1, 2, p - 1, p, p + 1, 3 * p, rng.randrange(1, 8 * p)])
         if op == Op.FC:
-            cols = rng.choice([1, p, 2 * p + 3])
+            cols = rng.choice([1, p, p + 1, 2 * p + 3])
             f = dict(dst=start("fc.write", n, False), src0=start("fc.read", cols, True), waddr=0, length=n,
                      cols=cols, bias=0, shift0=cfg.data_bits, shift1=0, split=cols)
         elif op == Op.ACT:
@@ -146,6 +147,10 @@ def test_predecoded_ranges_are_the_accesses_in_points(cfg):
         got = {s: (field(word, f"{s}lo"), field(word, f"{s}hi")) for s in ("r0", "r1", "w")}
         assert got == expected, f"{op.name} {f}: predecoded {got}, expected points {expected}"
         assert max(hi for _, hi in got.values()) < 1 << hib and max(lo for lo, _ in got.values()) < 1 << lob
+        # the FC kernel's predecoded facts: its rows are one weight word each; one output row
+        one_word = op == Op.FC and f["cols"] <= cfg.lanes
+        assert field(word, "one_word") == one_word, f"{op.name} {f}: one_word {field(word, 'one_word')}"
+        assert field(word, "one_row") == (f["length"] == 1), f"{op.name} {f}: one_row {field(word, 'one_row')}"
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=_config_id)
