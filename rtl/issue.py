@@ -24,6 +24,7 @@ from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, 
 
 from . import isa
 from .config import ProcessorConfig
+from .hazards import range_conflict
 from .predecode import K_ACT, K_DMA, K_EW, K_FC, K_NONE, layout
 
 Op = isa.Op
@@ -32,67 +33,6 @@ FIFO_DEPTH = FETCH_LIMIT - 2  # what is not in N or R
 BUF_DEPTH = FETCH_LIMIT  # R, N and the FIFO share one buffer: every instruction not yet in I
 N_SLOTS = 7           # instructions in flight: FC, FC, ACT, ACT, EW, EW, DMA
 SLOT_KERNEL = (0, 0, 1, 1, 2, 2, 3)
-
-
-@block
-def below(lo, hi, out):
-    """out = lo < hi for a range end `lo` and an exclusive end `hi` at most one bit wider (the end of
-    the last region can be a power of two past the widest start): then hi's top bit or a comparison
-    as wide as lo, so the carry chain is lo's width (rtl/predecode.py, hazard_bits).
-
-    Ports: lo, hi (in); out (out). Latency: combinational. Reset: none."""
-    lw = len(lo)
-    assert len(hi) in (lw, lw + 1), f"range ends of {lw} and {len(hi)} bits"
-    if len(hi) == lw:
-        @always_comb
-        def compare():
-            out.next = lo < hi
-    else:
-        @always_comb
-        def compare():
-            out.next = hi[lw] or lo < hi[lw:]
-    return compare
-
-
-@block
-def range_conflict(new_ranges, new_res, new_kernel, old_ranges, old_res, old_kernel, has_read1: bool, hit):
-    """Whether a new instruction conflicts with an older one: RAW, WAR or WAW on their
-    activation-buffer ranges, or a region port both use from different kernels.
-
-    Ports: new_ranges, old_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi in scoreboard points;
-    empty ranges are [0, 0)); new_res, old_res (in, region ports); new_kernel, old_kernel (in, or a
-    constant); has_read1 (constant: the old instruction's second read range counts); hit (out).
-    Latency: combinational. Reset: none."""
-    n0lo, n0hi, n1lo, n1hi, nwlo, nwhi = new_ranges
-    o0lo, o0hi, o1lo, o1hi, owlo, owhi = old_ranges
-    # a before b's end and b before a's end, for each pair of ranges compared
-    n0_ow, ow_n0, n1_ow, ow_n1, nw_o0, o0_nw, nw_o1, o1_nw, nw_ow, ow_nw = [Signal(bool(0)) for _ in range(10)]
-    # (without has_read1 the old second read range goes unused and synthesis drops its comparators)
-    compares = [below(n0lo, owhi, n0_ow), below(owlo, n0hi, ow_n0), below(n1lo, owhi, n1_ow),
-                below(owlo, n1hi, ow_n1), below(nwlo, o0hi, nw_o0), below(o0lo, nwhi, o0_nw),
-                below(nwlo, o1hi, nw_o1), below(o1lo, nwhi, o1_nw), below(nwlo, owhi, nw_ow),
-                below(owlo, nwhi, ow_nw)]
-
-    @always_comb
-    def combine():
-        # ranges are [lo, hi) with lo < hi when not empty, so "a.lo < b.hi and b.lo < a.hi" is an
-        # overlap only if both are non-empty: an empty range [0, 0) never satisfies 0 < 0
-        h = False
-        if n0_ow and ow_n0:
-            h = True
-        if n1_ow and ow_n1:
-            h = True
-        if nw_o0 and o0_nw:
-            h = True
-        if has_read1 and nw_o1 and o1_nw:
-            h = True
-        if nw_ow and ow_nw:
-            h = True
-        if (new_res & old_res) != 0 and new_kernel != old_kernel:
-            h = True
-        hit.next = h
-
-    return compares, combine
 
 
 @block
@@ -282,16 +222,15 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     n_hazards_b = Signal(intbv(0)[HZW:])
     fifo_head_hazards = Signal(intbv(0)[HZW:])
     # Whether an instruction conflicts with the one before it in program order (its predecessor
-    # in the buffer, so in R -> I order too): compared as it arrives, against the previous
-    # arrival's fields (a register), stored beside it and carried along by N and R. hit_i (R's
-    # instruction against the issue stage's) is then R's bit: no comparator reads R's or N's
-    # fields for it, and the issue decision enables two flip-flops for it, not 100. (Comparing N
-    # against R's fields from the LUT RAM was the longest path at 7.96 ns; R's fields in a
-    # register put the decision's enable on 100 flip-flops, 49 of them late.)
-    prev_hazards = Signal(intbv(0)[HZW:])  # the previous arrival's kernel, res, ranges
-    prev_valid = Signal(bool(0))           # ... there was one in this run
+    # in the buffer, so in R -> I order too): predecoded (rtl/predecode.py, pred), stored beside
+    # it and carried along by N and R. hit_i (R's instruction against the issue stage's) is then
+    # R's bit: no comparator reads R's or N's fields for it, and the issue decision enables two
+    # flip-flops for it, not 100. (Comparing N against R's fields from the LUT RAM was the
+    # longest path at 7.96 ns; R's fields in a register put the decision's enable on 100
+    # flip-flops, 49 of them late. Comparing each arrival with the previous one put the fetched
+    # word, in the block RAM's output register, and the comparators before N's bit: up to
+    # 7.62 ns, 581bed4.)
     f_pred = Signal(bool(0))               # the arrival conflicts with the previous arrival
-    f_pred_hit = Signal(bool(0))
     buf_preds = [Signal(bool(0)) for _ in range(BUF_DEPTH)]
     fifo_head_pred = Signal(bool(0))
     n_pred = Signal(bool(0))               # N's instruction conflicts with its predecessor
@@ -456,7 +395,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             w_ptr.next = 0
             n_ptr.next = BUF_DEPTH - 1
             n_ptr_next.next = 0
-            prev_valid.next = 0
         elif fetch_on:
             if r_load:
                 r_valid.next = n_valid
@@ -485,8 +423,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 do_push = bool(f_valid)
             if f_valid:
                 w_ptr.next = 0 if w_ptr == BUF_DEPTH - 1 else w_ptr + 1
-                prev_hazards.next = f_hazards
-                prev_valid.next = 1
             q_count.next = q_count + do_push - do_pop
 
     @always(clk.posedge)
@@ -639,18 +575,15 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                                *(n_fields if k < 4 else n_fields_b), r_load, n_vs_issue, slot_hits[k])
                    for k in range(N_SLOTS)]
     slot_hit = ConcatSignal(*reversed(slot_hits))
-    # R's instruction against the issue stage's: R's predecessor bit (see prev_hazards), loaded as
+    # R's instruction against the issue stage's: R's predecessor bit (see f_pred), loaded as
     # R takes N's instruction. When R takes one while the issue stage holds an instruction, that
     # instruction is its predecessor; hit_i only counts beside a valid issue stage.
-    f_ranges = tuple(f_word(*LAY.hi_lo(f)) for f in RANGE_FIELDS)
-    arrival_vs_prev = range_conflict(f_ranges, f_word(res_hi, res_lo), f_word(kernel_hi, kernel_lo),
-                                     *hazard_word_fields(prev_hazards), True, f_pred_hit)
+    B_PRED = LAY.fields["pred"][0]
     hit_i = Signal(bool(0))
 
     @always_comb
     def predecessor_conflict():
-        # the first arrival of a run has no predecessor
-        f_pred.next = prev_valid and f_pred_hit
+        f_pred.next = f_word[B_PRED]
 
     @always(clk.posedge)
     def register_hit_i():
@@ -1023,6 +956,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
 
     return (fetch_address, fetch_room_table, fetch_loop_end, fetch, fetch_word, queue_control, queue, replica, buffer_write, buffer_read, decode,
             done_ahead, liveness, next_vs_issue,
-            slot_blocks, arrival_vs_prev, predecessor_conflict, register_hit_i, trip_count,
+            slot_blocks, predecessor_conflict, register_hit_i, trip_count,
             slot_of_issue_stage, conflicts, decide,
             issue_valid, issue_register, slots, loop_now, loop_ahead, loop_counter, front_end, drain_ahead, control)

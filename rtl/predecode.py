@@ -18,6 +18,13 @@ Per instruction (the `layout`, bits above the 128 instruction bits):
     loop_before_end   a LOOP's jump - 2 (the pc before its ENDLOOP), 16 bits: the fetch knows the
                   end is next by one comparator (rtl/issue.py)
     loop_short    a LOOP whose body is the shortest legal one (jump = pc + 4)
+    pred          the instruction conflicts (rtl.hazards.range_conflict) with the one before it in
+                  program order (0 for the first). Instructions arrive at the issue unit in
+                  program order except after an ENDLOOP (a wrap) and after a LOOP of no passes (a
+                  jump): both have no ranges and no region ports, like the LOOP and the ENDLOOP
+                  before a wrap's or a jump's target in program order, so this is the conflict
+                  with the previous arrival, which the issue stage needs (rtl/issue.py); computed
+                  here, the issue unit compares nothing as instructions arrive
     count_zero    a LOOP with an immediate count of 0 (the fetch skips it without a comparator)
     count_many    the count field is more than 1 (read for a LOOP with an immediate count)
     loop_seq      a LOOP counted by the SEQ_LEN register
@@ -44,13 +51,14 @@ from myhdl import Signal, always, always_comb, always_seq, block, concat, intbv,
 
 from . import isa
 from .config import ProcessorConfig
+from .hazards import range_conflict
 
 Op = isa.Op
 K_FC, K_ACT, K_EW, K_DMA, K_NONE = 0, 1, 2, 3, 4
 R_NONE = 3
 RANGE_BITS = 18  # range ends before the bounds check: 65535 + 65535
 #: Cycles by which imem_predecode delays the program's writes (and the fetch's done pulse).
-PREDECODE_LATENCY = 3
+PREDECODE_LATENCY = 4
 
 
 def hazard_coordinates(cfg: ProcessorConfig) -> tuple[int, int]:
@@ -91,7 +99,7 @@ def layout(cfg: ProcessorConfig) -> Layout:
     lob, hib = hazard_bits(cfg)
     spec = [("kernel", 3), ("illegal", 1), ("overflow", 1), ("region_err", 1), ("blocking", 1), ("empty", 1),
             ("softmax", 1), ("loop_bad", 1), ("loop_end", 1), ("count_zero", 1), ("count_many", 1),
-            ("loop_seq", 1), ("loop_short", 1), ("one_word", 1), ("one_row", 1), ("loop_before_end", 16), ("reg0", 2), ("reg1", 2),
+            ("loop_seq", 1), ("loop_short", 1), ("pred", 1), ("one_word", 1), ("one_row", 1), ("loop_before_end", 16), ("reg0", 2), ("reg1", 2),
             ("regw", 2), ("res", len(isa.Resource)),
             ("r0lo", lob), ("r0hi", hib), ("r1lo", lob), ("r1hi", hib), ("wlo", lob), ("whi", hib)]
     fields, at = {}, isa.INSTR_BITS
@@ -112,7 +120,7 @@ def kernel_flags(cfg: ProcessorConfig, op: Op, fields: dict[str, int]) -> dict[s
 def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in, fetch_err_in,
                    fetch_done_out, fetch_err_out):
     """Between the DMA and the instruction memory: predecodes each instruction written (see the
-    module docstring) in three registered stages and writes it with its predecoded bits.
+    module docstring) in four registered stages and writes it with its predecoded bits.
 
     Ports: clk, rst; dma_iram (RamPort write side from the DMA: we, waddr, wdata of 128 bits);
     iram (RamPort write side to the instruction memory, layout(cfg).width bits); fetch_done_in,
@@ -470,13 +478,13 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     c_we = Signal(bool(0))
     c_addr = Signal(intbv(0)[aw:])
     c_word = Signal(intbv(0)[lay.width:])
-    d1, d2, d3, e1, e2, e3 = [Signal(bool(0)) for _ in range(6)]
+    d1, d2, d3, d4, e1, e2, e3, e4 = [Signal(bool(0)) for _ in range(8)]
     f = lay.fields
     (o_kernel, o_illegal, o_overflow, o_region_err, o_blocking, o_empty, o_softmax, o_loop_bad, o_loop_end,
-     o_count_zero, o_count_many, o_loop_seq, o_loop_short, o_one_word, o_one_row, o_loop_before_end, o_reg0, o_reg1, o_regw, o_res,
+     o_count_zero, o_count_many, o_loop_seq, o_loop_short, o_pred, o_one_word, o_one_row, o_loop_before_end, o_reg0, o_reg1, o_regw, o_res,
      o_r0lo, o_r0hi, o_r1lo, o_r1hi, o_wlo, o_whi) = (f[k][0] for k in (
         "kernel", "illegal", "overflow", "region_err", "blocking", "empty", "softmax", "loop_bad", "loop_end",
-        "count_zero", "count_many", "loop_seq", "loop_short", "one_word", "one_row", "loop_before_end", "reg0", "reg1", "regw", "res",
+        "count_zero", "count_many", "loop_seq", "loop_short", "pred", "one_word", "one_row", "loop_before_end", "reg0", "reg1", "regw", "res",
         "r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi"))
     IB = isa.INSTR_BITS
     NR = NRES
@@ -543,16 +551,54 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         d1.next = fetch_done_in
         d2.next = d1
         d3.next = d2
+        d4.next = d3
         e1.next = fetch_err_in
         e2.next = e1
         e3.next = e2
+        e4.next = e3
+
+    # ---- stage D: the conflict with the previous instruction -----------------------------------
+    # Programs load in address order, so the word written before this one (p_*) is its
+    # predecessor, except for the first (address 0)
+    HZ_NAMES = ("r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi")
+    (res_hi, res_lo), (kernel_hi, kernel_lo) = lay.hi_lo("res"), lay.hi_lo("kernel")
+    p_ranges = tuple(Signal(intbv(0)[f[k][1]:]) for k in HZ_NAMES)
+    p_res = Signal(intbv(0)[NRES:])
+    p_kernel = Signal(intbv(0)[3:])
+    c_ranges = tuple(c_word(*lay.hi_lo(k)) for k in HZ_NAMES)
+    c_hit = Signal(bool(0))
+    conflict = range_conflict(c_ranges, c_word(res_hi, res_lo), c_word(kernel_hi, kernel_lo),
+                              p_ranges, p_res, p_kernel, True, c_hit)
+    d_we = Signal(bool(0))
+    d_addr = Signal(intbv(0)[aw:])
+    d_word = Signal(intbv(0)[lay.width:])
+    (p_r0lo, p_r0hi, p_r1lo, p_r1hi, p_wlo, p_whi) = p_ranges
+    (c_r0lo, c_r0hi, c_r1lo, c_r1hi, c_wlo, c_whi) = c_ranges
+
+    @always_seq(clk.posedge, reset=rst)
+    def stage_d():
+        word = intbv(0)[lay.width:]
+        word[:] = c_word
+        word[o_pred] = c_hit and c_addr != 0
+        d_we.next = c_we
+        d_addr.next = c_addr
+        d_word.next = word
+        if c_we:
+            p_r0lo.next = c_r0lo
+            p_r0hi.next = c_r0hi
+            p_r1lo.next = c_r1lo
+            p_r1hi.next = c_r1hi
+            p_wlo.next = c_wlo
+            p_whi.next = c_whi
+            p_res.next = c_word[res_hi:res_lo]
+            p_kernel.next = c_word[kernel_hi:kernel_lo]
 
     @always_comb
     def write():
-        iram.we.next = c_we
-        iram.waddr.next = c_addr
-        iram.wdata.next = c_word
-        fetch_done_out.next = d3
-        fetch_err_out.next = e3
+        iram.we.next = d_we
+        iram.waddr.next = d_addr
+        iram.wdata.next = d_word
+        fetch_done_out.next = d4
+        fetch_err_out.next = e4
 
-    return stage_a, weight_words, stage_b, stage_c, write
+    return stage_a, weight_words, stage_b, stage_c, conflict, stage_d, write

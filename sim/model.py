@@ -406,7 +406,7 @@ class CycleModel:
     FETCH_LIMIT = 5          # rtl/issue.py FETCH_LIMIT
     ZERO_TRIP_GAP = 2        # fetch cycles lost after a LOOP of zero trips
     ADDRESS_CYCLES = 3       # the DMA's external address pipeline (LOAD/STORE, not the program fetch)
-    PREDECODE = 3            # rtl/predecode.py PREDECODE_LATENCY: program writes and the fetch's done
+    PREDECODE = 4            # rtl/predecode.py PREDECODE_LATENCY: program writes and the fetch's done
 
     def __init__(self, cfg: ProcessorConfig, mem_read_latency: int = 2, mem_write_latency: int = 2):
         self.cfg = cfg

@@ -4,7 +4,8 @@ Random legal FC, ACT, EW, LOAD and STORE instructions go through imem_predecode 
 them. Each predecoded word's six range ends must equal the instruction's accesses (rtl.isa.accesses)
 converted to scoreboard points, which this test computes on its own from the region bounds: region V
 is counted per element, Z and E per row rounded out, one point after the other in address order.
-It also checks the FC kernel's two predecoded facts (one weight word per row, one row).
+It also checks the FC kernel's two predecoded facts (one weight word per row, one row) and each
+instruction's conflict with the one before it.
 A second test checks, with no RTL, that two ranges' points overlap exactly when the ranges do at
 that granularity. Together they show that the narrower comparators decide the same conflicts.
 """
@@ -140,17 +141,34 @@ def test_predecoded_ranges_are_the_accesses_in_points(cfg):
         lsb, width = fields[name]
         return (word >> lsb) & ((1 << width) - 1)
 
-    for (op, f), word in zip(instrs, seen):
+    prev, preds = None, []
+    for k, ((op, f), word) in enumerate(zip(instrs, seen)):
         expected = {s: (0, 0) for s in ("r0", "r1", "w")}
         for a in isa.accesses(op, f):
             expected[RANGE_SLOTS[a.port]] = _points(cfg, a.lo, a.hi)
         got = {s: (field(word, f"{s}lo"), field(word, f"{s}hi")) for s in ("r0", "r1", "w")}
         assert got == expected, f"{op.name} {f}: predecoded {got}, expected points {expected}"
         assert max(hi for _, hi in got.values()) < 1 << hib and max(lo for lo, _ in got.values()) < 1 << lob
+        # the conflict with the instruction before it: overlapping points (a read against the
+        # other's write, or both writes) or a region port both use from different kernels
+        if k % cfg.imem_depth == 0:  # the words wrap around the memory: address 0 starts a program
+            expected_pred = False
+        else:
+            (pop, pf), pgot = prev
+            overlap = (lambda a, b: a[0] < b[1] and b[0] < a[1])
+            expected_pred = (overlap(got["r0"], pgot["w"]) or overlap(got["r1"], pgot["w"])
+                             or overlap(got["w"], pgot["r0"]) or overlap(got["w"], pgot["r1"])
+                             or overlap(got["w"], pgot["w"])
+                             or (bool(isa.resources(op, f, cfg) & isa.resources(pop, pf, cfg))
+                                 and isa.FORMATS[op][1] != isa.FORMATS[pop][1]))
+        assert field(word, "pred") == expected_pred, f"{op.name} {f} {got} after {prev}: pred"
+        prev = ((op, f), got)
+        preds.append(expected_pred)
         # the FC kernel's predecoded facts: its rows are one weight word each; one output row
         one_word = op == Op.FC and f["cols"] <= cfg.lanes
         assert field(word, "one_word") == one_word, f"{op.name} {f}: one_word {field(word, 'one_word')}"
         assert field(word, "one_row") == (f["length"] == 1), f"{op.name} {f}: one_row {field(word, 'one_row')}"
+    assert any(preds) and not all(preds), "the random program should have both conflicting and free neighbours"
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=_config_id)

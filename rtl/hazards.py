@@ -1,0 +1,68 @@
+"""Range and region-port conflicts between two instructions, from their predecoded hazard fields
+(rtl/predecode.py: ranges in scoreboard points, region ports, kernel). The issue unit compares
+the next instruction with those in flight; the predecoder compares each instruction with the one
+before it in program order."""
+from __future__ import annotations
+
+from myhdl import Signal, always_comb, block
+
+
+@block
+def below(lo, hi, out):
+    """out = lo < hi for a range end `lo` and an exclusive end `hi` at most one bit wider (the end of
+    the last region can be a power of two past the widest start): then hi's top bit or a comparison
+    as wide as lo, so the carry chain is lo's width (rtl/predecode.py, hazard_bits).
+
+    Ports: lo, hi (in); out (out). Latency: combinational. Reset: none."""
+    lw = len(lo)
+    assert len(hi) in (lw, lw + 1), f"range ends of {lw} and {len(hi)} bits"
+    if len(hi) == lw:
+        @always_comb
+        def compare():
+            out.next = lo < hi
+    else:
+        @always_comb
+        def compare():
+            out.next = hi[lw] or lo < hi[lw:]
+    return compare
+
+
+@block
+def range_conflict(new_ranges, new_res, new_kernel, old_ranges, old_res, old_kernel, has_read1: bool, hit):
+    """Whether a new instruction conflicts with an older one: RAW, WAR or WAW on their
+    activation-buffer ranges, or a region port both use from different kernels.
+
+    Ports: new_ranges, old_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi in scoreboard points;
+    empty ranges are [0, 0)); new_res, old_res (in, region ports); new_kernel, old_kernel (in, or a
+    constant); has_read1 (constant: the old instruction's second read range counts); hit (out).
+    Latency: combinational. Reset: none."""
+    n0lo, n0hi, n1lo, n1hi, nwlo, nwhi = new_ranges
+    o0lo, o0hi, o1lo, o1hi, owlo, owhi = old_ranges
+    # a before b's end and b before a's end, for each pair of ranges compared
+    n0_ow, ow_n0, n1_ow, ow_n1, nw_o0, o0_nw, nw_o1, o1_nw, nw_ow, ow_nw = [Signal(bool(0)) for _ in range(10)]
+    # (without has_read1 the old second read range goes unused and synthesis drops its comparators)
+    compares = [below(n0lo, owhi, n0_ow), below(owlo, n0hi, ow_n0), below(n1lo, owhi, n1_ow),
+                below(owlo, n1hi, ow_n1), below(nwlo, o0hi, nw_o0), below(o0lo, nwhi, o0_nw),
+                below(nwlo, o1hi, nw_o1), below(o1lo, nwhi, o1_nw), below(nwlo, owhi, nw_ow),
+                below(owlo, nwhi, ow_nw)]
+
+    @always_comb
+    def combine():
+        # ranges are [lo, hi) with lo < hi when not empty, so "a.lo < b.hi and b.lo < a.hi" is an
+        # overlap only if both are non-empty: an empty range [0, 0) never satisfies 0 < 0
+        h = False
+        if n0_ow and ow_n0:
+            h = True
+        if n1_ow and ow_n1:
+            h = True
+        if nw_o0 and o0_nw:
+            h = True
+        if has_read1 and nw_o1 and o1_nw:
+            h = True
+        if nw_ow and ow_nw:
+            h = True
+        if (new_res & old_res) != 0 and new_kernel != old_kernel:
+            h = True
+        hit.next = h
+
+    return compares, combine
