@@ -82,7 +82,9 @@ def test_the_weight_ram_and_products_leave_their_blocks_from_registers(ecp5):
 # arrival-versus-predecessor comparator 148), 8,334 at 6eb99db (the scoreboard's range ends in
 # points, one carry cell fewer per comparator), 8,355 at 8f3d693, 8,314 with the DMA picking a
 # STORE beat out of V in bank order, 7,939 with the int8 tables (Q0.12 values, 4 interpolation bits:
-# rtl/config.py LUT_VALUE_BITS; 2,624 of them in 1,312 carry cells), 7,912 with N's hazard replica (ce5ca32).
+# rtl/config.py LUT_VALUE_BITS; 2,624 of them in 1,312 carry cells), 7,912 with N's hazard replica (ce5ca32),
+# 7,925 with FC ready and the fetch's loop end from predecoded bits (aa346a0), 7,965 with the
+# predecessor conflict in the predecoder (8e05745).
 def test_lut4_budget(ecp5):
     assert ecp5.total["LUT4"] <= LUT4_BUDGET, f"{ecp5.total['LUT4']:,} LUT4 against the budget of {LUT4_BUDGET:,}"
 
