@@ -275,6 +275,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     def fetch_room_table():
         fetch_room.next = ROOM_TABLE[fetch_occupancy]
 
+    f_loop = Signal(bool(0))        # the fetched register holds a LOOP: the fetch learns it
     at_end_next = Signal(bool(0))   # fa + 1 is the ENDLOOP of the loop the fetch is in (or learns now)
 
     @always_comb
@@ -285,7 +286,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         # body is the shortest (loop_short), and no second comparator is needed. (A LOOP with a
         # body shorter than that, or nested in a running loop, where this would not hold, faults
         # as it issues, before anything fetched after it.)
-        if f_valid and f_word[opcode_hi:opcode_lo] == OP_LOOP:
+        learn = bool(f_valid and f_word[opcode_hi:opcode_lo] == OP_LOOP)
+        f_loop.next = learn
+        if learn:
             at_end_next.next = f_word[B_LOOP_SHORT] and pv
         else:
             at_end_next.next = fa == fl_before_end
@@ -298,7 +301,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         # two instructions between a LOOP and its ENDLOOP, so the registers are in place before
         # the ENDLOOP's address is presented: every decision below reads registers only.
         zero = bool(0)
-        learn = bool(0)
         present = bool(0)
         # comparisons with small constants as bit tests: a magnitude comparator would be a
         # 32-bit carry chain
@@ -320,8 +322,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         elif fetch_on:
             # a LOOP of no passes, from predecoded bits (count_zero: an immediate count of 0)
             zero = bool(f_valid and (f_word[B_COUNT_ZERO] or (f_word[B_LOOP_SEQ] and seq_len_zero)))
-            learn = bool(f_valid and f_word[opcode_hi:opcode_lo] == OP_LOOP)
-            if learn:
+            if f_loop:
                 if f_word[B_LOOP_SEQ]:
                     fl_more.next = seq_len_many
                     fl_passes.next = seq_len
@@ -352,7 +353,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                     fa_at_end.next = at_end_next
             elif zero:
                 fa.next = f_word[dst_hi:dst_lo]  # a loop of no iterations: continue at its jump
-            elif learn:
+            elif f_loop:
                 # fa holds: it is at most the LOOP's pc + 2 (fetched two cycles ago), and a legal
                 # loop's ENDLOOP is at its pc + 3 or later. (A LOOP that breaks this rule or the
                 # one above, isa loop_bad, faults as it issues, before anything fetched after it.)

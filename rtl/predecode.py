@@ -99,7 +99,8 @@ def layout(cfg: ProcessorConfig) -> Layout:
     lob, hib = hazard_bits(cfg)
     spec = [("kernel", 3), ("illegal", 1), ("overflow", 1), ("region_err", 1), ("blocking", 1), ("empty", 1),
             ("softmax", 1), ("loop_bad", 1), ("loop_end", 1), ("count_zero", 1), ("count_many", 1),
-            ("loop_seq", 1), ("loop_short", 1), ("pred", 1), ("one_word", 1), ("one_row", 1), ("loop_before_end", 16), ("reg0", 2), ("reg1", 2),
+            ("loop_seq", 1), ("loop_short", 1), ("pred", 1), ("one_word", 1), ("one_row", 1),
+            ("loop_before_end", 16), ("reg0", 2), ("reg1", 2),
             ("regw", 2), ("res", len(isa.Resource)),
             ("r0lo", lob), ("r0hi", hib), ("r1lo", lob), ("r1hi", hib), ("wlo", lob), ("whi", hib)]
     fields, at = {}, isa.INSTR_BITS
@@ -481,10 +482,11 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     d1, d2, d3, d4, e1, e2, e3, e4 = [Signal(bool(0)) for _ in range(8)]
     f = lay.fields
     (o_kernel, o_illegal, o_overflow, o_region_err, o_blocking, o_empty, o_softmax, o_loop_bad, o_loop_end,
-     o_count_zero, o_count_many, o_loop_seq, o_loop_short, o_pred, o_one_word, o_one_row, o_loop_before_end, o_reg0, o_reg1, o_regw, o_res,
-     o_r0lo, o_r0hi, o_r1lo, o_r1hi, o_wlo, o_whi) = (f[k][0] for k in (
+     o_count_zero, o_count_many, o_loop_seq, o_loop_short, o_pred, o_one_word, o_one_row, o_loop_before_end,
+     o_reg0, o_reg1, o_regw, o_res, o_r0lo, o_r0hi, o_r1lo, o_r1hi, o_wlo, o_whi) = (f[k][0] for k in (
         "kernel", "illegal", "overflow", "region_err", "blocking", "empty", "softmax", "loop_bad", "loop_end",
-        "count_zero", "count_many", "loop_seq", "loop_short", "pred", "one_word", "one_row", "loop_before_end", "reg0", "reg1", "regw", "res",
+        "count_zero", "count_many", "loop_seq", "loop_short", "pred", "one_word", "one_row", "loop_before_end",
+        "reg0", "reg1", "regw", "res",
         "r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi"))
     IB = isa.INSTR_BITS
     NR = NRES
@@ -558,22 +560,21 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         e4.next = e3
 
     # ---- stage D: the conflict with the previous instruction -----------------------------------
-    # Programs load in address order, so the word written before this one (p_*) is its
-    # predecessor, except for the first (address 0)
+    # Programs load in address order, so the word written before this one (p_word) is its
+    # predecessor, except for the first (address 0). Only p_word's hazard fields are read:
+    # synthesis keeps just their flip-flops.
     HZ_NAMES = ("r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi")
-    (res_hi, res_lo), (kernel_hi, kernel_lo) = lay.hi_lo("res"), lay.hi_lo("kernel")
-    p_ranges = tuple(Signal(intbv(0)[f[k][1]:]) for k in HZ_NAMES)
-    p_res = Signal(intbv(0)[NRES:])
-    p_kernel = Signal(intbv(0)[3:])
-    c_ranges = tuple(c_word(*lay.hi_lo(k)) for k in HZ_NAMES)
+
+    def hazard_fields(word):
+        """(ranges, res, kernel) of a predecoded word: slices of it."""
+        return tuple(word(*lay.hi_lo(k)) for k in HZ_NAMES), word(*lay.hi_lo("res")), word(*lay.hi_lo("kernel"))
+
+    p_word = Signal(intbv(0)[lay.width:])
     c_hit = Signal(bool(0))
-    conflict = range_conflict(c_ranges, c_word(res_hi, res_lo), c_word(kernel_hi, kernel_lo),
-                              p_ranges, p_res, p_kernel, True, c_hit)
+    conflict = range_conflict(*hazard_fields(c_word), *hazard_fields(p_word), True, c_hit)
     d_we = Signal(bool(0))
     d_addr = Signal(intbv(0)[aw:])
     d_word = Signal(intbv(0)[lay.width:])
-    (p_r0lo, p_r0hi, p_r1lo, p_r1hi, p_wlo, p_whi) = p_ranges
-    (c_r0lo, c_r0hi, c_r1lo, c_r1hi, c_wlo, c_whi) = c_ranges
 
     @always_seq(clk.posedge, reset=rst)
     def stage_d():
@@ -584,14 +585,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         d_addr.next = c_addr
         d_word.next = word
         if c_we:
-            p_r0lo.next = c_r0lo
-            p_r0hi.next = c_r0hi
-            p_r1lo.next = c_r1lo
-            p_r1hi.next = c_r1hi
-            p_wlo.next = c_wlo
-            p_whi.next = c_whi
-            p_res.next = c_word[res_hi:res_lo]
-            p_kernel.next = c_word[kernel_hi:kernel_lo]
+            p_word.next = c_word
 
     @always_comb
     def write():
