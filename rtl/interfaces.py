@@ -71,9 +71,9 @@ class RamPort:
 
 class Decoded:
     """Fields of the instruction being issued, registered in the issue unit's last stage
-    (positions from rtl.isa.FIELDS), plus the region (isa.Region) of src0, src1 and dst and two
+    (positions from rtl.isa.FIELDS), plus the region (isa.Region) of src0, src1 and dst and three
     predecoded facts (rtl.predecode.kernel_flags): fc_one_word (an FC's rows are one weight word
-    each) and one_row (length is 1). Kernels latch the fields they need when their `start` is high."""
+    each), one_row (length is 1) and one_vec (length is at most one word of lanes elements). Kernels latch the fields they need when their `start` is high."""
 
     def __init__(self):
         for f in isa.FIELDS.values():
@@ -85,6 +85,7 @@ class Decoded:
         self.dst_region = Signal(intbv(0)[2:])
         self.fc_one_word = Signal(bool(0))
         self.one_row = Signal(bool(0))
+        self.one_vec = Signal(bool(0))
 
 
 class KernelCtl:

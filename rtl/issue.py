@@ -39,7 +39,8 @@ SLOT_KERNEL = (0, 0, 1, 1, 2, 2, 3)
 def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_res, n_ranges, n_res, n_kernel,
                 r_load, n_vs_issue_d, hit):
     """One instruction in flight: its hazard ranges and region ports, recorded when it issues, and
-    whether the instruction in R conflicts with it, registered when R takes that instruction.
+    whether the instruction in R conflicts with it, compared a cycle before R takes that
+    instruction.
 
     Ports: clk, rst (unused: see Reset); kernel (constant: the slot's kernel); has_read1
     (constant: the slot's kernel has a second read range, EW only); free (in, from registers: the
@@ -52,20 +53,22 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_
     with the one in the issue stage); hit (out, from registers: RAW, WAR or WAW of R's
     instruction against the recorded ranges, or a region port another kernel uses). Empty ranges
     are [0, 0).
-    Why registered one stage early: R's range bits fan out to every slot's comparators, a long
-    net, and the conflict register behind them needs several levels of logic; comparing the
-    instruction R takes next moves the comparators a cycle ahead of the decision. The recorded
-    ranges cannot change while R holds its instruction (a slot loads only when the issue stage
-    takes R's instruction, and R then takes the next one); when this slot loads at the edge R
-    takes the next instruction, the slot's new instruction is the issue stage's, so the hit is
-    the comparison of the two, which is n_vs_issue_d in the next cycle: `fix` marks that cycle,
-    the hit reads n_vs_issue_d through it and keeps it if R does not move on. So that comparator
-    ends at a register of its own and not, behind the late `load`, at the seven hits (it was the
-    critical path, 7.41 ns with 5.14 ns routing, e0abb70 seed 1); R's instruction meets the hits
-    no earlier than the next edge, when it moves into the issue stage.
+    Why compared one stage early: R's range bits fan out to every slot's comparators, a long
+    net, and the conflict behind them needs several levels of logic; comparing the instruction R
+    takes next moves the comparators a cycle ahead of the decision. The recorded ranges cannot
+    change while R holds its instruction (a slot loads only when the issue stage takes R's
+    instruction, and R then takes the next one).
+    Why every comparison ends at a register of its own (h_d here, n_vs_issue_d in the issue
+    unit), written in every cycle: neither the comparator nor its long nets are then behind the
+    late `r_load` and `load` (N's comparison with this slot's ranges, then with the issue stage's,
+    were the critical paths, 7.26 ns and 7.41 ns with about 5.1 ns of routing, 0222d7e and
+    e0abb70 seed 1). At the edge R takes its instruction, the hit of the previous cycle's
+    comparison is in h_d, or, when this slot loads at that edge (the slot's new instruction is
+    the issue stage's), in n_vs_issue_d: `fresh` and `from_issue` select it in the next cycle,
+    and the held hit keeps it from the next edge if R does not move on. R's instruction meets
+    the hits no earlier than that edge, when it moves into the issue stage.
     Latency: ranges recorded in every cycle the slot is free, so also at the edge of `load` (the
-    late issue decision enables no flip-flop here but the hit's); the hit at the edge of `r_load`
-    (or, after a load, in the next cycle from n_vs_issue_d).
+    late issue decision enables no flip-flop here); the hit in the cycle after `r_load`.
     While free, the ranges follow the issue stage's, which change only when R's do (i_take), and a
     load comes with r_load, so the hit is never stale. Reset: none
     (ranges of a slot the scoreboard does not mark occupied, and the hit of an empty R, are never
@@ -92,24 +95,34 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_
     conflict = range_conflict(n_ranges, n_res, n_kernel, (r0lo, r0hi, r1lo, r1hi, wlo, whi), res, kernel, has_read1,
                               h_next)
 
+    h_d = Signal(bool(0))          # h_next of the previous cycle
+    fresh = Signal(bool(0))        # R took its instruction at the last edge: the hit is not held yet
+    from_issue = Signal(bool(0))   # ... and this slot loaded at that edge: the hit is n_vs_issue_d
     hit_held = Signal(bool(0))
-    fix = Signal(bool(0))   # this slot loaded as R took its instruction: the hit is n_vs_issue_d
 
     @always(clk.posedge)
     def register_hit():
-        # no reset: while the run has not begun, r_load is high and load low, so `fix` clears at
-        # the first edge
+        # no reset: while the run has not begun, r_load is high and R empty, and the hit of an
+        # empty R is never read
+        h_d.next = h_next
         if r_load:
-            fix.next = load
-            if not load:
-                hit_held.next = h_next
-        elif fix:
-            hit_held.next = n_vs_issue_d
-            fix.next = 0
+            fresh.next = 1
+            from_issue.next = load
+        elif fresh:
+            if from_issue:
+                hit_held.next = n_vs_issue_d
+            else:
+                hit_held.next = h_d
+            fresh.next = 0
 
     @always_comb
     def hit_out():
-        hit.next = n_vs_issue_d if fix else hit_held
+        if not fresh:
+            hit.next = hit_held
+        elif from_issue:
+            hit.next = n_vs_issue_d
+        else:
+            hit.next = h_d
 
     return record, conflict, register_hit, hit_out
 
@@ -485,7 +498,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     (reg1_hi, reg1_lo), (regw_hi, regw_lo) = LAY.hi_lo("reg1"), LAY.hi_lo("regw")
     B_ILLEGAL, B_OVERFLOW, B_REGION_ERR = LAY.fields["illegal"][0], LAY.fields["overflow"][0], LAY.fields["region_err"][0]
     B_BLOCKING, B_EMPTY, B_SOFTMAX = LAY.fields["blocking"][0], LAY.fields["empty"][0], LAY.fields["softmax"][0]
-    B_ONE_WORD, B_ONE_ROW = LAY.fields["one_word"][0], LAY.fields["one_row"][0]
+    B_ONE_WORD, B_ONE_ROW, B_ONE_VEC = LAY.fields["one_word"][0], LAY.fields["one_row"][0], LAY.fields["one_vec"][0]
     B_LOOP_BAD, B_LOOP_END = LAY.fields["loop_bad"][0], LAY.fields["loop_end"][0]
 
     @always_comb
@@ -814,6 +827,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             dec.dst_region.next = d_regw
             dec.fc_one_word.next = r_word[B_ONE_WORD]
             dec.one_row.next = r_word[B_ONE_ROW]
+            dec.one_vec.next = r_word[B_ONE_VEC]
 
     @always_seq(clk.posedge, reset=rst)
     def slots():

@@ -30,6 +30,10 @@ Per instruction (the `layout`, bits above the 128 instruction bits):
     loop_seq      a LOOP counted by the SEQ_LEN register
     one_word      an FC whose rows are one weight word each (1 <= cols <= lanes)
     one_row       a length of 1 (FC: one output row)
+    one_vec       a length of at most one word (ACT, EW: length <= lanes; the vector sequencer's
+                  "free after this start", from which ACT's and EW's `ready` registers are
+                  computed: from the length field it was a comparator on the critical path of
+                  0222d7e+'s seed-2 placement, the issue stage's decoded length -> EW `ready`)
                   (the FC kernel's `ready` for its next start is a register computed from these:
                   from the 16-bit fields, an adder and two comparators, it was the critical path
                   of ce5ca32's placement at two seeds)
@@ -99,7 +103,7 @@ def layout(cfg: ProcessorConfig) -> Layout:
     lob, hib = hazard_bits(cfg)
     spec = [("kernel", 3), ("illegal", 1), ("overflow", 1), ("region_err", 1), ("blocking", 1), ("empty", 1),
             ("softmax", 1), ("loop_bad", 1), ("loop_end", 1), ("count_zero", 1), ("count_many", 1),
-            ("loop_seq", 1), ("loop_short", 1), ("pred", 1), ("one_word", 1), ("one_row", 1),
+            ("loop_seq", 1), ("loop_short", 1), ("pred", 1), ("one_word", 1), ("one_row", 1), ("one_vec", 1),
             ("loop_before_end", 16), ("reg0", 2), ("reg1", 2),
             ("regw", 2), ("res", len(isa.Resource)),
             ("r0lo", lob), ("r0hi", hib), ("r1lo", lob), ("r1hi", hib), ("wlo", lob), ("whi", hib)]
@@ -112,9 +116,9 @@ def layout(cfg: ProcessorConfig) -> Layout:
 
 def kernel_flags(cfg: ProcessorConfig, op: Op, fields: dict[str, int]) -> dict[str, bool]:
     """The predecoded facts a kernel reads beside the instruction's fields (rtl.interfaces.Decoded:
-    fc_one_word, one_row), as imem_predecode computes them."""
+    fc_one_word, one_row, one_vec), as imem_predecode computes them."""
     cols, n = fields.get("cols", 0), fields.get("length", 0)
-    return {"fc_one_word": op == Op.FC and 1 <= cols <= cfg.lanes, "one_row": n == 1}
+    return {"fc_one_word": op == Op.FC and 1 <= cols <= cfg.lanes, "one_row": n == 1, "one_vec": n <= cfg.lanes}
 
 
 @block
@@ -360,7 +364,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     b_loop_bad, b_loop_end = Signal(bool(0)), Signal(bool(0))
     b_count_zero, b_count_many, b_loop_seq = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
     b_loop_short = Signal(bool(0))
-    b_one_word, b_one_row = Signal(bool(0)), Signal(bool(0))
+    b_one_word, b_one_row, b_one_vec = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
     b_loop_before_end = Signal(intbv(0)[16:])
 
     @always(clk.posedge)
@@ -402,6 +406,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         b_loop_short.next = a_loop_short
         b_one_word.next = a_fc and a_kw == 1
         b_one_row.next = a_rows == 1
+        b_one_vec.next = a_rows <= p
         b_loop_before_end.next = a_loop_before_end
         res[:] = 0
         # read 0
@@ -482,10 +487,11 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     d1, d2, d3, d4, e1, e2, e3, e4 = [Signal(bool(0)) for _ in range(8)]
     f = lay.fields
     (o_kernel, o_illegal, o_overflow, o_region_err, o_blocking, o_empty, o_softmax, o_loop_bad, o_loop_end,
-     o_count_zero, o_count_many, o_loop_seq, o_loop_short, o_pred, o_one_word, o_one_row, o_loop_before_end,
+     o_count_zero, o_count_many, o_loop_seq, o_loop_short, o_pred, o_one_word, o_one_row, o_one_vec,
+     o_loop_before_end,
      o_reg0, o_reg1, o_regw, o_res, o_r0lo, o_r0hi, o_r1lo, o_r1hi, o_wlo, o_whi) = (f[k][0] for k in (
         "kernel", "illegal", "overflow", "region_err", "blocking", "empty", "softmax", "loop_bad", "loop_end",
-        "count_zero", "count_many", "loop_seq", "loop_short", "pred", "one_word", "one_row", "loop_before_end",
+        "count_zero", "count_many", "loop_seq", "loop_short", "pred", "one_word", "one_row", "one_vec", "loop_before_end",
         "reg0", "reg1", "regw", "res",
         "r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi"))
     IB = isa.INSTR_BITS
@@ -513,6 +519,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         word[o_loop_short] = b_loop_short
         word[o_one_word] = b_one_word
         word[o_one_row] = b_one_row
+        word[o_one_vec] = b_one_vec
         word[o_loop_before_end + 16:o_loop_before_end] = b_loop_before_end
         word[o_reg0 + 2:o_reg0] = b_reg0
         word[o_reg1 + 2:o_reg1] = b_reg1

@@ -14,8 +14,8 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
     src1) and the write address (from dst) of each word.
 
     Ports: clk, rst (sync, idles the sequencer); start (in); dec (in: length, src0, src1, dst and
-    their regions, sampled at start); rd_a, rd_b (AbufReadPort: en, region, addr out); valid (out:
-    a word is presented this cycle), last (out: it is the instruction's last word), count (out:
+    their regions, sampled at start; one_vec, predecoded: length <= P); rd_a, rd_b
+    (AbufReadPort: en, region, addr out); valid (out: a word is presented this cycle), last (out: it is the instruction's last word), count (out:
     its elements, 1..P), waddr (out: where its results go), free_next (out, combinational: in the
     next cycle the sequencer will be idle or on a last word, i.e. free for another instruction,
     if `start` is low now), free_next_if_start (out, combinational: the same if `start` is high
@@ -77,15 +77,14 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
     def next_word():
         # whether the word presented in the next cycle is an instruction's last (the walk's
         # register takes it), and so whether the sequencer will be free then
-        n = intbv(0)[nb:]
         few = bool(0)  # left <= 2: the bits above the lowest two are zero (one test for three)
         lst = bool(0)
         if free:
-            n[:] = dec.length[nb:]
-            # fewer than P elements is one partial word; else exactly P is one whole word
-            lst = n[nb:lb] == 0 or (n[nb:lb] == 1 and n[lb:] == 0)
+            # at most P elements (none included) is one word at most: predecoded (dec.one_vec),
+            # so that no comparator of the length is in front of the kernel's `ready`
+            lst = bool(dec.one_vec)
             free_next.next = 1  # no start: idle next cycle
-            free_next_if_start.next = n == 0 or lst
+            free_next_if_start.next = lst
         else:  # the word presented was a whole one, not the last
             few = left[len(left):2] == 0
             # left == 1, or left == 2 and no partial word follows

@@ -168,6 +168,7 @@ def test_predecoded_ranges_are_the_accesses_in_points(cfg):
         one_word = op == Op.FC and f["cols"] <= cfg.lanes
         assert field(word, "one_word") == one_word, f"{op.name} {f}: one_word {field(word, 'one_word')}"
         assert field(word, "one_row") == (f["length"] == 1), f"{op.name} {f}: one_row {field(word, 'one_row')}"
+        assert field(word, "one_vec") == (f["length"] <= cfg.lanes), f"{op.name} {f}: one_vec {field(word, 'one_vec')}"
     assert any(preds) and not all(preds), "the random program should have both conflicting and free neighbours"
 
 
