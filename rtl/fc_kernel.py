@@ -70,8 +70,16 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     s_shift0_zero = Signal(bool(0))   # ... or no rounding shift at all
     s_shift1 = Signal(intbv(0)[(w - 1).bit_length():])  # the x segment's left shift, <= W-1 in a legal FC
     s_off = Signal(intbv(0)[lb:])     # the source's lane offset: V arrives in bank order (see weights)
-    rows, row = Signal(intbv(0)[16:]), Signal(intbv(0)[16:])
-    kw, word = Signal(intbv(0)[kw_bits:]), Signal(intbv(0)[kw_bits:])
+    # the row count and the words per row, each minus 2 (modular), so that the tests of the next
+    # word's flags, in front of the `ready` register, are comparators of registers and not an
+    # adder and a comparator (FC `kw` -> `ready`, 7.67 ns through 11 cells, was the critical path
+    # of 0222d7e+'s seed-1 placement). rows_m2 is read only when rows >= 2 and word == kw_m2 only
+    # when kw >= 2, so the wrap never matters; kw_m2 all ones is kw == 1
+    row = Signal(intbv(0)[16:])
+    rows_m2 = Signal(modbv(0)[16:])
+    word = Signal(intbv(0)[kw_bits:])
+    kw_m2 = Signal(modbv(0)[kw_bits:])
+    KW_ONE = (1 << kw_bits) - 1   # kw_m2 of one word per row
     kw_start = Signal(intbv(0)[kw_bits:])
     src = Signal(intbv(0)[16:])
     cols = Signal(intbv(0)[17:])
@@ -112,15 +120,15 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
             seq_free_next.next = 1
             seq_free_next_if_start.next = dec.fc_one_word and dec.one_row
         elif s_last:  # the last word of a row that is not the last row
-            s_last_n.next = kw == 1
-            s_last_row_n.next = row + 2 == rows
-            seq_free_next.next = kw == 1 and row + 2 == rows
-            seq_free_next_if_start.next = kw == 1 and row + 2 == rows  # no start comes here
+            s_last_n.next = kw_m2 == KW_ONE
+            s_last_row_n.next = row == rows_m2
+            seq_free_next.next = kw_m2 == KW_ONE and row == rows_m2
+            seq_free_next_if_start.next = kw_m2 == KW_ONE and row == rows_m2  # no start comes here
         else:
-            s_last_n.next = word == kw - 2
+            s_last_n.next = word == kw_m2
             s_last_row_n.next = s_last_row
-            seq_free_next.next = word == kw - 2 and s_last_row
-            seq_free_next_if_start.next = word == kw - 2 and s_last_row
+            seq_free_next.next = word == kw_m2 and s_last_row
+            seq_free_next_if_start.next = word == kw_m2 and s_last_row
 
     @always_seq(clk.posedge, reset=rst)
     def sequencer():
@@ -132,11 +140,11 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         s_last.next = s_last_n
         s_last_row.next = s_last_row_n
         if not s_valid or (s_last and s_last_row):
-            rows.next = dec.length
+            rows_m2.next = dec.length - 2
             src.next = dec.src0
             cols.next = dec.cols
             split.next = dec.split
-            kw.next = kw_start
+            kw_m2.next = kw_start - 2
             row.next = 0
             word.next = 0
             # (sliced: another kernel's fields need not fit; a legal FC instruction's do)
