@@ -84,7 +84,9 @@ def test_the_weight_ram_and_products_leave_their_blocks_from_registers(ecp5):
 # STORE beat out of V in bank order, 7,939 with the int8 tables (Q0.12 values, 4 interpolation bits:
 # rtl/config.py LUT_VALUE_BITS; 2,624 of them in 1,312 carry cells), 7,912 with N's hazard replica (ce5ca32),
 # 7,925 with FC ready and the fetch's loop end from predecoded bits (aa346a0), 7,965 with the
-# predecessor conflict in the predecoder (8e05745), 7,953 after its cleanup.
+# predecessor conflict in the predecoder (8e05745), 7,953 after its cleanup, 7,966 with the issue-stage
+# comparison registered (0222d7e), 7,953 with every hazard comparison registered, 7,971 with one_vec and
+# the FC's counters minus 2 (0e609b7).
 def test_lut4_budget(ecp5):
     assert ecp5.total["LUT4"] <= LUT4_BUDGET, f"{ecp5.total['LUT4']:,} LUT4 against the budget of {LUT4_BUDGET:,}"
 
