@@ -73,7 +73,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     # the row count and the words per row, each minus 2 (modular), so that the tests of the next
     # word's flags, in front of the `ready` register, are comparators of registers and not an
     # adder and a comparator (FC `kw` -> `ready`, 7.67 ns through 11 cells, was the critical path
-    # of 0222d7e+'s seed-1 placement). rows_m2 is read only when rows >= 2 and word == kw_m2 only
+    # of a seed-1 placement with db9fab4's hazard change). rows_m2 is read only when rows >= 2 and word == kw_m2 only
     # when kw >= 2, so the wrap never matters; kw_m2 all ones is kw == 1
     row = Signal(intbv(0)[16:])
     rows_m2 = Signal(modbv(0)[16:])

@@ -73,7 +73,8 @@ class Decoded:
     """Fields of the instruction being issued, registered in the issue unit's last stage
     (positions from rtl.isa.FIELDS), plus the region (isa.Region) of src0, src1 and dst and three
     predecoded facts (rtl.predecode.kernel_flags): fc_one_word (an FC's rows are one weight word
-    each), one_row (length is 1) and one_vec (length is at most one word of lanes elements). Kernels latch the fields they need when their `start` is high."""
+    each), one_row (length is 1) and one_vec (length is at most one word of lanes elements).
+    Kernels latch the fields they need when their `start` is high."""
 
     def __init__(self):
         for f in isa.FIELDS.values():

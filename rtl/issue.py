@@ -498,7 +498,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     (reg1_hi, reg1_lo), (regw_hi, regw_lo) = LAY.hi_lo("reg1"), LAY.hi_lo("regw")
     B_ILLEGAL, B_OVERFLOW, B_REGION_ERR = LAY.fields["illegal"][0], LAY.fields["overflow"][0], LAY.fields["region_err"][0]
     B_BLOCKING, B_EMPTY, B_SOFTMAX = LAY.fields["blocking"][0], LAY.fields["empty"][0], LAY.fields["softmax"][0]
-    B_ONE_WORD, B_ONE_ROW, B_ONE_VEC = LAY.fields["one_word"][0], LAY.fields["one_row"][0], LAY.fields["one_vec"][0]
+    B_ONE_WORD, B_ONE_ROW = LAY.fields["one_word"][0], LAY.fields["one_row"][0]
+    B_ONE_VEC = LAY.fields["one_vec"][0]
     B_LOOP_BAD, B_LOOP_END = LAY.fields["loop_bad"][0], LAY.fields["loop_end"][0]
 
     @always_comb

@@ -30,13 +30,13 @@ Per instruction (the `layout`, bits above the 128 instruction bits):
     loop_seq      a LOOP counted by the SEQ_LEN register
     one_word      an FC whose rows are one weight word each (1 <= cols <= lanes)
     one_row       a length of 1 (FC: one output row)
-    one_vec       a length of at most one word (ACT, EW: length <= lanes; the vector sequencer's
-                  "free after this start", from which ACT's and EW's `ready` registers are
-                  computed: from the length field it was a comparator on the critical path of
-                  0222d7e+'s seed-2 placement, the issue stage's decoded length -> EW `ready`)
                   (the FC kernel's `ready` for its next start is a register computed from these:
                   from the 16-bit fields, an adder and two comparators, it was the critical path
                   of ce5ca32's placement at two seeds)
+    one_vec       a length of at most one word (ACT, EW: length <= lanes): the vector
+                  sequencer's "free after this start", from which ACT's and EW's `ready`
+                  registers are computed (as a comparator of the decoded length it was the
+                  critical path of db9fab4's hazard change at seed 2, 6.96 ns to EW `ready`)
     loop_end      the instruction sits at the end of the loop of the nearest LOOP before it (its
                   jump - 1): while that loop runs, only an ENDLOOP may sit there. Programs load in
                   address order, and inside a running loop no other LOOP can precede the pc (a
@@ -491,7 +491,8 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
      o_loop_before_end,
      o_reg0, o_reg1, o_regw, o_res, o_r0lo, o_r0hi, o_r1lo, o_r1hi, o_wlo, o_whi) = (f[k][0] for k in (
         "kernel", "illegal", "overflow", "region_err", "blocking", "empty", "softmax", "loop_bad", "loop_end",
-        "count_zero", "count_many", "loop_seq", "loop_short", "pred", "one_word", "one_row", "one_vec", "loop_before_end",
+        "count_zero", "count_many", "loop_seq", "loop_short", "pred", "one_word", "one_row", "one_vec",
+        "loop_before_end",
         "reg0", "reg1", "regw", "res",
         "r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi"))
     IB = isa.INSTR_BITS
