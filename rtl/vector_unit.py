@@ -19,8 +19,9 @@ def vector_sequencer(cfg: ProcessorConfig, clk, rst, start, dec, rd_a, rd_b, val
     (out: it is the instruction's last word), count (out: its elements, 1..P), waddr (out:
     where its results go), free_next (out, combinational: in the next cycle the sequencer will
     be idle or on a last word, i.e. free for another instruction, if `start` is low now),
-    free_next_if_start (out, combinational: the same if `start` is high now). Both come from registers and `dec` only: `start` (late, the issue decision) selects
-    between them in stream_control.
+    free_next_if_start (out, combinational: the same if `start` is high now). Both come from
+    registers and `dec` only: `start` (late, the issue decision) selects between them in
+    stream_control.
     Timing: the first word is presented the cycle after start, one word per cycle; a start in the
     cycle of a last word continues without a gap. Latency: addresses from the cycle after start.
     Reset: synchronous, idle.
