@@ -54,6 +54,10 @@ def compile(net: Network, config: ProcessorConfig, calibration=None, max_sequenc
         raise TypeError(f"config: expected an rtl.ProcessorConfig, got {type(config).__name__}")
     if isinstance(max_sequence_length, bool) or not isinstance(max_sequence_length, int) or max_sequence_length < 1:
         raise ValueError(f"max_sequence_length={max_sequence_length!r}: expected a positive integer")
+    if max_sequence_length > isa.MAX_SEQ_LEN:
+        raise ValueError(f"max_sequence_length={max_sequence_length}: the processor runs at most "
+                         f"{isa.MAX_SEQ_LEN:,} time steps per call (SEQ_LEN is {isa.SEQ_LEN_BITS} bits); "
+                         "run a longer sequence in parts with predict_and_update_state")
     check_supported(net)
     ranges = None
     if calibration is not None:

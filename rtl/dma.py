@@ -32,8 +32,8 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
       err, err_code    out: pulse with done/fetch_done when the transfer failed, and why
                        (isa.ErrorCode.MISALIGNED or AXI_ERROR)
       axi              Axi4Master bundle
-    Timing: the external address BASE[base] + ddr_offset + t*stride takes 3 cycles (registered
-    multiplier blocks, then two additions); each burst's length takes a cycle (4 KB boundary and
+    Timing: the external address BASE[base] + ddr_offset + t*stride takes 3 cycles (a registered
+    multiplier block, the addition, a register); each burst's length takes a cycle (4 KB boundary and
     beats left, registered); one burst in flight; reads take one beat per cycle
     into the activation buffer (each beat replicated across the write port's word), weight and
     instruction memories and 1 + 32-bit entries per beat cycles into the bias buffer; writes take
@@ -109,11 +109,13 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     failed = Signal(bool(0))
     misaligned = Signal(bool(0))
     beats_req = Signal(intbv(0)[beats_bits:])
-    # address pipeline: t*stride in two 16-bit halves (multiplier blocks), then two additions
-    t_lo, t_hi = Signal(intbv(0)[16:]), Signal(intbv(0)[16:])
+    # address pipeline: t*stride (a multiplier block: t and stride are 16 bits, isa.SEQ_LEN_BITS),
+    # then the addition
+    assert len(loop_t) <= 17, f"a {len(loop_t)}-bit loop index does not fit one 18x18 multiplier"
+    t_in = Signal(intbv(0)[len(loop_t):])
     stride = Signal(intbv(0)[16:])
     base_off = Signal(modbv(0)[32:])
-    prod_lo, prod_hi = Signal(intbv(0)[32:]), Signal(intbv(0)[32:])
+    prod = Signal(intbv(0)[len(loop_t) + 16:])
     part = Signal(modbv(0)[32:])
     region = Signal(intbv(0)[2:])
     # STORE: the beat's elements out of the read port's word (V in bank order, Z/E a row), each
@@ -174,12 +176,11 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
 
     @always(clk.posedge)
     def address_products():
-        # no reset: ADDR2 and ADDR3 read what ADDR1 wrote. Without one, the flow puts these
-        # registers into their MULT18X18Ds' output registers (rtl/synth.py); with the reset they
+        # no reset: ADDR2 reads what ADDR1 wrote. Without one, the flow puts this register into
+        # its MULT18X18D's output register (rtl/synth.py); with a reset the products
         # stayed flip-flops, 6 of the 36 endpoints late at 150 MHz (whole default, seed 1)
         if state == State.ADDR1:
-            prod_lo.next = t_lo * stride
-            prod_hi.next = (t_hi * stride) & 0xFFFF
+            prod.next = t_in * stride
 
     @always_seq(clk.posedge, reset=rst)
     def engine():
@@ -277,8 +278,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                 is_store.next = dec.opcode == OP_STORE
                 target.next = dec.func[2:] if dec.opcode == OP_LOAD else T_ABUF
                 base_off.next = base_sel + dec.ddr_offset
-                t_lo.next = loop_t[16:]
-                t_hi.next = loop_t[32:16]
+                t_in.next = loop_t
                 stride.next = dec.stride
                 misaligned.next = 0
                 beats_left.next = beats_req
@@ -292,10 +292,12 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         elif state == State.ADDR1:
             state.next = State.ADDR2
         elif state == State.ADDR2:
-            part.next = base_off + prod_lo
+            part.next = base_off + prod
             state.next = State.ADDR3
         elif state == State.ADDR3:
-            addr.next = part + (prod_hi << 16)
+            # a register stage only since t became 16 bits (it added t's high half times stride):
+            # kept, so that LOAD/STORE take the cycles of the cycle model (ADDRESS_CYCLES)
+            addr.next = part
             state.next = State.SIZE
         elif state == State.SIZE:
             # the next burst's length, registered: the 4 KB boundary and the beats left

@@ -413,21 +413,23 @@ class Register:
     offset: int
     access: str  # "rw", "ro", "wo"
     doc: str
+    bits: int = 32  # bits the processor keeps (bits bits-1:0); the others are ignored and read as 0
 
 
 REGISTERS = {r.name: r for r in (
     Register("CTRL", 0x00, "rw", "bit0 START (write 1: fetch the program if PROG_* changed, then run; "
-                                 "reads 0), bit1 IRQ_ENABLE (irq = STATUS.DONE & IRQ_ENABLE)"),
+                                 "reads 0), bit1 IRQ_ENABLE (irq = STATUS.DONE & IRQ_ENABLE)", bits=2),
     Register("STATUS", 0x04, "ro", "bit0 DONE, bit1 BUSY, bit2 ERROR, bits 15:8 ERROR_CODE; "
                                    "START clears DONE and ERROR"),
     Register("PROG_ADDR", 0x08, "rw", "external address of the program (16-byte aligned)"),
-    Register("PROG_LEN", 0x0C, "rw", "program length in instructions"),
-    Register("SEQ_LEN", 0x10, "rw", "trip count of LOOP with func=1 (time steps T)"),
+    Register("PROG_LEN", 0x0C, "rw", "bits 15:0 program length in instructions", bits=16),
+    Register("SEQ_LEN", 0x10, "rw", "bits 15:0 trip count of LOOP with func=1 (time steps T, at most "
+                                    "65,535)", bits=16),
     Register("BASE0", 0x14, "rw", "base address 0 for LOAD/STORE (compiler: the DDR image)"),
     Register("BASE1", 0x18, "rw", "base address 1 (compiler: input sequence)"),
     Register("BASE2", 0x1C, "rw", "base address 2 (compiler: output)"),
     Register("BASE3", 0x20, "rw", "base address 3 (compiler: state)"),
-    Register("FLAGS", 0x24, "rw", "bits 2:0 condition flags for LOAD/STORE `cond`"),
+    Register("FLAGS", 0x24, "rw", "bits 2:0 condition flags for LOAD/STORE `cond`", bits=3),
     Register("CYCLES", 0x30, "ro", "clock cycles from START to DONE (program fetch included)"),
     Register("BUSY_FC", 0x34, "ro", "cycles the FC kernel was busy"),
     Register("BUSY_ACT", 0x38, "ro", "cycles the activation kernel was busy"),
@@ -441,6 +443,11 @@ REGISTERS = {r.name: r for r in (
     Register("HW_ID", 0x54, "ro", "0x444C5031 ('DLP1')"),
     Register("HW_FINGERPRINT", 0x58, "ro", "first 32 bits of the config fingerprint (ProcessorConfig.fingerprint())"),
 )}
+
+# SEQ_LEN's width: a LOOP counts at most as far as its immediate `count` (the 16-bit length field)
+# or SEQ_LEN, so the loop counters, the loop index t and the DMA's t * stride are 16 bits wide
+SEQ_LEN_BITS = REGISTERS["SEQ_LEN"].bits
+MAX_SEQ_LEN = (1 << SEQ_LEN_BITS) - 1
 
 HW_ID = 0x444C5031
 CTRL_START = 1 << 0
@@ -480,9 +487,10 @@ def markdown() -> str:
     out += ["", "## Error codes (STATUS bits 15:8)", "", "| code | name |", "|---|---|"]
     for e in ErrorCode:
         out.append(f"| {int(e)} | `{e.name}` |")
-    out += ["", "## Registers (AXI4-Lite, 32 bits)", "", "| offset | name | access | meaning |", "|---|---|---|---|"]
+    out += ["", "## Registers (AXI4-Lite, 32 bits)", "", "| offset | name | access | bits kept | meaning |",
+            "|---|---|---|---|---|"]
     for r in REGISTERS.values():
-        out.append(f"| 0x{r.offset:02X} | `{r.name}` | {r.access} | {r.doc} |")
+        out.append(f"| 0x{r.offset:02X} | `{r.name}` | {r.access} | {r.bits} | {r.doc} |")
     return "\n".join(out) + "\n"
 
 

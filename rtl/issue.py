@@ -194,6 +194,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     LAY = layout(cfg)
     IW = LAY.width
     assert len(imem_rdata) == IW
+    # loop counters and the index t: a trip count is SEQ_LEN or the 16-bit length field
+    LOOP_BITS = len(loop_t)
+    assert len(seq_len) == LOOP_BITS == isa.SEQ_LEN_BITS >= length_hi - length_lo, \
+        f"SEQ_LEN of {len(seq_len)} bits, loop index of {LOOP_BITS}"
 
     State = enum("IDLE", "FETCH", "RUN", "DRAIN")
     state = Signal(State.IDLE)
@@ -213,7 +217,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # of the 17 endpoints late at 150 MHz, ce5ca32 seed 2). It is set as fa steps onto the end,
     # from fa == fl_before_end: one comparator of registers, no adder
     fa_at_end = Signal(bool(0))
-    fl_passes = Signal(intbv(0)[32:])    # passes left including the current one (a cycle late, see fl_wrapped)
+    fl_passes = Signal(intbv(0)[LOOP_BITS:])    # passes left including the current one (a cycle late, see fl_wrapped)
     fl_wrapped = Signal(bool(0))         # the fetch wrapped in the previous cycle: fl_passes counts it now
     # R, N and the FIFO are places in one buffer (LUT RAM), written only as instructions arrive
     # from the fetch register; the stages move by their pointers. So the issue decision (i_take)
@@ -282,14 +286,14 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     seq_len_over2 = Signal(bool(0))    # SEQ_LEN > 2
     fl_more = Signal(bool(0))          # the loop has passes left after the current one
     # fl_passes - 1 and fl_passes > 2, registered a cycle after fl_passes changes, so that a wrap
-    # loads registers and no 32-bit decrement sits behind the wrap decision. fl_passes itself
+    # loads registers and no 16-bit decrement sits behind the wrap decision. fl_passes itself
     # counts a wrap in the cycle after it (fl_wrapped), so the decision enables two flip-flops
     # for it and not 32 (they were 30 of the 125 endpoints late at 150 MHz, 87db43a seed 1). A
     # wrap is at least three cycles after the previous one (a body holds three or more
     # instructions), so fl_dec, read a cycle after a wrap, and fl_over2, read by the next wrap,
     # are never stale; a LOOP loads fl_over2 and fl_more directly (its first wrap may come in
     # the next cycle) and fl_dec need not be (it is read two cycles after the LOOP at the soonest).
-    fl_dec = Signal(intbv(0)[32:])
+    fl_dec = Signal(intbv(0)[LOOP_BITS:])
     fl_over2 = Signal(bool(0))
 
     # Room to present: fewer than FETCH_LIMIT instructions in R, N, the FIFO and on their way.
@@ -333,7 +337,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         zero = bool(0)
         present = bool(0)
         # comparisons with small constants as bit tests: a magnitude comparator would be a
-        # 32-bit carry chain
+        # 16-bit carry chain
         seq_len_zero.next = seq_len == 0
         seq_len_many.next = (seq_len >> 1) != 0
         seq_len_over2.next = (seq_len >> 2) != 0 or seq_len[2:] == 3
@@ -642,8 +646,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # predecode's loop_bad), and what the cycle in between needs is derived from the events.
     loop_enter, loop_next, loop_exit = [Signal(bool(0)) for _ in range(3)]  # decision: LOOP, ENDLOOP again or out
     enter_d, next_d, exit_d = [Signal(bool(0)) for _ in range(3)]            # ... registered
-    trip = Signal(intbv(0)[32:])
-    trip_d = Signal(intbv(0)[32:])     # the issue stage's trip count of the previous cycle
+    trip = Signal(intbv(0)[LOOP_BITS:])
+    trip_d = Signal(intbv(0)[LOOP_BITS:])     # the issue stage's trip count of the previous cycle
     trip_live = Signal(bool(0))        # ... is not 0
     in_loop = Signal(bool(0))          # a loop runs (as of the events before the previous cycle)
     in_loop_now = Signal(bool(0))      # a loop runs, this cycle's events included
@@ -655,10 +659,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # seed 1). Every input of it is known a cycle ahead, the decision's own events included.
     loop_err_next = Signal(bool(0))
     loop_err = Signal(bool(0))
-    loop_left = Signal(intbv(0)[32:])  # passes of the running loop left, the current one included
+    loop_left = Signal(intbv(0)[LOOP_BITS:])  # passes of the running loop left, the current one included
     loop_more = Signal(bool(0))   # registered: loop_left > 1, so no comparator is on the decision's path
-    t_held = Signal(intbv(0)[32:])     # loop_t of the previous cycle
-    t_plus = Signal(intbv(0)[32:])     # ... plus 1
+    t_held = Signal(intbv(0)[LOOP_BITS:])     # loop_t of the previous cycle
+    t_plus = Signal(intbv(0)[LOOP_BITS:])     # ... plus 1
     drain = Signal(bool(0))   # a weight/bias load is running: issue nothing until all are idle
     dma_pc = Signal(intbv(0)[16:])
     op = dec.opcode

@@ -53,6 +53,10 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
     A_SAT_COUNT = isa.REGISTERS["SAT_COUNT"].offset
     A_SEQ_LEN = isa.REGISTERS["SEQ_LEN"].offset
     A_STATUS = isa.REGISTERS["STATUS"].offset
+    # the registers' widths (isa.Register.bits): writes keep those bits, the others read as 0
+    PROG_LEN_BITS, SEQ_LEN_BITS, FLAGS_BITS = len(prog_len), len(seq_len), len(flags)
+    for sig, name in ((prog_len, "PROG_LEN"), (seq_len, "SEQ_LEN"), (flags, "FLAGS")):
+        assert len(sig) == isa.REGISTERS[name].bits, f"{name} of {len(sig)} bits"
     irq_en = Signal(bool(0))
     cycles, c_fc, c_act, c_ew, c_dma, c_instr, c_sat = [Signal(modbv(0)[32:]) for _ in range(7)]
     hw_config = cfg.hw_config_word()
@@ -81,10 +85,10 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
                 prog_addr.next = axil.wdata
                 prog_dirty.next = 1
             elif a == A_PROG_LEN:
-                prog_len.next = axil.wdata[16:]
+                prog_len.next = axil.wdata[PROG_LEN_BITS:]
                 prog_dirty.next = 1
             elif a == A_SEQ_LEN:
-                seq_len.next = axil.wdata
+                seq_len.next = axil.wdata[SEQ_LEN_BITS:]
             elif a == A_BASE0:
                 base0.next = axil.wdata
             elif a == A_BASE1:
@@ -94,7 +98,7 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
             elif a == A_BASE3:
                 base3.next = axil.wdata
             elif a == A_FLAGS:
-                flags.next = axil.wdata[3:]
+                flags.next = axil.wdata[FLAGS_BITS:]
             else:
                 pass  # unmapped or read-only: ignored
 

@@ -33,15 +33,15 @@ def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
     # register file
     run_start, prog_dirty, prog_fetched = [Signal(bool(0)) for _ in range(3)]
     prog_addr = Signal(intbv(0)[32:])
-    prog_len = Signal(intbv(0)[16:])
-    seq_len = Signal(intbv(0)[32:])
+    prog_len = Signal(intbv(0)[isa.REGISTERS["PROG_LEN"].bits:])
+    seq_len = Signal(intbv(0)[isa.SEQ_LEN_BITS:])
     bases = [Signal(intbv(0)[32:]) for _ in range(4)]
-    flags = Signal(intbv(0)[3:])
+    flags = Signal(intbv(0)[isa.REGISTERS["FLAGS"].bits:])
     # issue unit status
     running, done, error, executed = [Signal(bool(0)) for _ in range(4)]
     error_code = Signal(intbv(0)[8:])
     pc = Signal(intbv(0)[16:])
-    loop_t = Signal(intbv(0)[32:])
+    loop_t = Signal(intbv(0)[isa.SEQ_LEN_BITS:])
     # issue <-> dma fetch path (through the instruction predecoder)
     fetch_start, fetch_done, dma_err = [Signal(bool(0)) for _ in range(3)]
     fetch_done_d, fetch_err_d = Signal(bool(0)), Signal(bool(0))

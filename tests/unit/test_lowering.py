@@ -331,6 +331,9 @@ def test_compile_argument_errors(classifier):
         compile(classifier, "int16")
     with pytest.raises(ValueError, match="max_sequence_length=0"):
         compile(classifier, INT16, max_sequence_length=0)
+    # SEQ_LEN is 16 bits: a longer run would count modulo 2^16
+    with pytest.raises(ValueError, match="max_sequence_length=65536: the processor runs at most 65,535 time steps"):
+        compile(classifier, INT16, max_sequence_length=65536)
 
 
 # ---- host-side helpers and report ----------------------------------------------------------------
