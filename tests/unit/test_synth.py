@@ -86,7 +86,7 @@ def test_the_weight_ram_and_products_leave_their_blocks_from_registers(ecp5):
 # 7,925 with FC ready and the fetch's loop end from predecoded bits (aa346a0), 7,965 with the
 # predecessor conflict in the predecoder (8e05745), 7,953 after its cleanup, 7,966 with the issue-stage
 # comparison registered (0222d7e), 7,953 with every hazard comparison registered, 7,971 with one_vec and
-# the FC's counters minus 2 (0e609b7).
+# the FC's counters minus 2 (0e609b7), 7,797 with 16-bit loop counters and SEQ_LEN.
 def test_lut4_budget(ecp5):
     assert ecp5.total["LUT4"] <= LUT4_BUDGET, f"{ecp5.total['LUT4']:,} LUT4 against the budget of {LUT4_BUDGET:,}"
 
@@ -124,6 +124,16 @@ def test_an_unrouted_design_says_why_per_seed(ecp5):
     assert "seed 1: not routed within 1800 s, 71.35 MHz estimated after placement" in table
     assert "seed 2: failed (ERROR: out of memory)" in table
     assert re.search(r"^total .* unrouted$", table, re.M)
+
+
+def test_a_seed_sweep_reports_every_seed_and_keeps_the_fastest(ecp5):
+    attempts = [{"seed": 1, "outcome": "routed", "fmax_mhz": 143.35, "placed_mhz": 105.45, "seconds": 800.0},
+                {"seed": 2, "outcome": "routed", "fmax_mhz": 138.47, "placed_mhz": 100.0, "seconds": 790.0},
+                {"seed": 3, "outcome": "timed out", "placed_mhz": 95.9, "seconds": 1800.0}]
+    table = dataclasses.replace(ecp5, fmax_mhz=143.35, seed=1, place_attempts=attempts, unrouted=None).table()
+    assert "143.3 MHz (target 150 MHz; placement seed 1, the fastest of 3 seeds)" in table
+    assert "seed 1: routed, 143.3 MHz" in table and "seed 2: routed, 138.5 MHz" in table
+    assert "seed 3: not routed within 1800 s, 95.9 MHz estimated after placement" in table
 
 
 def test_the_estimate_after_placement_is_the_first_fmax_of_the_log():
