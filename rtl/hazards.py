@@ -4,7 +4,7 @@ the next instruction with those in flight; the predecoder compares each instruct
 before it in program order."""
 from __future__ import annotations
 
-from myhdl import Signal, always_comb, block
+from myhdl import Signal, always_comb, block, intbv
 
 
 @block
@@ -28,14 +28,20 @@ def below(lo, hi, out):
 
 
 @block
-def range_conflict(new_ranges, new_res, new_kernel, old_ranges, old_res, old_kernel, has_read1: bool, hit):
-    """Whether a new instruction conflicts with an older one: RAW, WAR or WAW on their
-    activation-buffer ranges, or a region port both use from different kernels.
+def range_conflict_terms(new_ranges, new_res, new_kernel, old_ranges, old_res, old_kernel, has_read1: bool, terms):
+    """Whether a new instruction conflicts with an older one, as three terms whose OR is the
+    conflict: RAW, WAR or WAW on their activation-buffer ranges, or a region port both use from
+    different kernels. Term 0: the new reads against the old write; term 1: the new write against
+    the old reads; term 2: write against write, or a shared region port.
 
     Ports: new_ranges, old_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi in scoreboard points;
     empty ranges are [0, 0)); new_res, old_res (in, region ports); new_kernel, old_kernel (in, or a
-    constant); has_read1 (constant: the old instruction's second read range counts); hit (out).
-    Latency: combinational. Reset: none."""
+    constant); has_read1 (constant: the old instruction's second read range counts); terms (out,
+    3 bits). Latency: combinational. Reset: none.
+    Why terms: each is one LUT behind the comparators' carry chains, so a caller can register
+    them and OR them in the next cycle (rtl/issue.py's scoreboard), with no logic level and no
+    long net between the comparators and the register."""
+    assert len(terms) == 3, f"{len(terms)} conflict terms"
     n0lo, n0hi, n1lo, n1hi, nwlo, nwhi = new_ranges
     o0lo, o0hi, o1lo, o1hi, owlo, owhi = old_ranges
     # a before b's end and b before a's end, for each pair of ranges compared
@@ -50,19 +56,32 @@ def range_conflict(new_ranges, new_res, new_kernel, old_ranges, old_res, old_ker
     def combine():
         # ranges are [lo, hi) with lo < hi when not empty, so "a.lo < b.hi and b.lo < a.hi" is an
         # overlap only if both are non-empty: an empty range [0, 0) never satisfies 0 < 0
-        h = False
-        if n0_ow and ow_n0:
-            h = True
-        if n1_ow and ow_n1:
-            h = True
-        if nw_o0 and o0_nw:
-            h = True
-        if has_read1 and nw_o1 and o1_nw:
-            h = True
-        if nw_ow and ow_nw:
-            h = True
-        if (new_res & old_res) != 0 and new_kernel != old_kernel:
-            h = True
-        hit.next = h
+        t = intbv(0)[3:]
+        t[:] = 0
+        if (n0_ow and ow_n0) or (n1_ow and ow_n1):
+            t[0] = 1
+        if (nw_o0 and o0_nw) or (has_read1 and nw_o1 and o1_nw):
+            t[1] = 1
+        if (nw_ow and ow_nw) or ((new_res & old_res) != 0 and new_kernel != old_kernel):
+            t[2] = 1
+        terms.next = t
 
     return compares, combine
+
+
+@block
+def range_conflict(new_ranges, new_res, new_kernel, old_ranges, old_res, old_kernel, has_read1: bool, hit):
+    """Whether a new instruction conflicts with an older one: RAW, WAR or WAW on their
+    activation-buffer ranges, or a region port both use from different kernels (the OR of
+    range_conflict_terms).
+
+    Ports: as range_conflict_terms; hit (out). Latency: combinational. Reset: none."""
+    terms = Signal(intbv(0)[3:])
+    conflict = range_conflict_terms(new_ranges, new_res, new_kernel, old_ranges, old_res, old_kernel, has_read1,
+                                    terms)
+
+    @always_comb
+    def any_term():
+        hit.next = terms != 0
+
+    return conflict, any_term

@@ -24,7 +24,7 @@ from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, 
 
 from . import isa
 from .config import ProcessorConfig
-from .hazards import range_conflict
+from .hazards import range_conflict_terms
 from .predecode import K_ACT, K_DMA, K_EW, K_FC, K_NONE, layout
 
 Op = isa.Op
@@ -49,8 +49,9 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_
     i_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi of the
     instruction in the issue stage), i_res (in, its region ports); n_ranges, n_res, n_kernel (in:
     those of the instruction R takes next, from registers); r_load (in: R takes it at this edge);
-    n_vs_issue_d (in, a register: in the previous cycle, the instruction R took next conflicted
-    with the one in the issue stage); hit (out, from registers: RAW, WAR or WAW of R's
+    n_vs_issue_d (in, a register: the conflict terms, rtl.hazards.range_conflict_terms, of the
+    instruction R took next against the one in the issue stage, in the previous cycle); hit (out,
+    from registers and one OR of terms: RAW, WAR or WAW of R's
     instruction against the recorded ranges, or a region port another kernel uses). Empty ranges
     are [0, 0).
     Why compared one stage early: R's range bits fan out to every slot's comparators, a long
@@ -62,7 +63,10 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_
     unit), written in every cycle: neither the comparator nor its long nets are then behind the
     late `r_load` and `load` (N's comparison with this slot's ranges, then with the issue stage's,
     were the critical paths, 7.26 ns and 7.41 ns with about 5.1 ns of routing, 0222d7e and
-    e0abb70 seed 1). At the edge R takes its instruction, the hit of the previous cycle's
+    e0abb70 seed 1). The registers hold the comparison's three terms, each one LUT behind the
+    comparators' carry chains, and are ORed where they are read: the OR of the ten comparisons
+    before the register was the critical path after that (n_hazards_b -> slot 5's h_d, 6.98 ns,
+    16 cells, 0e609b7 seed 1). At the edge R takes its instruction, the hit of the previous cycle's
     comparison is in h_d, or, when this slot loads at that edge (the slot's new instruction is
     the issue stage's), in n_vs_issue_d: `fresh` and `from_issue` select it in the next cycle,
     and the held hit keeps it from the next edge if R does not move on. R's instruction meets
@@ -76,7 +80,7 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_
     r0lo, r0hi, r1lo, r1hi, wlo, whi = [Signal(intbv(0)[len(r):]) for r in i_ranges]
     res = Signal(intbv(0)[len(i_res):])
     i0lo, i0hi, i1lo, i1hi, iwlo, iwhi = i_ranges
-    h_next = Signal(bool(0))
+    h_next = Signal(intbv(0)[len(n_vs_issue_d):])
 
     @always(clk.posedge)
     def record():
@@ -92,10 +96,10 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_
             whi.next = iwhi
             res.next = i_res
 
-    conflict = range_conflict(n_ranges, n_res, n_kernel, (r0lo, r0hi, r1lo, r1hi, wlo, whi), res, kernel, has_read1,
-                              h_next)
+    conflict = range_conflict_terms(n_ranges, n_res, n_kernel, (r0lo, r0hi, r1lo, r1hi, wlo, whi), res, kernel,
+                                    has_read1, h_next)
 
-    h_d = Signal(bool(0))          # h_next of the previous cycle
+    h_d = Signal(intbv(0)[len(h_next):])   # h_next of the previous cycle: terms, ORed when read
     fresh = Signal(bool(0))        # R took its instruction at the last edge: the hit is not held yet
     from_issue = Signal(bool(0))   # ... and this slot loaded at that edge: the hit is n_vs_issue_d
     hit_held = Signal(bool(0))
@@ -110,9 +114,9 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_
             from_issue.next = load
         elif fresh:
             if from_issue:
-                hit_held.next = n_vs_issue_d
+                hit_held.next = n_vs_issue_d != 0
             else:
-                hit_held.next = h_d
+                hit_held.next = h_d != 0
             fresh.next = 0
 
     @always_comb
@@ -120,9 +124,9 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_
         if not fresh:
             hit.next = hit_held
         elif from_issue:
-            hit.next = n_vs_issue_d
+            hit.next = n_vs_issue_d != 0
         else:
-            hit.next = h_d
+            hit.next = h_d != 0
 
     return record, conflict, register_hit, hit_out
 
@@ -604,9 +608,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # enters as R takes it) and, in every slot, against the slot's recorded ranges
     n_fields = hazard_word_fields(n_hazards)        # slots 0 to 3
     n_fields_b = hazard_word_fields(n_hazards_b)    # slots 4 to 6 and the issue stage
-    n_vs_issue = Signal(bool(0))
-    n_vs_issue_d = Signal(bool(0))
-    next_vs_issue = range_conflict(*n_fields_b, i_ranges, i_res, i_kernel, True, n_vs_issue)
+    n_vs_issue = Signal(intbv(0)[3:])     # conflict terms (rtl.hazards.range_conflict_terms)
+    n_vs_issue_d = Signal(intbv(0)[3:])
+    next_vs_issue = range_conflict_terms(*n_fields_b, i_ranges, i_res, i_kernel, True, n_vs_issue)
 
     @always(clk.posedge)
     def register_vs_issue():
