@@ -24,7 +24,7 @@ def control_regs(cfg: ProcessorConfig, clk, rst, axil, run_start, prog_dirty, pr
       executed        in, pulse per executed instruction
       busy_*          in, per-kernel busy (registered, then counted every cycle: a count lags by a
                       cycle; kernels only work while running)
-      sat_inc         in, saturated results this cycle
+      sat_inc         in, saturated results of the previous cycle (registered in rtl/top.py)
       irq             out, STATUS.DONE & CTRL.IRQ_ENABLE
     Timing: write response 1 cycle after both AW and W are valid; read data 2 cycles after AR
     (ARREADY 1 cycle after ARVALID, RVALID the cycle after).
