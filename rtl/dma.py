@@ -118,6 +118,12 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     prod = Signal(intbv(0)[len(loop_t) + 16:])
     part = Signal(modbv(0)[32:])
     region = Signal(intbv(0)[2:])
+    # region again, a cycle later and with no enable, for the activation buffer's ports: region's
+    # load enable (IDLE and start) is shared with the state machine, and with region's flip-flops
+    # beside the buffer that LUT sat mid-die on a loop of the state machine (DMA state -> region's
+    # enable -> state, 7.28 and 7.33 ns, 6.0 ns of it routing, seeds 1 and 2). The ports read it at
+    # a beat or a STORE's read, cycles after the start.
+    region_port = Signal(intbv(0)[2:])
     # STORE: the beat's elements out of the read port's word (V in bank order, Z/E a row), each
     # element's source lane in a register of its own, formed from ptr while the read is under way
     # (ptr holds the beat's address from W_READ to W_LATCH): one offset register steering all
@@ -151,10 +157,14 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         else:
             beats_req.next = (dec.length + (e - 1)) >> e_shift
 
+    @always(clk.posedge)
+    def port_region():
+        region_port.next = region
+
     @always_comb
     def port_fields():
-        rd.region.next = region
-        wr.region.next = region
+        rd.region.next = region_port
+        wr.region.next = region_port
         ctl.ready.next = not ctl.busy or ctl.done
         ctl.done_soon.next = state == State.FINISH and not is_fetch
 
@@ -416,4 +426,4 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             ptr_step.next = 1
             left_step.next = epb
 
-    return select_base, beats_needed, port_fields, shift_in, burst_size, address_products, engine
+    return select_base, beats_needed, port_region, port_fields, shift_in, burst_size, address_products, engine
