@@ -382,7 +382,10 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                 ptr.next = ptr + ptr_step
                 left.next = left - left_step
                 rd.addr.next = ptr + e
-                if beat_in_burst == cur_burst - 1:
+                # the burst's last beat: wlast, registered in W_LATCH from the same comparison
+                # (beat_in_burst and cur_burst hold still until this beat is sent); compared
+                # here, it was the critical path of 7e78845 seed 3 (cur_burst -> state, 6.80 ns)
+                if axi.wlast:
                     beat_in_burst.next = 0
                     axi.bready.next = 1
                     state.next = State.B
