@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from myhdl import Signal, always_comb, block, intbv
 
+#: the terms range_conflict_terms splits a conflict into (reads vs write, write vs reads, write vs
+#: write or a shared region port)
+CONFLICT_TERMS = 3
+
 
 @block
 def below(lo, hi, out):
@@ -37,11 +41,11 @@ def range_conflict_terms(new_ranges, new_res, new_kernel, old_ranges, old_res, o
     Ports: new_ranges, old_ranges (in: r0lo, r0hi, r1lo, r1hi, wlo, whi in scoreboard points;
     empty ranges are [0, 0)); new_res, old_res (in, region ports); new_kernel, old_kernel (in, or a
     constant); has_read1 (constant: the old instruction's second read range counts); terms (out,
-    3 bits). Latency: combinational. Reset: none.
+    CONFLICT_TERMS bits). Latency: combinational. Reset: none.
     Why terms: each is one LUT behind the comparators' carry chains, so a caller can register
     them and OR them in the next cycle (rtl/issue.py's scoreboard), with no logic level and no
     long net between the comparators and the register."""
-    assert len(terms) == 3, f"{len(terms)} conflict terms"
+    assert len(terms) == CONFLICT_TERMS, f"{len(terms)} conflict terms"
     n0lo, n0hi, n1lo, n1hi, nwlo, nwhi = new_ranges
     o0lo, o0hi, o1lo, o1hi, owlo, owhi = old_ranges
     # a before b's end and b before a's end, for each pair of ranges compared
@@ -56,7 +60,7 @@ def range_conflict_terms(new_ranges, new_res, new_kernel, old_ranges, old_res, o
     def combine():
         # ranges are [lo, hi) with lo < hi when not empty, so "a.lo < b.hi and b.lo < a.hi" is an
         # overlap only if both are non-empty: an empty range [0, 0) never satisfies 0 < 0
-        t = intbv(0)[3:]
+        t = intbv(0)[CONFLICT_TERMS:]
         t[:] = 0
         if (n0_ow and ow_n0) or (n1_ow and ow_n1):
             t[0] = 1
@@ -76,7 +80,7 @@ def range_conflict(new_ranges, new_res, new_kernel, old_ranges, old_res, old_ker
     range_conflict_terms).
 
     Ports: as range_conflict_terms; hit (out). Latency: combinational. Reset: none."""
-    terms = Signal(intbv(0)[3:])
+    terms = Signal(intbv(0)[CONFLICT_TERMS:])
     conflict = range_conflict_terms(new_ranges, new_res, new_kernel, old_ranges, old_res, old_kernel, has_read1,
                                     terms)
 

@@ -415,6 +415,11 @@ class Register:
     doc: str
     bits: int = 32  # bits the processor keeps (bits bits-1:0); the others are ignored and read as 0
 
+    @property
+    def mask(self) -> int:
+        """The bits a write keeps and a read returns."""
+        return (1 << self.bits) - 1
+
 
 REGISTERS = {r.name: r for r in (
     Register("CTRL", 0x00, "rw", "bit0 START (write 1: fetch the program if PROG_* changed, then run; "
@@ -447,7 +452,7 @@ REGISTERS = {r.name: r for r in (
 # SEQ_LEN's width: a LOOP counts at most as far as its immediate `count` (the 16-bit length field)
 # or SEQ_LEN, so the loop counters, the loop index t and the DMA's t * stride are 16 bits wide
 SEQ_LEN_BITS = REGISTERS["SEQ_LEN"].bits
-MAX_SEQ_LEN = (1 << SEQ_LEN_BITS) - 1
+MAX_SEQ_LEN = REGISTERS["SEQ_LEN"].mask
 
 HW_ID = 0x444C5031
 CTRL_START = 1 << 0

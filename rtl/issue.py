@@ -24,7 +24,7 @@ from myhdl import ConcatSignal, Signal, always, always_comb, always_seq, block, 
 
 from . import isa
 from .config import ProcessorConfig
-from .hazards import range_conflict_terms
+from .hazards import CONFLICT_TERMS, range_conflict_terms
 from .predecode import K_ACT, K_DMA, K_EW, K_FC, K_NONE, layout
 
 Op = isa.Op
@@ -608,8 +608,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # enters as R takes it) and, in every slot, against the slot's recorded ranges
     n_fields = hazard_word_fields(n_hazards)        # slots 0 to 3
     n_fields_b = hazard_word_fields(n_hazards_b)    # slots 4 to 6 and the issue stage
-    n_vs_issue = Signal(intbv(0)[3:])     # conflict terms (rtl.hazards.range_conflict_terms)
-    n_vs_issue_d = Signal(intbv(0)[3:])
+    n_vs_issue = Signal(intbv(0)[CONFLICT_TERMS:])     # conflict terms (rtl.hazards.range_conflict_terms)
+    n_vs_issue_d = Signal(intbv(0)[CONFLICT_TERMS:])
     next_vs_issue = range_conflict_terms(*n_fields_b, i_ranges, i_res, i_kernel, True, n_vs_issue)
 
     @always(clk.posedge)

@@ -200,7 +200,7 @@ class GoldenDevice:
             return
         if name in ("PROG_ADDR", "PROG_LEN"):
             self._prog_dirty = True
-        self.regs[name] = value & ((1 << reg.bits) - 1)  # the other bits are ignored, read as 0
+        self.regs[name] = value & reg.mask  # the other bits are ignored, read as 0
 
     def read_reg(self, name: str) -> int:
         return self.regs[name]

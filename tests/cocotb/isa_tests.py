@@ -94,5 +94,5 @@ async def register_widths(dut):
             await dev.write_reg(reg.name, value)
             golden.write_reg(reg.name, value)
             got, exp = await dev.read_reg(reg.name), golden.read_reg(reg.name)
-            assert got == exp == value & ((1 << reg.bits) - 1), \
+            assert got == exp == value & reg.mask, \
                 f"{reg.name} written {value:#x}: rtl {got:#x}, golden {exp:#x}, {reg.bits} bits"
