@@ -685,10 +685,42 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     i_fc, i_act, i_smx, i_ew, i_dma, i_blk = [Signal(bool(0)) for _ in range(6)]
     i_err = Signal(bool(0))
     i_err_code = Signal(intbv(0)[8:])
+    # ... and of the instruction in R, what the issue stage loads as it takes R's
+    rc_free, rc_sync, rc_fc, rc_act, rc_smx, rc_ew, rc_dma, rc_blk = [Signal(bool(0)) for _ in range(8)]
+    rc_err = Signal(bool(0))
+    prog_len_bad = Signal(bool(0))     # PROG_LEN is 0 or over the instruction memory
+
+    # The issue decision, retimed: every term of `advance` but the kernels' ready, registered
+    # from the next cycle's values, so that the decision is one OR of four ANDs and a register
+    # (the N pointers' enable was late at 7 of 13 placements, 5.4 to 6.0 ns of routing behind
+    # three LUTs of decision). Each term is formed twice, for the stage taking R's instruction
+    # and for it holding, from registers and R's decode, and i_take only selects between the two.
+    #   pre_pass  the instruction advances now whatever the kernels' ready (NOP, LOOP, ENDLOOP, a
+    #             skipped or empty one, SYNC, a softmax, LOAD/STORE, a blocking load)
+    #   pre_fc, pre_act, pre_ew  it advances if that kernel is ready
+    #   pre_empty the stage is empty and takes R's instruction (or nothing)
+    run_next = Signal(bool(0))         # the run state holds (or is entered) at this edge
+    le_take, le_hold = Signal(bool(0)), Signal(bool(0))  # loop_err_next if the stage takes R's instruction, if not
+    pre_pass, pre_fc, pre_act, pre_ew, pre_empty = [Signal(bool(0)) for _ in range(5)]
 
     # the slot the instruction in I goes into if it issues now (0 if it goes into none), from
     # registers only: `load` equals it in a cycle in which the stage takes a new instruction
     i_slot = Signal(intbv(0)[N_SLOTS:])
+
+    @always_comb
+    def r_classes():
+        # the opcode's class, one-hot (a skipped LOAD/STORE and an empty FC/ACT/EW only pass),
+        # and the static faults
+        rc_free.next = d_op == OP_NOP or d_op == OP_LOOP or d_op == OP_ENDLOOP or d_skip or d_empty
+        rc_sync.next = d_op == OP_SYNC
+        rc_fc.next = d_kernel == K_FC and not d_empty
+        rc_act.next = d_kernel == K_ACT and not d_empty and not d_softmax
+        rc_smx.next = d_kernel == K_ACT and not d_empty and d_softmax
+        rc_ew.next = d_kernel == K_EW and not d_empty
+        rc_dma.next = d_kernel == K_DMA and not d_skip and not d_blocking
+        rc_blk.next = d_kernel == K_DMA and not d_skip and d_blocking
+        rc_err.next = r_pc >= prog_len or d_illegal or d_overflow or d_region_err
+        prog_len_bad.next = prog_len == 0 or prog_len > cfg.imem_depth
 
     @always_comb
     def slot_of_issue_stage():
@@ -729,10 +761,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         go_act = run and not i_err and ((i_act and ok and ctl_act.ready) or (i_smx and ok and act_idle))
         go_ew = run and not i_err and i_ew and ok and ctl_ew.ready
         go_dma = run and not i_err and ((i_dma and ok and dma_idle) or (i_blk and ok and idle))
-        adv = run and not i_err and not loop_err and (
-            i_free or (i_sync and idle) or (i_fc and ok and ctl_fc.ready)
-            or (i_act and ok and ctl_act.ready) or (i_smx and ok and act_idle)
-            or (i_ew and ok and ctl_ew.ready) or (i_dma and ok and dma_idle) or (i_blk and ok and idle))
+        # = run and not i_err and not loop_err and (i_free or (i_sync and idle) or (i_fc and ok
+        # and ctl_fc.ready) or (i_act and ok and ctl_act.ready) or (i_smx and ok and act_idle) or
+        # (i_ew and ok and ctl_ew.ready) or (i_dma and ok and dma_idle) or (i_blk and ok and idle)),
+        # its terms registered (decision_terms)
+        adv = pre_pass or (pre_fc and ctl_fc.ready) or (pre_act and ctl_act.ready) or (pre_ew and ctl_ew.ready)
         if i_err:
             code[:] = i_err_code
         else:
@@ -748,7 +781,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         loop_enter.next = adv and i_loop  # a trip count of 0 enters no loop: see loop_counter
         loop_next.next = adv and i_endloop and loop_more
         loop_exit.next = adv and i_endloop and not loop_more
-        i_take.next = state == State.RUN and (not i_valid or adv)
+        i_take.next = pre_empty or adv   # = state == State.RUN and (not i_valid or adv)
         ld = intbv(0)[N_SLOTS:]
         ld[:] = 0
         if go_fc:
@@ -793,20 +826,20 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             i_softmax.next = d_softmax
             i_loop_bad.next = d_loop_bad
             i_loop_end.next = d_loop_end
-            # the opcode's class, one-hot (a skipped LOAD/STORE and an empty FC/ACT/EW only pass)
+            # the opcode's class, one-hot (r_classes)
             i_end.next = d_op == OP_END
-            i_sync.next = d_op == OP_SYNC
+            i_sync.next = rc_sync
             i_loop.next = d_op == OP_LOOP
             i_endloop.next = d_op == OP_ENDLOOP
-            i_free.next = d_op == OP_NOP or d_op == OP_LOOP or d_op == OP_ENDLOOP or d_skip or d_empty
-            i_fc.next = d_kernel == K_FC and not d_empty
-            i_act.next = d_kernel == K_ACT and not d_empty and not d_softmax
-            i_smx.next = d_kernel == K_ACT and not d_empty and d_softmax
-            i_ew.next = d_kernel == K_EW and not d_empty
-            i_dma.next = d_kernel == K_DMA and not d_skip and not d_blocking
-            i_blk.next = d_kernel == K_DMA and not d_skip and d_blocking
+            i_free.next = rc_free
+            i_fc.next = rc_fc
+            i_act.next = rc_act
+            i_smx.next = rc_smx
+            i_ew.next = rc_ew
+            i_dma.next = rc_dma
+            i_blk.next = rc_blk
             # static faults, in the ISA's order of precedence
-            i_err.next = r_pc >= prog_len or d_illegal or d_overflow or d_region_err
+            i_err.next = rc_err
             if r_pc >= prog_len:
                 i_err_code.next = ERRORCODE_PC_OVERRUN
             elif d_illegal:
@@ -890,18 +923,22 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         elif exit_d:
             il = False
         in_loop_next.next = il
-        now = (il and not loop_exit) or (loop_enter and trip != 0)
-        endloop = bool(i_endloop)
-        lp = bool(i_loop)
-        at_end = now and i_loop_end  # predecoded: pc == this loop's jump - 1
-        lbad = bool(i_loop_bad)
+        # the stage takes R's instruction: the one it holds, if any, advances (loop_enter,
+        # loop_exit); or it holds, and nothing advances. at_end: predecoded, pc == this loop's
+        # jump - 1; only an ENDLOOP may (and must) sit at the end of a running loop's body, and
+        # loops do not nest
+        now_t = (il and not (i_valid and i_endloop and not loop_more)) or (i_valid and i_loop and trip != 0)
+        endloop_t = d_op == OP_ENDLOOP
+        at_end_t = now_t and d_loop_end
+        err_t = (endloop_t and not at_end_t) or (at_end_t and not endloop_t) or (d_op == OP_LOOP and (now_t or d_loop_bad))
+        at_end_h = il and i_loop_end
+        err_h = (i_endloop and not at_end_h) or (at_end_h and not i_endloop) or (i_loop and (il or i_loop_bad))
+        le_take.next = err_t
+        le_hold.next = err_h
         if i_take:
-            endloop = d_op == OP_ENDLOOP
-            lp = d_op == OP_LOOP
-            at_end = now and d_loop_end
-            lbad = bool(d_loop_bad)
-        # only an ENDLOOP may (and must) sit at the end of a running loop's body; loops do not nest
-        loop_err_next.next = (endloop and not at_end) or (at_end and not endloop) or (lp and (now or lbad))
+            loop_err_next.next = err_t
+        else:
+            loop_err_next.next = err_h
 
     @always_seq(clk.posedge, reset=rst)
     def loop_counter():
@@ -922,6 +959,68 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         elif next_d:
             loop_left.next = loop_left - 1
             loop_more.next = (loop_left >> 2) != 0 or loop_left[2:] == 3  # loop_left - 1 > 1
+
+    @always_comb
+    def run_ahead():
+        # state == RUN at the next edge (see control)
+        r = bool(0)
+        if state == State.IDLE:
+            r = bool(run_start and not prog_len_bad and not prog_dirty)
+        elif state == State.FETCH:
+            r = bool(fetch_done and not fetch_err)
+        elif state == State.RUN:
+            r = bool(not (ctl_dma.done and dma_err) and not fault and not finish)
+        run_next.next = r
+
+    @always_seq(clk.posedge, reset=rst)
+    def decision_terms():
+        # The decision's terms of the next cycle (see pre_pass), for the stage taking R's
+        # instruction (_t: adv is i_valid, the one it holds goes into i_slot, a blocking load
+        # among them sets drain; I then holds R's instruction, its classes rc_*) and for it
+        # holding (_h: nothing issues). When the stage holds and something still starts (a kernel
+        # with a loop fault), the run ends at this edge (fault) and every term is 0 anyway.
+        cs_t = intbv(0)[N_SLOTS:]
+        cs_h = intbv(0)[N_SLOTS:]
+        st_t = intbv(0)[N_SLOTS:]
+        st_h = intbv(0)[N_SLOTS:]
+        cs_t[:] = slot_hit & live & ~i_slot
+        if hit_i:
+            cs_t[:] = cs_t | i_slot
+        cs_h[:] = i_cs & live
+        st_t[:] = (live | i_slot) & ~done_next      # the slots in flight in the next cycle
+        st_h[:] = live & ~done_next
+        if restart:
+            st_h[:] = 0
+        dr_t = bool(drain)
+        if i_valid and not i_err and i_blk:
+            dr_t = True
+        elif idle:
+            dr_t = False
+        dr_h = bool(drain)
+        if state == State.IDLE:
+            if run_start:
+                dr_h = False
+        elif state == State.RUN:
+            if idle:
+                dr_h = False
+        ok_t = bool(not dr_t and (cs_t & ~done_next) == 0)
+        ok_h = bool(not dr_h and (cs_h & ~done_next) == 0)
+        g_t = bool(run_next and r_valid and not rc_err and not le_take)
+        g_h = bool(run_next and i_valid and not restart and not i_err and not le_hold)
+        if i_take:
+            pre_pass.next = g_t and (rc_free or (rc_sync and st_t == 0) or (ok_t and (
+                (rc_smx and (st_t & 0b0001100) == 0) or (rc_dma and not st_t[6]) or (rc_blk and st_t == 0))))
+            pre_fc.next = g_t and ok_t and rc_fc
+            pre_act.next = g_t and ok_t and rc_act
+            pre_ew.next = g_t and ok_t and rc_ew
+            pre_empty.next = run_next and not r_valid
+        else:
+            pre_pass.next = g_h and (i_free or (i_sync and st_h == 0) or (ok_h and (
+                (i_smx and (st_h & 0b0001100) == 0) or (i_dma and not st_h[6]) or (i_blk and st_h == 0))))
+            pre_fc.next = g_h and ok_h and i_fc
+            pre_act.next = g_h and ok_h and i_act
+            pre_ew.next = g_h and ok_h and i_ew
+            pre_empty.next = run_next and (restart or not i_valid)
 
     # =============================== run control =================================================
     @always_comb
@@ -956,7 +1055,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 error.next = 0
                 error_code.next = 0
                 pc.next = 0
-                if prog_len == 0 or prog_len > cfg.imem_depth:
+                if prog_len_bad:
                     error.next = 1
                     error_code.next = ERRORCODE_BAD_PROGRAM
                     state.next = State.DRAIN
@@ -1005,5 +1104,5 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     return (fetch_address, fetch_room_table, fetch_loop_end, fetch, fetch_word, queue_control, queue, replica, buffer_write, buffer_read, decode,
             done_ahead, liveness, next_vs_issue, register_vs_issue,
             slot_blocks, predecessor_conflict, register_hit_i, trip_count,
-            slot_of_issue_stage, conflicts, decide,
+            r_classes, slot_of_issue_stage, conflicts, decide, run_ahead, decision_terms,
             issue_valid, issue_register, slots, loop_now, loop_ahead, loop_counter, front_end, drain_ahead, control)
