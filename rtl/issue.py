@@ -213,6 +213,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     f_valid = Signal(bool(0))            # f_word holds a fetched instruction (imem output, registered)
     f_word = Signal(intbv(0)[IW:])
     f_pc = Signal(intbv(0)[16:])
+    # the fetched instruction lies past the program (pc >= PROG_LEN, which holds still during a
+    # run), compared as it is fetched and stored beside it: compared at R, behind the buffer's
+    # LUT-RAM read, the comparator's carry chain led the retimed decision terms (r_ptr -> R's pc
+    # -> `r_pc >= prog_len` -> the terms, 7.85 and 8.05 ns, b64566c seeds 1 and 3)
+    f_over = Signal(bool(0))
     fl_active = Signal(bool(0))          # the fetch is inside a loop it will wrap
     fl_start = Signal(intbv(0)[16:])     # the loop's first instruction
     fl_before_end = Signal(intbv(0)[16:])  # the pc before its ENDLOOP (the loop's jump - 2)
@@ -228,6 +233,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # enables a few pointer flip-flops and not the ~550 of two instruction registers.
     buf_words = [Signal(intbv(0)[IW:]) for _ in range(BUF_DEPTH)]  # read by R
     buf_pcs = [Signal(intbv(0)[16:]) for _ in range(BUF_DEPTH)]
+    buf_overs = [Signal(bool(0)) for _ in range(BUF_DEPTH)]
     (kernel_hi, kernel_lo), (res_hi, res_lo) = LAY.hi_lo("kernel"), LAY.hi_lo("res")
     HZ_FIELDS = ("res", "r0lo", "r0hi", "r1lo", "r1hi", "wlo", "whi")
     assert all(LAY.hi_lo(f)[1] >= res_lo for f in HZ_FIELDS) and LAY.hi_lo("whi")[0] == IW
@@ -275,6 +281,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     r_valid = Signal(bool(0))
     r_word = Signal(intbv(0)[IW:])
     r_pc = Signal(intbv(0)[16:])
+    r_over = Signal(bool(0))             # R's instruction lies past the program (f_over)
     i_take = Signal(bool(0))             # the issue stage takes R this cycle
     fetch_on = Signal(bool(0))
     restart = Signal(bool(0))            # the run begins: empty the front end
@@ -400,6 +407,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             p_pc.next = fa
             f_valid.next = pv and not zero   # the instruction after a zero-trip LOOP is dropped
             f_pc.next = p_pc
+            f_over.next = p_pc >= prog_len
 
     @always(clk.posedge)
     def fetch_word():
@@ -470,6 +478,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         if f_valid:
             buf_words[w_ptr].next = f_word
             buf_pcs[w_ptr].next = f_pc
+            buf_overs[w_ptr].next = f_over
             buf_hazards[w_ptr].next = f_hazards
             buf_preds[w_ptr].next = f_pred
 
@@ -486,6 +495,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     def buffer_read():
         r_word.next = buf_words[r_ptr]
         r_pc.next = buf_pcs[r_ptr]
+        r_over.next = buf_overs[r_ptr]
         fifo_head_hazards.next = buf_hazards[n_ptr_next]
         fifo_head_pred.next = buf_preds[n_ptr_next]
 
@@ -719,7 +729,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         rc_ew.next = d_kernel == K_EW and not d_empty
         rc_dma.next = d_kernel == K_DMA and not d_skip and not d_blocking
         rc_blk.next = d_kernel == K_DMA and not d_skip and d_blocking
-        rc_err.next = r_pc >= prog_len or d_illegal or d_overflow or d_region_err
+        rc_err.next = r_over or d_illegal or d_overflow or d_region_err
         prog_len_bad.next = prog_len == 0 or prog_len > cfg.imem_depth
 
     @always_comb
@@ -840,7 +850,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             i_blk.next = rc_blk
             # static faults, in the ISA's order of precedence
             i_err.next = rc_err
-            if r_pc >= prog_len:
+            if r_over:
                 i_err_code.next = ERRORCODE_PC_OVERRUN
             elif d_illegal:
                 i_err_code.next = ERRORCODE_ILLEGAL_OPCODE
