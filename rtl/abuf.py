@@ -260,26 +260,38 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     z_wdata, e_wdata = Signal(intbv(0)[p * w:]), Signal(intbv(0)[p * w:])
 
     @block
-    def v_write_stage(en_s, addr_s, count_s, data_s):
+    def count_thermometer(count_s, first):
+        """The port lanes a selected write fills: bit k of `first` is count_s > k. Ports: count_s
+        (in, 0..P), first (out, P bits). Combinational; no reset. The write stages shift it into
+        place by the write's offset: multiplexers, not a subtraction and a comparison per lane
+        (carry chains behind the offset's long nets: addr_s -> v_wen was the critical path,
+        6.84 ns through four LUTs and a CCU2C, aa6abe1 seed 6)."""
+        assert len(first) == p and count_s.max == p + 1
+
+        @always_comb
+        def thermometer():
+            th = intbv(0)[p:]
+            for k in range(p):
+                th[k] = count_s > k
+            first.next = th
+
+        return thermometer
+
+    @block
+    def v_write_stage(en_s, addr_s, first, data_s):
         """Region V's selected write decoded per bank: enable, row and the element rotated into it.
-        Ports: the write_select registers (in); v_wen, v_wrows, v_wdata (out). Latency 1. No reset:
-        v_wen follows en_s."""
+        Ports: the write_select registers (in; the count as its count_thermometer, `first`); v_wen,
+        v_wrows, v_wdata (out). Latency 1. No reset: v_wen follows en_s."""
 
         @always(clk.posedge)
         def decode():
             off = intbv(0)[lb:]
             lane = intbv(0)[lb:]
-            first = intbv(0)[p:]       # bit k: port lane k is written (k < count)
             twice = intbv(0)[2 * p:]
             turned = intbv(0)[3 * p:]
             if en_s:
                 off[:] = addr_s & mask
-                # bank b takes port lane (b - off) mod P: its enable is `first` rotated by off, a
-                # shifter (multiplexers) and not a subtraction and a comparison per bank (carry
-                # chains behind the offset's long nets: addr_s -> v_wen was the critical path,
-                # 6.84 ns through four LUTs and a CCU2C, aa6abe1 seed 6)
-                for k in range(p):
-                    first[k] = count_s > k
+                # bank b takes port lane (b - off) mod P: its enable is `first` rotated by off
                 twice[:] = concat(first, first)
                 turned[:] = twice << off
                 v_wen.next = turned[2 * p:p]
@@ -299,21 +311,18 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
         return decode
 
     @block
-    def row_write_stage(en_s, addr_s, count_s, data_s, wen, wrow, wdata, rows_mask: int):
+    def row_write_stage(en_s, addr_s, first, data_s, wen, wrow, wdata, rows_mask: int):
         """Region Z's or E's selected write decoded into lane enables and a row. Ports: the
-        write_select registers (in); wen, wrow, wdata (out). Latency 1. No reset: wen follows en_s."""
+        write_select registers (in; the count as its count_thermometer, `first`); wen, wrow, wdata
+        (out). Latency 1. No reset: wen follows en_s."""
 
         @always(clk.posedge)
         def decode():
             off = intbv(0)[lb:]
-            first = intbv(0)[p:]       # bit k: port lane k is written (k < count)
             shifted = intbv(0)[2 * p:]
             if en_s:
                 off[:] = addr_s & mask
-                # lane l is written when off <= l < off + count: `first` shifted up by off (a
-                # shifter, no comparators: see v_write_stage)
-                for k in range(p):
-                    first[k] = count_s > k
+                # lane l is written when off <= l < off + count: `first` shifted up by off
                 shifted[:] = first << off
                 wen.next = shifted[p:]
                 wrow.next = (addr_s >> lb) & rows_mask
@@ -323,8 +332,11 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
 
         return decode
 
-    insts += [v_write_stage(*v_sel), row_write_stage(*z_sel, z_wen, z_wrow, z_wdata, zm),
-              row_write_stage(*e_sel, e_wen, e_wrow, e_wdata, em)]
+    v_first, z_first, e_first = [Signal(intbv(0)[p:]) for _ in range(3)]
+    insts += [count_thermometer(sel[2], first) for sel, first in ((v_sel, v_first), (z_sel, z_first), (e_sel, e_first))]
+    insts += [v_write_stage(v_sel[0], v_sel[1], v_first, v_sel[3]),
+              row_write_stage(z_sel[0], z_sel[1], z_first, z_sel[3], z_wen, z_wrow, z_wdata, zm),
+              row_write_stage(e_sel[0], e_sel[1], e_first, e_sel[3], e_wen, e_wrow, e_wdata, em)]
 
     # ---- the memories -----------------------------------------------------------------------------
     v_q = [Signal(intbv(0)[w:]) for _ in range(p)]

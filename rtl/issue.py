@@ -730,7 +730,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         rc_dma.next = d_kernel == K_DMA and not d_skip and not d_blocking
         rc_blk.next = d_kernel == K_DMA and not d_skip and d_blocking
         rc_err.next = r_over or d_illegal or d_overflow or d_region_err
-        prog_len_bad.next = prog_len == 0 or prog_len > cfg.imem_depth
 
     @always_comb
     def slot_of_issue_stage():
@@ -1037,6 +1036,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     def front_end():
         fetch_on.next = state == State.RUN
         restart.next = state == State.IDLE or state == State.FETCH
+        prog_len_bad.next = prog_len == 0 or prog_len > cfg.imem_depth
 
     @always_comb
     def drain_ahead():
