@@ -265,15 +265,15 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
         (in, 0..P), first (out, P bits). Combinational; no reset. The write stages shift it into
         place by the write's offset: multiplexers, not a subtraction and a comparison per lane
         (carry chains behind the offset's long nets: addr_s -> v_wen was the critical path,
-        6.84 ns through four LUTs and a CCU2C, aa6abe1 seed 6)."""
+        6.84 ns through four LUTs and a CCU2C, aa6abe1 seed 6). A table of constants, a LUT per
+        bit: written as P comparisons, synthesis built them as a carry chain, count_s -> CCU2C
+        -> three LUTs -> v_wen, 6.72 ns (one of the 2 late endpoints at 150 MHz, 69e88d0 seed 4)."""
         assert len(first) == p and count_s.max == p + 1
+        table = tuple((1 << c) - 1 for c in range(p + 1))
 
         @always_comb
         def thermometer():
-            th = intbv(0)[p:]
-            for k in range(p):
-                th[k] = count_s > k
-            first.next = th
+            first.next = table[count_s]
 
         return thermometer
 

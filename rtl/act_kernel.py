@@ -323,7 +323,7 @@ def softmax_cycles(cfg: ProcessorConfig, n: int) -> int:
 
 
 @block
-def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, busy, dec, rd, rd_data, wr, u_out,
+def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, done_soon_next, busy, dec, rd, rd_data, wr, u_out,
                  eaddr, fr1):
     """Softmax of `length` (>= 1) elements, element-serial, in three passes over the source:
 
@@ -338,7 +338,8 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
     The per-instruction registers take dec's fields whenever it is high, start or not, so that
     `start`, late from the issue decision, enables only fetch, busy and the state); start (in:
     only in a cycle with load), done (out, pulse in the cycle after the last write's en),
-    done_soon (out: done is high in the next cycle, combinational from registers),
+    done_soon (out: done is high in the next cycle, a register), done_soon_next (out: done_soon of
+    the next cycle, combinational from registers: the kernel's own done_soon register takes it),
     busy (out: from the cycle after start to done); dec (dst, src0 and its region, length and
     one_row, shift0 = exp index shift, shift1 = output fraction bits, sampled at start); rd (AbufReadPort:
     en, region, addr out), rd_data (in, the port's data: the row holding the element); wr
@@ -444,7 +445,17 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
 
     @always_comb
     def done_ahead():
-        done_soon.next = wr.en and tags[L + 12] == P_OUT and lasts[L + 12]
+        # done is high after the cycle of the last element's write enable: wr.en and the last
+        # element's tag at L + 12. In the next cycle wr.en is tags[L + 11] == P_OUT of this one
+        # (output), and the tags move on only while busy (element_pipe; reset clears both)
+        if busy:
+            done_soon_next.next = tags[L + 11] == P_OUT and lasts[L + 11]
+        else:
+            done_soon_next.next = tags[L + 11] == P_OUT and tags[L + 12] == P_OUT and lasts[L + 12]
+
+    @always_seq(clk.posedge, reset=rst)
+    def done_register():
+        done_soon.next = done_soon_next
 
     @always(clk.posedge)
     def constants():
@@ -652,7 +663,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, b
                 else:
                     wr.data.next[lo + w:lo] = top_code
 
-    return (read_port, u_port, done_ahead, constants, control, element_pipe, accumulate, maximum, rounding_parts,
+    return (read_port, u_port, done_ahead, done_register, constants, control, element_pipe, accumulate, maximum, rounding_parts,
             products, partial_sums, output)
 
 
@@ -694,7 +705,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     unused = AbufReadPort(cfg)
     vec_start, smx_start = Signal(bool(0)), Signal(bool(0))
     vec_done, smx_done, smx_busy = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
-    smx_done_soon = Signal(bool(0))
+    smx_done_soon, smx_done_soon_next = Signal(bool(0)), Signal(bool(0))
 
     @always_comb
     def dispatch():
@@ -903,10 +914,6 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     wr_vec = AbufWritePort(cfg)
     done_d = Signal(bool(0))
 
-    @always_comb
-    def done_ahead():
-        # vec_done follows done_d by a cycle; the softmax unit says its own
-        ctl.done_soon.next = done_d or smx_done_soon
 
     top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
 
@@ -919,6 +926,10 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
         wr_vec.en.next = valid
         done_d.next = valid and bool(c_sat[o_last])
         vec_done.next = done_d
+        # vec_done follows done_d by a cycle; the softmax unit says its own. A register, so that
+        # the issue unit's decision terms start at a flip-flop here (softmax `lasts` -> a LUT ->
+        # 2.0 ns across the die -> the issue unit's pre_pass, 7.06 ns, 69e88d0 seed 2)
+        ctl.done_soon.next = (valid and bool(c_sat[o_last])) or smx_done_soon_next
         if valid:
             wr_vec.addr.next = c_sat[o_region:o_waddr]
             wr_vec.region.next = c_sat[o_shift0:o_region]
@@ -948,8 +959,8 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
             wr.count.next = wr_vec.count
             wr.data.next = wr_vec.data
 
-    smx = softmax_unit(cfg, clk, rst, ctl.ready, smx_start, smx_done, smx_done_soon, smx_busy, dec, rd_smx, rd.data, wr_smx, smx_u, smx_addr,
+    smx = softmax_unit(cfg, clk, rst, ctl.ready, smx_start, smx_done, smx_done_soon, smx_done_soon_next, smx_busy, dec, rd_smx, rd.data, wr_smx, smx_u, smx_addr,
                        smx_frac)
     return (dispatch, read_merge, latch_index, latch_shift1_table, latch_pe_sigmoid, latch_pe_softsign,
-            latch_pe_exp, latch, seq, softmax_holds, handshake, control_line, lanes, done_ahead,
+            latch_pe_exp, latch, seq, softmax_holds, handshake, control_line, lanes,
             saturate_write, write_merge, smx)

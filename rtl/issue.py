@@ -278,6 +278,19 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     buf_preds = [Signal(bool(0)) for _ in range(BUF_DEPTH)]
     fifo_head_pred = Signal(bool(0))
     n_pred = Signal(bool(0))               # N's instruction conflicts with its predecessor
+    # What the issue decision's terms read of R's instruction (its class, one-hot, its static
+    # faults and loop bits), decoded as it arrives and carried along like pred, so that R's are
+    # flip-flops loaded with R's pointer: read from R's LUT-RAM word, they put the read and a
+    # decode between r_ptr and the decision terms (r_ptr -> LUT RAM -> pre_pass, 6.72 ns of the
+    # 2 late endpoints at 150 MHz, 69e88d0 seed 4). Bits (CL_*): a LOAD/STORE's cond is kept, and
+    # the FLAGS bit it reads is looked up as R takes the instruction (FLAGS holds during a run)
+    CL_FREE, CL_SYNC, CL_FC, CL_ACT, CL_SMX, CL_EW, CL_DMA, CL_BLK = range(8)
+    CL_ERR, CL_LOOP, CL_ENDLOOP, CL_LOOP_END, CL_LOOP_BAD, CL_COND = range(8, 14)
+    CL_BITS = CL_COND + 2
+    f_classes = Signal(intbv(0)[CL_BITS:])
+    buf_classes = [Signal(intbv(0)[CL_BITS:]) for _ in range(BUF_DEPTH)]
+    fifo_head_classes = Signal(intbv(0)[CL_BITS:])
+    n_classes = Signal(intbv(0)[CL_BITS:])
     r_valid = Signal(bool(0))
     r_word = Signal(intbv(0)[IW:])
     r_pc = Signal(intbv(0)[16:])
@@ -463,9 +476,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 if q_count != 0:
                     n_hazards.next = fifo_head_hazards
                     n_pred.next = fifo_head_pred
+                    n_classes.next = fifo_head_classes
                 else:
                     n_hazards.next = f_hazards
                     n_pred.next = f_pred
+                    n_classes.next = f_classes
             else:
                 do_push = bool(f_valid)
             if f_valid:
@@ -481,6 +496,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             buf_overs[w_ptr].next = f_over
             buf_hazards[w_ptr].next = f_hazards
             buf_preds[w_ptr].next = f_pred
+            buf_classes[w_ptr].next = f_classes
 
     @always(clk.posedge)
     def replica():
@@ -498,6 +514,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         r_over.next = buf_overs[r_ptr]
         fifo_head_hazards.next = buf_hazards[n_ptr_next]
         fifo_head_pred.next = buf_preds[n_ptr_next]
+        fifo_head_classes.next = buf_classes[n_ptr_next]
 
     # =============================== decode (R -> I) ==============================================
     # The predecoder (rtl/predecode.py) stored everything the decision needs beside each
@@ -507,7 +524,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi = [Signal(intbv(0)[LAY.fields[f][1]:]) for f in RANGE_FIELDS]
     d_res = Signal(intbv(0)[NRES:])
     d_reg0, d_reg1, d_regw = [Signal(intbv(0)[2:]) for _ in range(3)]
-    d_illegal, d_overflow, d_region_err, d_skip, d_blocking, d_empty = [Signal(bool(0)) for _ in range(6)]
+    d_illegal, d_overflow, d_region_err, d_blocking, d_empty = [Signal(bool(0)) for _ in range(5)]
     d_softmax, d_loop_bad, d_loop_end = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
     (r0lo_hi, r0lo_lo), (r0hi_hi, r0hi_lo) = LAY.hi_lo("r0lo"), LAY.hi_lo("r0hi")
     (r1lo_hi, r1lo_lo), (r1hi_hi, r1hi_lo) = LAY.hi_lo("r1lo"), LAY.hi_lo("r1hi")
@@ -544,9 +561,32 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         d_softmax.next = r_word[B_SOFTMAX]
         d_loop_bad.next = r_word[B_LOOP_BAD]
         d_loop_end.next = r_word[B_LOOP_END]
-        # the LOAD/STORE condition reads the FLAGS register, which changes between runs
-        d_skip.next = ((op == OP_LOAD or op == OP_STORE) and r_word[cond_hi:cond_lo] != 0
-                       and ((flags >> (r_word[cond_hi:cond_lo] - 1)) & 1) == 0)
+
+    @always_comb
+    def arrival_classes():
+        # the arrival's class bits (see CL_FREE), from the fetch register and its overrun bit
+        op = intbv(0)[4:]
+        kern = intbv(0)[3:]
+        cl = intbv(0)[CL_BITS:]
+        op[:] = f_word[opcode_hi:opcode_lo]
+        kern[:] = f_word[kernel_hi:kernel_lo]
+        cl[:] = 0
+        cl[CL_FREE] = op == OP_NOP or op == OP_LOOP or op == OP_ENDLOOP or f_word[B_EMPTY]
+        cl[CL_SYNC] = op == OP_SYNC
+        cl[CL_FC] = kern == K_FC and not f_word[B_EMPTY]
+        cl[CL_ACT] = kern == K_ACT and not f_word[B_EMPTY] and not f_word[B_SOFTMAX]
+        cl[CL_SMX] = kern == K_ACT and not f_word[B_EMPTY] and f_word[B_SOFTMAX]
+        cl[CL_EW] = kern == K_EW and not f_word[B_EMPTY]
+        cl[CL_DMA] = kern == K_DMA and not f_word[B_BLOCKING]
+        cl[CL_BLK] = kern == K_DMA and f_word[B_BLOCKING]
+        cl[CL_ERR] = f_over or f_word[B_ILLEGAL] or f_word[B_OVERFLOW] or f_word[B_REGION_ERR]
+        cl[CL_LOOP] = op == OP_LOOP
+        cl[CL_ENDLOOP] = op == OP_ENDLOOP
+        cl[CL_LOOP_END] = f_word[B_LOOP_END]
+        cl[CL_LOOP_BAD] = f_word[B_LOOP_BAD]
+        if op == OP_LOAD or op == OP_STORE:
+            cl[CL_COND + 2:CL_COND] = f_word[cond_hi:cond_lo]
+        f_classes.next = cl
 
     # =============================== scoreboard ====================================================
     s_occ = Signal(intbv(0)[N_SLOTS:])
@@ -695,9 +735,11 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     i_fc, i_act, i_smx, i_ew, i_dma, i_blk = [Signal(bool(0)) for _ in range(6)]
     i_err = Signal(bool(0))
     i_err_code = Signal(intbv(0)[8:])
-    # ... and of the instruction in R, what the issue stage loads as it takes R's
+    # ... and of the instruction in R (registers, see CL_FREE), what the issue stage loads as it
+    # takes R's, and its loop bits
     rc_free, rc_sync, rc_fc, rc_act, rc_smx, rc_ew, rc_dma, rc_blk = [Signal(bool(0)) for _ in range(8)]
-    rc_err = Signal(bool(0))
+    rc_err, rc_skip = Signal(bool(0)), Signal(bool(0))
+    rc_loop, rc_endloop, rc_loop_end, rc_loop_bad = [Signal(bool(0)) for _ in range(4)]
     prog_len_bad = Signal(bool(0))     # PROG_LEN is 0 or over the instruction memory
 
     # The issue decision, retimed: every term of `advance` but the kernels' ready, registered
@@ -717,19 +759,32 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # registers only: `load` equals it in a cycle in which the stage takes a new instruction
     i_slot = Signal(intbv(0)[N_SLOTS:])
 
-    @always_comb
+    @always(clk.posedge)
     def r_classes():
         # the opcode's class, one-hot (a skipped LOAD/STORE and an empty FC/ACT/EW only pass),
-        # and the static faults
-        rc_free.next = d_op == OP_NOP or d_op == OP_LOOP or d_op == OP_ENDLOOP or d_skip or d_empty
-        rc_sync.next = d_op == OP_SYNC
-        rc_fc.next = d_kernel == K_FC and not d_empty
-        rc_act.next = d_kernel == K_ACT and not d_empty and not d_softmax
-        rc_smx.next = d_kernel == K_ACT and not d_empty and d_softmax
-        rc_ew.next = d_kernel == K_EW and not d_empty
-        rc_dma.next = d_kernel == K_DMA and not d_skip and not d_blocking
-        rc_blk.next = d_kernel == K_DMA and not d_skip and d_blocking
-        rc_err.next = r_over or d_illegal or d_overflow or d_region_err
+        # and the static faults, loaded from N's as R's pointer is (queue). No reset: they count
+        # only beside a valid R. The LOAD/STORE condition reads the FLAGS register (constant
+        # during a run)
+        cl = intbv(0)[CL_BITS:]
+        cond = intbv(0)[2:]
+        if not restart and fetch_on and r_load:
+            cl[:] = n_classes
+            cond[:] = cl[CL_COND + 2:CL_COND]
+            skip = bool(cond != 0 and ((flags >> (cond - 1)) & 1) == 0)
+            rc_skip.next = skip
+            rc_free.next = cl[CL_FREE] or skip
+            rc_sync.next = cl[CL_SYNC]
+            rc_fc.next = cl[CL_FC]
+            rc_act.next = cl[CL_ACT]
+            rc_smx.next = cl[CL_SMX]
+            rc_ew.next = cl[CL_EW]
+            rc_dma.next = cl[CL_DMA] and not skip
+            rc_blk.next = cl[CL_BLK] and not skip
+            rc_err.next = cl[CL_ERR]
+            rc_loop.next = cl[CL_LOOP]
+            rc_endloop.next = cl[CL_ENDLOOP]
+            rc_loop_end.next = cl[CL_LOOP_END]
+            rc_loop_bad.next = cl[CL_LOOP_BAD]
 
     @always_comb
     def slot_of_issue_stage():
@@ -829,7 +884,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             i_illegal.next = d_illegal
             i_overflow.next = d_overflow
             i_region_err.next = d_region_err
-            i_skip.next = d_skip
+            i_skip.next = rc_skip
             i_blocking.next = d_blocking
             i_empty.next = d_empty
             i_softmax.next = d_softmax
@@ -838,8 +893,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             # the opcode's class, one-hot (r_classes)
             i_end.next = d_op == OP_END
             i_sync.next = rc_sync
-            i_loop.next = d_op == OP_LOOP
-            i_endloop.next = d_op == OP_ENDLOOP
+            i_loop.next = rc_loop
+            i_endloop.next = rc_endloop
             i_free.next = rc_free
             i_fc.next = rc_fc
             i_act.next = rc_act
@@ -937,9 +992,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         # jump - 1; only an ENDLOOP may (and must) sit at the end of a running loop's body, and
         # loops do not nest
         now_t = (il and not (i_valid and i_endloop and not loop_more)) or (i_valid and i_loop and trip != 0)
-        endloop_t = d_op == OP_ENDLOOP
-        at_end_t = now_t and d_loop_end
-        err_t = (endloop_t and not at_end_t) or (at_end_t and not endloop_t) or (d_op == OP_LOOP and (now_t or d_loop_bad))
+        at_end_t = now_t and rc_loop_end
+        err_t = (rc_endloop and not at_end_t) or (at_end_t and not rc_endloop) or (rc_loop and (now_t or rc_loop_bad))
         at_end_h = il and i_loop_end
         err_h = (i_endloop and not at_end_h) or (at_end_h and not i_endloop) or (i_loop and (il or i_loop_bad))
         le_take.next = err_t
@@ -1111,7 +1165,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 state.next = State.IDLE
 
-    return (fetch_address, fetch_room_table, fetch_loop_end, fetch, fetch_word, queue_control, queue, replica, buffer_write, buffer_read, decode,
+    return (fetch_address, fetch_room_table, fetch_loop_end, fetch, fetch_word, queue_control, queue, replica, buffer_write, buffer_read, decode, arrival_classes,
             done_ahead, liveness, next_vs_issue, register_vs_issue,
             slot_blocks, predecessor_conflict, register_hit_i, trip_count,
             r_classes, slot_of_issue_stage, conflicts, decide, run_ahead, decision_terms,
