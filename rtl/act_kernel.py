@@ -917,6 +917,11 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
 
     top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
 
+    @always_comb
+    def done_ahead():
+        # vec_done follows done_d by a cycle; the softmax unit says its own
+        ctl.done_soon_next.next = (c_sat[o_valid] and c_sat[o_last]) or smx_done_soon_next
+
     @always_seq(clk.posedge, reset=rst)
     def saturate_write():
         # stage 8: the rounded result r2 >> fine, or the saturation code stage 7 decided on
@@ -926,10 +931,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
         wr_vec.en.next = valid
         done_d.next = valid and bool(c_sat[o_last])
         vec_done.next = done_d
-        # vec_done follows done_d by a cycle; the softmax unit says its own. A register, so that
-        # the issue unit's decision terms start at a flip-flop here (softmax `lasts` -> a LUT ->
-        # 2.0 ns across the die -> the issue unit's pre_pass, 7.06 ns, 69e88d0 seed 2)
-        ctl.done_soon.next = (valid and bool(c_sat[o_last])) or smx_done_soon_next
+        ctl.done_soon.next = ctl.done_soon_next
         if valid:
             wr_vec.addr.next = c_sat[o_region:o_waddr]
             wr_vec.region.next = c_sat[o_shift0:o_region]
@@ -963,4 +965,4 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
                        smx_frac)
     return (dispatch, read_merge, latch_index, latch_shift1_table, latch_pe_sigmoid, latch_pe_softsign,
             latch_pe_exp, latch, seq, softmax_holds, handshake, control_line, lanes,
-            saturate_write, write_merge, smx)
+            done_ahead, saturate_write, write_merge, smx)

@@ -136,10 +136,10 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
     pack_lim_w = (1 << bpw_shift) - 1  # pack_cnt at a weight word's last beat
     pack_lim_i = (1 << bpi_shift) - 1  # pack_cnt at an instruction's last beat
 
-    # done_soon (state FINISH of a LOAD/STORE) as a register of its own, set where the state
-    # machine enters FINISH: decoded from `state`, the LUT it shared with the state machine was
-    # placed near the issue unit, on a loop of the state machine (state -> that LUT -> state,
-    # 7.47 ns with nets of 2.90 and 2.70 ns, b8bd055 seed 1)
+    # done_soon (state FINISH of a LOAD/STORE) as a register of its own, set as the state
+    # machine enters FINISH (from CHECK or DRAIN, see engine): decoded from `state`, the LUT it
+    # shared with the state machine was placed near the issue unit, on a loop of the state machine
+    # (state -> that LUT -> state, 7.47 ns with nets of 2.90 and 2.70 ns, b8bd055 seed 1)
     finishing = Signal(bool(0))
 
     @always_comb
@@ -175,6 +175,17 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         ctl.done_soon.next = finishing
 
     @always_comb
+    def finish_ahead():
+        # the engine enters FINISH from CHECK (a misaligned address, or no beats left) or from
+        # DRAIN (the last entries unpacked, no beats left); a fetch ends with fetch_done instead
+        fin = bool(0)
+        if state == State.CHECK:
+            fin = misaligned or (addr & (cfg.beat_bytes - 1)) != 0 or beats_left == 0
+        elif state == State.DRAIN:
+            fin = hold_cnt == 0 and beats_left == 0
+        ctl.done_soon_next.next = fin and not is_fetch
+
+    @always_comb
     def shift_in():
         # beats fill the packing register from the top: after a word's last beat, its first
         # beat sits at the word's low end
@@ -207,7 +218,7 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
         axi.awburst.next = 1  # INCR
         axi.arburst.next = 1
         ctl.done.next = 0
-        finishing.next = 0
+        finishing.next = ctl.done_soon_next
         fetch_done.next = 0
         err.next = 0
         wr.en.next = 0
@@ -325,10 +336,8 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
                 failed.next = 1
                 err_code.next = ERRORCODE_MISALIGNED
                 state.next = State.FINISH
-                finishing.next = not is_fetch
             elif beats_left == 0:
                 state.next = State.FINISH
-                finishing.next = not is_fetch
             elif is_store:
                 state.next = State.AW
                 axi.awaddr.next = addr
@@ -351,7 +360,6 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             if hold_cnt == 0:  # otherwise the unpacker above is still writing entries
                 if beats_left == 0:
                     state.next = State.FINISH
-                    finishing.next = not is_fetch
                 else:
                     state.next = State.SIZE
         elif state == State.AW:
@@ -439,4 +447,4 @@ def dma(cfg: ProcessorConfig, clk, rst, ctl, dec, loop_t, base0, base1, base2, b
             ptr_step.next = 1
             left_step.next = epb
 
-    return select_base, beats_needed, port_region, port_fields, shift_in, burst_size, address_products, engine
+    return select_base, beats_needed, port_region, port_fields, finish_ahead, shift_in, burst_size, address_products, engine

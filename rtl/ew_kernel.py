@@ -233,6 +233,7 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
     @always_comb
     def done_ahead():
         ctl.done_soon.next = done_d
+        ctl.done_soon_next.next = c_sat[o_valid] and c_sat[o_last]
 
     clipped = Signal(intbv(0)[p:])  # lanes of the word being written that saturated
 
@@ -244,7 +245,7 @@ def ew_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd_a, rd_b, wr, sat_coun
         clip = intbv(0)[p:]
         valid = bool(c_sat[o_valid])
         wr.en.next = valid
-        done_d.next = valid and bool(c_sat[o_last])
+        done_d.next = ctl.done_soon_next
         ctl.done.next = done_d
         clip[:] = 0
         if valid:

@@ -408,6 +408,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
     @always_comb
     def done_ahead():
         ctl.done_soon.next = done_d
+        ctl.done_soon_next.next = c_sat[o_valid] and c_sat[o_last] and c_sat[o_ilast]
 
     @always(clk.posedge)
     def round_stage():
@@ -427,7 +428,7 @@ def fc_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wram, bram, sat)
         under = tq[tq_bits - 1] and (tq[tq_bits - 1:w + 1] != ones_mid or (not tq[w] and not low_ones))
         sat.next = 0
         wr.en.next = row_done
-        done_d.next = row_done and bool(c_sat[o_ilast])
+        done_d.next = ctl.done_soon_next
         ctl.done.next = done_d
         if row_done:
             if over:

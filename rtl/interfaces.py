@@ -102,8 +102,10 @@ class KernelCtl:
            write's `en` (the write lands at the end of the next cycle, WRITE_LATENCY): an
            instruction started in the done cycle presents its first read in the next cycle, and
            reads the result
-    done_soon  out: `done` is high in the next cycle. The issue unit registers what the dones
-           mean for its scoreboard from it, so its issue decision reads no kernel output late
+    done_soon  out: `done` is high in the next cycle, a register
+    done_soon_next  out: `done_soon` of the next cycle, combinational from the kernel's registers
+           (its done_soon register takes it). The issue unit registers what the dones mean for its
+           scoreboard from these two, so its issue decision reads no kernel output
     """
 
     def __init__(self):
@@ -112,6 +114,7 @@ class KernelCtl:
         self.busy = Signal(bool(0))
         self.done = Signal(bool(0))
         self.done_soon = Signal(bool(0))
+        self.done_soon_next = Signal(bool(0))
 
 
 class Axi4Master:

@@ -179,12 +179,16 @@ class KernelBench:
             yield clk.posedge
             ctl.start.next = 0
             n, nbusy = 0, int(ctl.busy)  # values in the start cycle
-            soon = bool(ctl.done_soon)  # the issue unit's scoreboard relies on: done(t) == done_soon(t-1)
+            # the issue unit's scoreboard relies on done(t) == done_soon(t-1) and
+            # done_soon(t) == done_soon_next(t-1)
+            soon, soon_next = bool(ctl.done_soon), bool(ctl.done_soon_next)
             while True:
                 yield clk.posedge
                 n += 1
                 assert bool(ctl.done) == soon, f"{op.name} {fields}: done_soon did not announce done (cycle {n})"
-                soon = bool(ctl.done_soon)
+                assert bool(ctl.done_soon) == soon_next, \
+                    f"{op.name} {fields}: done_soon_next did not announce done_soon (cycle {n})"
+                soon, soon_next = bool(ctl.done_soon), bool(ctl.done_soon_next)
                 sats += int(self.fc_sat) + int(self.ew_sat)
                 nbusy += int(ctl.busy)
                 if ctl.done:
@@ -193,6 +197,8 @@ class KernelBench:
             cycles.append(n)
             yield clk.posedge
             assert bool(ctl.done) == soon, f"{op.name} {fields}: done_soon did not announce done (cycle {n + 1})"
+            assert bool(ctl.done_soon) == soon_next, \
+                f"{op.name} {fields}: done_soon_next did not announce done_soon (cycle {n + 1})"
             busy.append(nbusy + int(ctl.busy))  # + the cycle after done
         yield clk.posedge  # the last write lands at the end of the cycle after done (WRITE_LATENCY)
         self._result = dict(abuf=read_abuf(cfg, mems), cycles=cycles, busy=busy, saturations=sats)
