@@ -922,12 +922,21 @@ def endpoint_group(cell: str) -> str:
 
 #: Setup time (ns) of the ECP5 inputs that have one in nextpnr's timing model, as its critical-path
 #: reports list it (a path's last "setup" entry): a flip-flop's LSR (its synchronous set/reset) 0.287;
-#: DI, M and CE 0. The per-net endpoint delays leave it out, so the endpoint count adds it.
+#: DI, M and CE 0; a MULT18X18D's data input (A0..A17, B0..B17; the flow uses the output register
+#: and no input register, so the setup holds the multiplication) 2.635, listed for A10 (1dd5da3
+#: seed 2). The per-net endpoint delays leave it out, so the endpoint count adds it. (No other
+#: endpoint port is named A<n> or B<n>: block RAMs' are DIA<n>/ADA<n>, LUT RAMs' DI<n>/WAD<n>.)
 ENDPOINT_SETUP_NS = {"LSR": 0.287}
+MULT18_INPUT_SETUP_NS = 2.635
+_MULT18_INPUT = re.compile(r"[AB]\d+")
+
+
+def _endpoint_setup(port: str) -> float:
+    return MULT18_INPUT_SETUP_NS if _MULT18_INPUT.fullmatch(port) else ENDPOINT_SETUP_NS.get(port, 0.0)
 
 
 def timing_endpoints(report: dict, target_mhz: float) -> dict | None:
-    """Every timing endpoint of a routed design (each register, block-RAM and LUT-RAM input) and
+    """Every timing endpoint of a routed design (each register, multiplier, block-RAM and LUT-RAM input) and
     which of them miss the target clock, from nextpnr's JSON report written with
     --detailed-timing-report: its per-net endpoint delays are arrival times (clock-to-out, logic
     and routing from the launching register), to which the input's setup time is added
@@ -942,7 +951,7 @@ def timing_endpoints(report: dict, target_mhz: float) -> dict | None:
     for net in nets:
         for end in net["endpoints"]:
             key = (end["cell"], end["port"])
-            arrival[key] = max(arrival.get(key, 0.0), end["delay"][1] + ENDPOINT_SETUP_NS.get(end["port"], 0.0))
+            arrival[key] = max(arrival.get(key, 0.0), end["delay"][1] + _endpoint_setup(end["port"]))
     groups: dict[str, list] = {}
     for (cell, _), t in arrival.items():
         if t > period:
@@ -961,7 +970,7 @@ def timing_endpoints_text(timing: dict, shown: int = 12) -> list[str]:
         return [f"Timing: all {timing['endpoints']:,} endpoints meet {timing['target_mhz']} MHz"]
     groups = timing["groups"]
     lines = [f"Timing at {timing['target_mhz']} MHz ({timing['period_ns']:.2f} ns): {timing['failing']:,} of "
-             f"{timing['endpoints']:,} endpoints (register, block-RAM and LUT-RAM inputs) arrive late, in "
+             f"{timing['endpoints']:,} endpoints (register, multiplier, block-RAM and LUT-RAM inputs) arrive late, in "
              f"{len(groups)} registers/memories; the worst at {timing['worst_arrival_ns']:.2f} ns"]
     lines.append("  most failing inputs (count, worst arrival): " + "; ".join(
         f"{g['group']} {g['failing']} ({g['worst_arrival_ns']:.2f} ns)" for g in groups[:shown])

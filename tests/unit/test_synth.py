@@ -190,7 +190,7 @@ def test_the_report_counts_the_endpoints_that_miss_the_clock(ecp5):
     assert synth.endpoint_group("issue_unit0_buf_words.0.9$DPRAM_COMB3") == "issue_unit0_buf_words"
     assert synth.timing_endpoints({"critical_paths": []}, 150) is None
     table = dataclasses.replace(ecp5, fmax_mhz=109.9, seed=1, timing=timing).table()
-    assert ("Timing at 150 MHz (6.67 ns): 4 of 6 endpoints (register, block-RAM and LUT-RAM inputs) arrive late, "
+    assert ("Timing at 150 MHz (6.67 ns): 4 of 6 endpoints (register, multiplier, block-RAM and LUT-RAM inputs) arrive late, "
             "in 3 registers/memories; the worst at 9.10 ns") in table
     assert "fc_kernel0_prods[*] 2 (7.90 ns); dma0_state 1 (9.10 ns); abuf0_row_memory1_mem 1 (6.90 ns)" in table
     met = synth.timing_endpoints(report, 100)
@@ -199,6 +199,10 @@ def test_the_report_counts_the_endpoints_that_miss_the_clock(ecp5):
     # misses 150 MHz
     lsr = synth.timing_endpoints({"detailed_net_timings": [net("d", ("ew_kernel0_clipped_TRELLIS_FF_Q_6", "LSR", 6.5))]}, 150)
     assert (lsr["failing"], lsr["worst_arrival_ns"]) == (1, 6.787)
+    # ... and so has a multiplier's data input (no input register: the setup holds the multiply)
+    mult = synth.timing_endpoints({"detailed_net_timings": [net("e", ("act_prod_MULT18X18D", "A10", 4.2),
+                                                                     ("act_prod_MULT18X18D", "B3", 3.0))]}, 150)
+    assert (mult["endpoints"], mult["failing"], mult["worst_arrival_ns"]) == (2, 1, 6.835)
 
 
 def test_xilinx_counts_of_the_ram_and_multiplier_modules(ecp5):
