@@ -91,12 +91,11 @@ def row_memory(cfg: ProcessorConfig, depth: int, clk, ren, rrow, wen, wrow, wdat
 
 
 @block
-def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc, wr_act, wr_ew, wr_dma, wr_smx=None):
+def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc, wr_act, wr_ew, wr_dma):
     """The activation buffer (see the module docstring for the regions and their ports).
 
-    Ports: clk; five AbufReadPort (FC, ACT, EW operand a, EW operand b, DMA) and four or five
-    AbufWritePort (FC, ACT, EW, DMA, and the ACT kernel's softmax unit, region E only; None when
-    one ACT port carries both). A port may only address the regions isa.PORTS gives it,
+    Ports: clk; five AbufReadPort (FC, ACT, EW operand a, EW operand b, DMA) and four
+    AbufWritePort (FC, ACT, EW, DMA). A port may only address the regions isa.PORTS gives it,
     one at a time per region port; the issue unit guarantees both.
     Latency: READ_LATENCY = 4 from a read's address to its data; a write lands at the end of the
     second cycle after its port registers' (WRITE_LATENCY). No reset: contents survive reset like
@@ -215,8 +214,8 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     # ---- write stages: the owning kernel's write registered (the kernel-to-buffer path carries only
     # the selection among a region's writers), then decoded into rows and lane enables -------------
     @block
-    def write_select(region: int, en_s, addr_s, count_s, data_s, first, second, third, fourth):
-        """The write of whichever writer (AbufWritePort, by priority first to fourth; the
+    def write_select(region: int, en_s, addr_s, count_s, data_s, first, second, third):
+        """The write of whichever writer (AbufWritePort, by priority first, second, third; the
         issue unit lets one write a region at a time) addresses `region`, registered. A region
         with fewer writers repeats its last one (synthesis drops the branch never taken). Ports:
         the writers (in), en_s, addr_s, count_s, data_s (out). Latency 1. No reset: en_s follows
@@ -240,11 +239,6 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
                 addr_s.next = third.addr
                 count_s.next = third.count
                 data_s.next = third.data
-            elif fourth.en and fourth.region == region:
-                en_s.next = 1
-                addr_s.next = fourth.addr
-                count_s.next = fourth.count
-                data_s.next = fourth.data
 
         return select
 
@@ -254,9 +248,8 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
                 Signal(intbv(0)[p * w:]))
 
     v_sel, z_sel, e_sel = selected_write(), selected_write(), selected_write()
-    e_writers = (wr_act, wr_ew, wr_dma, wr_dma) if wr_smx is None else (wr_act, wr_smx, wr_ew, wr_dma)
-    insts += [write_select(REGION_V, *v_sel, wr_ew, wr_dma, wr_dma, wr_dma),
-              write_select(REGION_Z, *z_sel, wr_fc, wr_fc, wr_fc, wr_fc), write_select(REGION_E, *e_sel, *e_writers)]
+    insts += [write_select(REGION_V, *v_sel, wr_ew, wr_dma, wr_dma), write_select(REGION_Z, *z_sel, wr_fc, wr_fc, wr_fc),
+              write_select(REGION_E, *e_sel, wr_act, wr_ew, wr_dma)]
 
     v_wen = Signal(intbv(0)[p:])
     v_wrows = Signal(intbv(0)[p * vrb:])

@@ -668,7 +668,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, d
 
 
 @block
-def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wr_smx):
+def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     """Executes ACT over `length` elements: func 0-3 (sigmoid, tanh, hard-sigmoid, softsign) P
     elements per cycle through the lanes; func 4 (softmax) through the element-serial softmax unit.
 
@@ -678,13 +678,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wr_smx):
                 empty, which the issue unit checks), busy, done out
       dec       Decoded fields, sampled at start: func, dst, src0, length (and one_row), shift0,
                 shift1 and the regions of src0 and dst
-      rd        AbufReadPort (en, region, addr out; data in)
-      wr        AbufWritePort out, the element-wise functions' writes
-      wr_smx    AbufWritePort out, the softmax unit's writes (region E, one element each). Two
-                ports, not one merged here: the merge's multiplexer, placed between the kernel and
-                the buffer, led the last path late at 150 MHz (the softmax unit's write enable ->
-                the merge -> the buffer's E write selection, 6.68 ns with nets of 2.19 and 2.15 ns,
-                898aceb seed 2); the buffer selects among its E writers anyway
+      rd        AbufReadPort (en, region, addr out; data in); wr AbufWritePort out
     Timing, element-wise: words of P elements, one per cycle from the cycle after start; the
     next instruction may start in the cycle of the last word (vector_unit.stream_control); the
     done pulse comes act_latency(cfg) cycles after the last word, in the cycle after its write's
@@ -707,6 +701,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wr_smx):
 
     # the element-wise path and the softmax unit each get their own port signals
     rd_vec, rd_smx = AbufReadPort(cfg), AbufReadPort(cfg)
+    wr_smx = AbufWritePort(cfg)
     unused = AbufReadPort(cfg)
     vec_start, smx_start = Signal(bool(0)), Signal(bool(0))
     vec_done, smx_done, smx_busy = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
@@ -916,7 +911,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wr_smx):
                       k2(o_pe + w, o_pe), k3_idx, k3_base, k4(o_tanh),
                       k5(o_tanh), k5(o_ss), k5(o_hhi + vb, o_hhi), k6(o_hlow + fb, o_hlow),
                       k7(o_coarse + 3, o_coarse), k7(o_mask + sb - w, o_mask), r2, fits, neg, smx_addr, smx_frac)
-    wr_vec = wr
+    wr_vec = AbufWritePort(cfg)
     done_d = Signal(bool(0))
 
 
@@ -951,8 +946,23 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr, wr_smx):
                 else:
                     wr_vec.data.next[lo + w:lo] = top_code
 
+    @always_comb
+    def write_merge():
+        if wr_smx.en:
+            wr.en.next = 1
+            wr.addr.next = wr_smx.addr
+            wr.region.next = wr_smx.region
+            wr.count.next = wr_smx.count
+            wr.data.next = wr_smx.data
+        else:
+            wr.en.next = wr_vec.en
+            wr.addr.next = wr_vec.addr
+            wr.region.next = wr_vec.region
+            wr.count.next = wr_vec.count
+            wr.data.next = wr_vec.data
+
     smx = softmax_unit(cfg, clk, rst, ctl.ready, smx_start, smx_done, smx_done_soon, smx_done_soon_next, smx_busy, dec, rd_smx, rd.data, wr_smx, smx_u, smx_addr,
                        smx_frac)
     return (dispatch, read_merge, latch_index, latch_shift1_table, latch_pe_sigmoid, latch_pe_softsign,
             latch_pe_exp, latch, seq, softmax_holds, handshake, control_line, lanes,
-            done_ahead, saturate_write, smx)
+            done_ahead, saturate_write, write_merge, smx)

@@ -53,7 +53,6 @@ def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
     ctl_fc, ctl_act, ctl_ew, ctl_dma = [KernelCtl() for _ in range(4)]
     rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma = [AbufReadPort(cfg) for _ in range(5)]
     wr_fc, wr_act, wr_ew, wr_dma = [AbufWritePort(cfg) for _ in range(4)]
-    wr_smx = AbufWritePort(cfg)  # the ACT kernel's softmax unit (region E)
     wram = RamPort(cfg.wbuf_words, cfg.word_bits)
     bram = RamPort(cfg.bbuf_depth, cfg.BIAS_BITS)
     dma_iram = RamPort(cfg.imem_depth, isa.INSTR_BITS)      # the DMA's side of the predecoder
@@ -83,9 +82,9 @@ def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
             wr_dma, wram, bram, dma_iram, dma_err, dma_err_code, m_axi),
         imem_predecode(cfg, clk, rst, dma_iram, iram, fetch_done, dma_err, fetch_done_d, fetch_err_d),
         fc_kernel(cfg, clk, rst, ctl_fc, dec, rd_fc, wr_fc, wram, bram, fc_sat),
-        act_kernel(cfg, clk, rst, ctl_act, dec, rd_act, wr_act, wr_smx),
+        act_kernel(cfg, clk, rst, ctl_act, dec, rd_act, wr_act),
         ew_kernel(cfg, clk, rst, ctl_ew, dec, rd_ewa, rd_ewb, wr_ew, ew_sat),
-        abuf(cfg, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc, wr_act, wr_ew, wr_dma, wr_smx),
+        abuf(cfg, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc, wr_act, wr_ew, wr_dma),
         pipelined_ram(clk, wram, cfg.wbuf_words),
         ram(clk, bram, cfg.bbuf_depth),
         ram(clk, iram, cfg.imem_depth),

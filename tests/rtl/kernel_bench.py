@@ -48,7 +48,6 @@ class KernelBench:
         self.ctl = {k: KernelCtl() for k in (isa.Kernel.FC, isa.Kernel.ACT, isa.Kernel.EW)}
         self.rports = [AbufReadPort(cfg) for _ in range(5)]
         self.wports = [AbufWritePort(cfg) for _ in range(4)]
-        self.wport_smx = AbufWritePort(cfg)  # the ACT kernel's softmax unit
         self.wram = RamPort(cfg.wbuf_words, cfg.word_bits)
         self.bram = RamPort(cfg.bbuf_depth, cfg.BIAS_BITS)
         self.fc_sat = Signal(bool(0))
@@ -62,14 +61,14 @@ class KernelBench:
     @block
     def top(self):
         cfg, r, w = self.cfg, self.rports, self.wports
-        self._abuf = abuf(cfg, self.clk, *r, *w, self.wport_smx)
+        self._abuf = abuf(cfg, self.clk, *r, *w)
         return [
             self._abuf,
             pipelined_ram(self.clk, self.wram, cfg.wbuf_words),
             ram(self.clk, self.bram, cfg.bbuf_depth),
             fc_kernel(cfg, self.clk, self.rst, self.ctl[isa.Kernel.FC], self.dec, r[0], w[0], self.wram,
                       self.bram, self.fc_sat),
-            act_kernel(cfg, self.clk, self.rst, self.ctl[isa.Kernel.ACT], self.dec, r[1], w[1], self.wport_smx),
+            act_kernel(cfg, self.clk, self.rst, self.ctl[isa.Kernel.ACT], self.dec, r[1], w[1]),
             ew_kernel(cfg, self.clk, self.rst, self.ctl[isa.Kernel.EW], self.dec, r[2], r[3], w[2],
                       self.ew_sat),
         ]
