@@ -913,8 +913,6 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
                       k7(o_coarse + 3, o_coarse), k7(o_mask + sb - w, o_mask), r2, fits, neg, smx_addr, smx_frac)
     wr_vec = AbufWritePort(cfg)
     done_d = Signal(bool(0))
-
-
     top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
 
     @always_comb

@@ -940,7 +940,7 @@ def timing_endpoints(report: dict, target_mhz: float) -> dict | None:
     which of them miss the target clock, from nextpnr's JSON report written with
     --detailed-timing-report: its per-net endpoint delays are arrival times (clock-to-out, logic
     and routing from the launching register), to which the input's setup time is added
-    (ENDPOINT_SETUP_NS; the worst is then the critical path). An endpoint fails if its worst
+    (ENDPOINT_SETUP_NS, MULT18_INPUT_SETUP_NS; the worst is then the critical path). An endpoint fails if its worst
     arrival is over the period. The failing ones are grouped by register or memory
     (endpoint_group), most failing first. None if the report has no per-net timings."""
     nets = report.get("detailed_net_timings")
