@@ -214,33 +214,57 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
     # ---- write stages: the owning kernel's write registered (the kernel-to-buffer path carries only
     # the selection among a region's writers), then decoded into rows and lane enables -------------
     @block
+    def write_hit(port, port_name: str, region: int, hit):
+        """hit = `port` writes `region` this cycle. A port that reaches no other region (isa.PORTS:
+        ACT writes only E, FC only Z) needs no comparison, so its write enable reaches the
+        selection directly: the ACT kernel's write merge -> E's selection through the region
+        comparison was the one late endpoint at 150 MHz of 898aceb seed 2. Ports: port (in),
+        hit (out). Latency 0 (combinational). No reset."""
+        if set(isa.PORTS[port_name]) == {isa.Region(region)}:
+            @always_comb
+            def sole_region():
+                hit.next = port.en
+
+            return sole_region
+
+        @always_comb
+        def compare_region():
+            hit.next = port.en and port.region == region
+
+        return compare_region
+
+    @block
     def write_select(region: int, en_s, addr_s, count_s, data_s, first, second, third):
-        """The write of whichever writer (AbufWritePort, by priority first, second, third; the
-        issue unit lets one write a region at a time) addresses `region`, registered. A region
-        with fewer writers repeats its last one (synthesis drops the branch never taken). Ports:
-        the writers (in), en_s, addr_s, count_s, data_s (out). Latency 1. No reset: en_s follows
-        the kernels' en, which they clear on reset."""
+        """The write of whichever writer (by priority first, second, third: pairs of an
+        AbufWritePort and its isa.PORTS name; the issue unit lets one write a region at a time)
+        addresses `region`, registered. A region with fewer writers repeats its last one
+        (synthesis drops the branch never taken). Ports: the writers (in), en_s, addr_s, count_s,
+        data_s (out). Latency 1. No reset: en_s follows the kernels' en, which they clear on reset."""
+        (port1, name1), (port2, name2), (port3, name3) = first, second, third
+        hit1, hit2, hit3 = [Signal(bool(0)) for _ in range(3)]
+        hits = [write_hit(port1, name1, region, hit1), write_hit(port2, name2, region, hit2),
+                write_hit(port3, name3, region, hit3)]
 
         @always(clk.posedge)
         def select():
             en_s.next = 0
-            if first.en and first.region == region:
+            if hit1:
                 en_s.next = 1
-                addr_s.next = first.addr
-                count_s.next = first.count
-                data_s.next = first.data
-            elif second.en and second.region == region:
+                addr_s.next = port1.addr
+                count_s.next = port1.count
+                data_s.next = port1.data
+            elif hit2:
                 en_s.next = 1
-                addr_s.next = second.addr
-                count_s.next = second.count
-                data_s.next = second.data
-            elif third.en and third.region == region:
+                addr_s.next = port2.addr
+                count_s.next = port2.count
+                data_s.next = port2.data
+            elif hit3:
                 en_s.next = 1
-                addr_s.next = third.addr
-                count_s.next = third.count
-                data_s.next = third.data
+                addr_s.next = port3.addr
+                count_s.next = port3.count
+                data_s.next = port3.data
 
-        return select
+        return hits, select
 
     def selected_write():
         """The registers of a write_select: en, addr, count, data."""
@@ -248,8 +272,9 @@ def abuf(cfg: ProcessorConfig, clk, rd_fc, rd_act, rd_ewa, rd_ewb, rd_dma, wr_fc
                 Signal(intbv(0)[p * w:]))
 
     v_sel, z_sel, e_sel = selected_write(), selected_write(), selected_write()
-    insts += [write_select(REGION_V, *v_sel, wr_ew, wr_dma, wr_dma), write_select(REGION_Z, *z_sel, wr_fc, wr_fc, wr_fc),
-              write_select(REGION_E, *e_sel, wr_act, wr_ew, wr_dma)]
+    fc_w, act_w, ew_w, dma_w = (wr_fc, "fc.write"), (wr_act, "act.write"), (wr_ew, "ew.write"), (wr_dma, "dma.write")
+    insts += [write_select(REGION_V, *v_sel, ew_w, dma_w, dma_w), write_select(REGION_Z, *z_sel, fc_w, fc_w, fc_w),
+              write_select(REGION_E, *e_sel, act_w, ew_w, dma_w)]
 
     v_wen = Signal(intbv(0)[p:])
     v_wrows = Signal(intbv(0)[p * vrb:])

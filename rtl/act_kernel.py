@@ -71,10 +71,10 @@ def rom_contents(cfg: ProcessorConfig) -> tuple[int, ...]:
 
 
 @block
-def table_rom(cfg: ProcessorConfig, clk, en, addr_a, addr_b, q_a, q_b):
+def table_rom(cfg: ProcessorConfig, clk, addr_a, addr_b, q_a, q_b):
     """One copy of the element-wise ROM with two read ports (two lanes).
 
-    Ports: clk; en (advance); addr_a, addr_b (in); q_a, q_b (out, registered entries).
+    Ports: clk; addr_a, addr_b (in); q_a, q_b (out, registered entries, read every cycle).
     Latency 1. No reset: a ROM."""
     contents = rom_contents(cfg)
     _, eb, _ = rom_layout(cfg)
@@ -82,15 +82,14 @@ def table_rom(cfg: ProcessorConfig, clk, en, addr_a, addr_b, q_a, q_b):
 
     @always(clk.posedge)
     def read():
-        if en:
-            q_a.next = rom[addr_a]
-            q_b.next = rom[addr_b]
+        q_a.next = rom[addr_a]
+        q_b.next = rom[addr_b]
 
     return read
 
 
 @block
-def index_window(w: int, fb: int, qw: int, ab: int, clk, en, mag, shift0, pe_mask, idx_mask, base, addr, fracx):
+def index_window(w: int, fb: int, qw: int, ab: int, clk, mag, shift0, pe_mask, idx_mask, base, addr, fracx):
     """The table address and interpolation fraction of one magnitude, in two steps: registered,
     q = (mag << 2F) >> shift0 (only its low F + index bits) and past the end pe = mag >= 2^th
     (pe_mask = the bits of mag from th up); then combinational, from those registers (so that
@@ -99,7 +98,7 @@ def index_window(w: int, fb: int, qw: int, ab: int, clk, en, mag, shift0, pe_mas
     or 2^F (exactly 1.0) past the end. idx_mask and base None: one table of 2^ab entries (every
     address bit an index bit).
 
-    Ports: clk; en (advance); mag (in, W bits unsigned), shift0, pe_mask (in, per instruction, in
+    Ports: clk; mag (in, W bits unsigned), shift0, pe_mask (in, per instruction, in
     mag's cycle); idx_mask, base (in, per instruction, one cycle later); addr (out, ab bits),
     fracx (out, F+1 bits). Latency 1 from mag to addr and fracx. No reset: only valid words are
     written."""
@@ -112,11 +111,10 @@ def index_window(w: int, fb: int, qw: int, ab: int, clk, en, mag, shift0, pe_mas
     def shift():
         ext = intbv(0)[ext_w:]
         sh = intbv(0)[ext_w:]
-        if en:
-            ext[:] = mag << (2 * fb)
-            sh[:] = ext >> shift0
-            q.next = sh[qw:]
-            pe.next = (mag & pe_mask) != 0
+        ext[:] = mag << (2 * fb)
+        sh[:] = ext >> shift0
+        q.next = sh[qw:]
+        pe.next = (mag & pe_mask) != 0
 
     if idx_mask is None:
         @always_comb
@@ -154,7 +152,7 @@ def index_window(w: int, fb: int, qw: int, ab: int, clk, en, mag, shift0, pe_mas
 
 
 @block
-def act_lanes(cfg: ProcessorConfig, clk, en, data, smx_sel, smx_u, k2_shift0, k2_pe_mask, k3_idx_mask, k3_base,
+def act_lanes(cfg: ProcessorConfig, clk, data, smx_sel, smx_u, k2_shift0, k2_pe_mask, k3_idx_mask, k3_base,
               k4_tanh, k5_tanh, k5_ss, k5_hhi, k6_hlow, k7_coarse, k7_mask, r2, fits, neg, addr0, frac0):
     """All P lanes up to the fine shift, one process per pipeline stage for all lanes:
       1. mag = |x|, the sign
@@ -167,7 +165,7 @@ def act_lanes(cfg: ProcessorConfig, clk, en, data, smx_sel, smx_u, k2_shift0, k2
       6. sv = ((U << F) | h_low) + P, registered: the carry chain alone in its cycle
       7. r2 = the low 2W-1 bits of sv >> (coarse*W); fits = bits of sv from s+W-1 up all equal;
          neg = sv < 0
-    Ports: clk; en (advance); data (in, P*W-bit word, READ_LATENCY after the word's address);
+    Ports: clk; data (in, P*W-bit word, READ_LATENCY after the word's address);
     smx_sel, smx_u (in: lane 0's stage 1 takes smx_u instead of |x|, for the softmax unit);
     k2_shift0, k2_pe_mask (in: shift0 and the past-end mask, for the word in stage 2),
     k3_idx_mask, k3_base (in: address index mask and table base, stage 3), k4_tanh (stage 4),
@@ -177,7 +175,12 @@ def act_lanes(cfg: ProcessorConfig, clk, en, data, smx_sel, smx_u, k2_shift0, k2
     bits W-1+i and W+i); r2 (out, list of P signals), fits, neg (out, P bits each); addr0 (out,
     lane 0's ROM address, combinational, max(ROM, exp table) address bits), frac0 (out, lane 0's
     fraction register): the softmax unit's exp ROM reads them.
-    Latency 7 from data to r2. No reset: only valid words are written."""
+    Latency 7 from data to r2. No reset and no enable: only valid words are written, by the
+    control line beside them, and the stages advance every cycle (the kernel is busy while any
+    word is in flight; when it is idle they carry don't-care words), so no net reaches every
+    register of every lane. With the kernel's `busy` as their enable, that net (one LUT driving
+    the clock enables of 2,781 flip-flops, 16 multipliers and the ROMs' block RAMs) made 809
+    endpoints late at 150 MHz, 124.0 MHz (docs/architecture.md)."""
     p, w, fb, vb = cfg.lanes, cfg.data_bits, cfg.lut_frac_bits, cfg.lut_value_bits
     base_of, eb, depth_rom = rom_layout(cfg)
     db = diff_bits(cfg)
@@ -208,56 +211,53 @@ def act_lanes(cfg: ProcessorConfig, clk, en, data, smx_sel, smx_u, k2_shift0, k2
     def absolute():
         xv = intbv(0, min=cfg.data_min, max=cfg.data_max + 1)
         sg = intbv(0)[p:]
-        if en:
-            for lane in range(p):
-                lo = lane * w
-                xv[:] = data[lo + w:lo].signed()
-                sg[lane] = xv < 0
-                if lane == 0 and smx_sel:
-                    mag[lane].next = smx_u
-                elif xv < 0:
-                    mag[lane].next = -xv
-                else:
-                    mag[lane].next = xv
-            neg1.next = sg
+        for lane in range(p):
+            lo = lane * w
+            xv[:] = data[lo + w:lo].signed()
+            sg[lane] = xv < 0
+            if lane == 0 and smx_sel:
+                mag[lane].next = smx_u
+            elif xv < 0:
+                mag[lane].next = -xv
+            else:
+                mag[lane].next = xv
+        neg1.next = sg
 
     # every lane gets the full-width mask and base (lanes past 0 read only their low ab bits)
-    index = [index_window(w, fb, qwx, abx, clk, en, mag[0], k2_shift0, k2_pe_mask, k3_idx_mask, k3_base, addr0,
+    index = [index_window(w, fb, qwx, abx, clk, mag[0], k2_shift0, k2_pe_mask, k3_idx_mask, k3_base, addr0,
                           fracx_c[0])]
-    index += [index_window(w, fb, qw, ab, clk, en, mag[lane], k2_shift0, k2_pe_mask, k3_idx_mask, k3_base,
+    index += [index_window(w, fb, qw, ab, clk, mag[lane], k2_shift0, k2_pe_mask, k3_idx_mask, k3_base,
                            addr[lane], fracx_c[lane]) for lane in range(1, p)]
 
     @always(clk.posedge)
     def index_register():
         # beside the ROM's own address register
-        if en:
-            neg2.next = neg1
-            neg3.next = neg2
-            for lane in range(p):
-                fracx[lane].next = fracx_c[lane]
+        neg2.next = neg1
+        neg3.next = neg2
+        for lane in range(p):
+            fracx[lane].next = fracx_c[lane]
 
     roms = []
     for i in range(p // 2):
         a, b = 2 * i, 2 * i + 1
-        roms.append(table_rom(cfg, clk, en, addr[a](ab, 0) if a == 0 else addr[a], addr[b], rom_q[a], rom_q[b]))
+        roms.append(table_rom(cfg, clk, addr[a](ab, 0) if a == 0 else addr[a], addr[b], rom_q[a], rom_q[b]))
 
     @always(clk.posedge)
     def rom_register():
         # the ROM outputs go straight into registers; beside them k*frac for the multiplier
         y = intbv(0)[fb + 2:]
-        if en:
-            neg4.next = neg3
-            for lane in range(p):
-                tv[lane].next = rom_q[lane][eb:db]
-                dv[lane].next = rom_q[lane][db:]
-                if k4_tanh:
-                    y[:] = fracx[lane] << 1
-                else:
-                    y[:] = fracx[lane]
-                if neg3[lane]:
-                    kfrac[lane].next = -y
-                else:
-                    kfrac[lane].next = y
+        neg4.next = neg3
+        for lane in range(p):
+            tv[lane].next = rom_q[lane][eb:db]
+            dv[lane].next = rom_q[lane][db:]
+            if k4_tanh:
+                y[:] = fracx[lane] << 1
+            else:
+                y[:] = fracx[lane]
+            if neg3[lane]:
+                kfrac[lane].next = -y
+            else:
+                kfrac[lane].next = y
 
     @always(clk.posedge)
     def product():
@@ -268,28 +268,26 @@ def act_lanes(cfg: ProcessorConfig, clk, en, data, smx_sel, smx_u, k2_shift0, k2
         m = intbv(0)[vb + 2:]
         tt = intbv(0)[vb:]
         top = bool(0)
-        if en:
-            for lane in range(p):
-                prod[lane].next = dv[lane] * kfrac[lane]
-                if k5_tanh:
-                    tt[:] = concat(tv[lane][vb - 1:], bool(0))
-                    top = bool(tv[lane][vb - 1]) == bool(neg4[lane])
-                else:
-                    tt[:] = tv[lane]
-                    top = bool(k5_ss) and bool(neg4[lane])
-                if neg4[lane]:
-                    m[vb:] = ~tt
-                else:
-                    m[vb:] = tt
-                m[vb] = top
-                m[vb + 1] = top
-                u[lane].next = m.signed() + k5_hhi + neg4[lane]
+        for lane in range(p):
+            prod[lane].next = dv[lane] * kfrac[lane]
+            if k5_tanh:
+                tt[:] = concat(tv[lane][vb - 1:], bool(0))
+                top = bool(tv[lane][vb - 1]) == bool(neg4[lane])
+            else:
+                tt[:] = tv[lane]
+                top = bool(k5_ss) and bool(neg4[lane])
+            if neg4[lane]:
+                m[vb:] = ~tt
+            else:
+                m[vb:] = tt
+            m[vb] = top
+            m[vb + 1] = top
+            u[lane].next = m.signed() + k5_hhi + neg4[lane]
 
     @always(clk.posedge)
     def combine():
-        if en:
-            for lane in range(p):
-                sv[lane].next = concat(u[lane][vb + 2:], k6_hlow).signed() + prod[lane]
+        for lane in range(p):
+            sv[lane].next = concat(u[lane][vb + 2:], k6_hlow).signed() + prod[lane]
 
     @always(clk.posedge)
     def decide():
@@ -298,15 +296,14 @@ def act_lanes(cfg: ProcessorConfig, clk, en, data, smx_sel, smx_u, k2_shift0, k2
         pairs = intbv(0)[sb - w:]
         fit = intbv(0)[p:]
         sg = intbv(0)[p:]
-        if en:
-            for lane in range(p):
-                pairs[:] = (sv[lane][sb - 1:w - 1] ^ sv[lane][sb:w]) & k7_mask
-                fit[lane] = pairs == 0
-                sg[lane] = sv[lane] < 0
-                sh[:] = sv[lane] >> (k7_coarse * w)
-                r2[lane].next = sh[rw:]
-            fits.next = fit
-            neg.next = sg
+        for lane in range(p):
+            pairs[:] = (sv[lane][sb - 1:w - 1] ^ sv[lane][sb:w]) & k7_mask
+            fit[lane] = pairs == 0
+            sg[lane] = sv[lane] < 0
+            sh[:] = sv[lane] >> (k7_coarse * w)
+            r2[lane].next = sh[rw:]
+        fits.next = fit
+        neg.next = sg
 
     return absolute, index, index_register, roms, rom_register, product, combine, decide
 
@@ -881,14 +878,15 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
 
     @always(clk.posedge)
     def control_line():
-        # the taps hold, in cycle t + X, the control of the word presented in cycle t; the line
-        # also runs during a softmax (its words are not valid), so that lane 0's index stage gets
-        # the softmax's parameters
+        # the taps hold, in cycle t + X, the control of the word presented in cycle t. The line
+        # moves every cycle, like the lanes: with nothing in flight only invalid words move (with
+        # the kernel's `busy` as its enable, that net reached 701 flip-flops). During a softmax its
+        # words are not valid and lane 0's index stage gets the softmax's parameters from it.
         if rst:
             for k in range(t8 - 1):
                 line[k].next = 0
             c_sat.next = 0
-        elif ctl.busy:
+        else:
             line[0].next = ctl0
             for k in range(1, t8 - 1):
                 line[k].next = line[k - 1]
@@ -907,7 +905,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     rw = 2 * w - 1            # the bits of the coarse-shifted sum the fine shift reads
     r2 = [Signal(intbv(0)[rw:]) for _ in range(p)]
     fits, neg = Signal(intbv(0)[p:]), Signal(intbv(0)[p:])
-    lanes = act_lanes(cfg, clk, ctl.busy, rd.data, smx_busy, smx_u, k2(o_shift0 + s0b, o_shift0),
+    lanes = act_lanes(cfg, clk, rd.data, smx_busy, smx_u, k2(o_shift0 + s0b, o_shift0),
                       k2(o_pe + w, o_pe), k3_idx, k3_base, k4(o_tanh),
                       k5(o_tanh), k5(o_ss), k5(o_hhi + vb, o_hhi), k6(o_hlow + fb, o_hlow),
                       k7(o_coarse + 3, o_coarse), k7(o_mask + sb - w, o_mask), r2, fits, neg, smx_addr, smx_frac)

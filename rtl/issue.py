@@ -106,8 +106,8 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_
 
     @always(clk.posedge)
     def register_hit():
-        # no reset: while the run has not begun, r_load is high and R empty, and the hit of an
-        # empty R is never read
+        # no reset: r_load is high in a run's first cycle (R is empty), and the hit of an empty
+        # R is never read
         h_d.next = h_next
         if r_load:
             fresh.next = 1
@@ -433,11 +433,35 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
 
     r_load = Signal(bool(0))       # R takes N's instruction at this edge (or empties)
     n_load = Signal(bool(0))       # N takes a new instruction at this edge (or empties)
+    # The loads' part that does not wait for the issue decision, registered: the run goes on and
+    # R is empty (r_open), or N or R is (n_open). So each load is one OR of a register and
+    # i_take, and N's and R's clock enables (about 200 flip-flops) are not behind the queue's
+    # logic: ACT `ready` -> the decision -> N's pointers through six LUTs, one of them shared
+    # with the FIFO count's logic and placed beside it, was late at 898aceb seeds 4 and 5.
+    r_open, n_open = Signal(bool(0)), Signal(bool(0))
+    run_next = Signal(bool(0))         # the run state holds (or is entered) at this edge
 
     @always_comb
     def queue_control():
-        r_load.next = not r_valid or i_take
-        n_load.next = not n_valid or not r_valid or i_take
+        # both are low outside a run (i_take too): the run's state is in r_open and n_open
+        r_load.next = r_open or i_take
+        n_load.next = n_open or i_take
+
+    @always_seq(clk.posedge, reset=rst)
+    def queue_open():
+        # R's and N's valid bits of the next cycle, as `queue` sets them
+        rv = bool(r_valid)
+        nv = bool(n_valid)
+        if restart:
+            rv = False
+            nv = False
+        else:
+            if r_load:
+                rv = bool(n_valid)
+            if n_load:
+                nv = bool(q_count != 0 or f_valid)
+        r_open.next = run_next and not rv
+        n_open.next = run_next and not (nv and rv)
 
     @always_seq(clk.posedge, reset=rst)
     def queue():
@@ -445,9 +469,36 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         # follow N's, and w_ptr = n_ptr + 1 + q_count. N takes the next one, stored (the FIFO's
         # head) or arriving now (written at w_ptr at this edge); R takes N's. FETCH_LIMIT counts
         # every instruction in R, N, the FIFO and on its way, so an arrival never overwrites one
-        # of them.
+        # of them. The loads come first: they happen only in a run, and restart overrides them.
         do_push = bool(0)
         do_pop = bool(0)
+        if r_load:
+            r_valid.next = n_valid
+            r_ptr.next = n_ptr
+        if n_load:
+            if q_count != 0:
+                n_valid.next = 1
+                do_pop = True
+                do_push = bool(f_valid)
+            elif f_valid:
+                n_valid.next = 1
+            else:
+                n_valid.next = 0
+            if q_count != 0 or f_valid:
+                n_ptr.next = n_ptr_next
+                n_ptr_next.next = 0 if n_ptr_next == BUF_DEPTH - 1 else n_ptr_next + 1
+            # the FIFO's head was written at an earlier edge (an arrival now goes behind it);
+            # with the FIFO empty, N takes the arrival (written at n_ptr_next at this edge)
+            if q_count != 0:
+                n_hazards.next = fifo_head_hazards
+                n_pred.next = fifo_head_pred
+                n_classes.next = fifo_head_classes
+            else:
+                n_hazards.next = f_hazards
+                n_pred.next = f_pred
+                n_classes.next = f_classes
+        else:
+            do_push = bool(f_valid)
         if restart:
             r_valid.next = 0
             n_valid.next = 0
@@ -456,33 +507,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             n_ptr.next = BUF_DEPTH - 1
             n_ptr_next.next = 0
         elif fetch_on:
-            if r_load:
-                r_valid.next = n_valid
-                r_ptr.next = n_ptr
-            if n_load:
-                if q_count != 0:
-                    n_valid.next = 1
-                    do_pop = True
-                    do_push = bool(f_valid)
-                elif f_valid:
-                    n_valid.next = 1
-                else:
-                    n_valid.next = 0
-                if q_count != 0 or f_valid:
-                    n_ptr.next = n_ptr_next
-                    n_ptr_next.next = 0 if n_ptr_next == BUF_DEPTH - 1 else n_ptr_next + 1
-                # the FIFO's head was written at an earlier edge (an arrival now goes behind it);
-                # with the FIFO empty, N takes the arrival (written at n_ptr_next at this edge)
-                if q_count != 0:
-                    n_hazards.next = fifo_head_hazards
-                    n_pred.next = fifo_head_pred
-                    n_classes.next = fifo_head_classes
-                else:
-                    n_hazards.next = f_hazards
-                    n_pred.next = f_pred
-                    n_classes.next = f_classes
-            else:
-                do_push = bool(f_valid)
             if f_valid:
                 w_ptr.next = 0 if w_ptr == BUF_DEPTH - 1 else w_ptr + 1
             q_count.next = q_count + do_push - do_pop
@@ -501,7 +525,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     @always(clk.posedge)
     def replica():
         # no reset: see n_hazards_b. Loads exactly when `queue` loads n_hazards (outside reset)
-        if not restart and fetch_on and n_load:
+        if n_load:
             if q_count != 0:
                 n_hazards_b.next = fifo_head_hazards
             else:
@@ -524,8 +548,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     d_r0lo, d_r0hi, d_r1lo, d_r1hi, d_wlo, d_whi = [Signal(intbv(0)[LAY.fields[f][1]:]) for f in RANGE_FIELDS]
     d_res = Signal(intbv(0)[NRES:])
     d_reg0, d_reg1, d_regw = [Signal(intbv(0)[2:]) for _ in range(3)]
-    d_illegal, d_overflow, d_region_err, d_blocking, d_empty = [Signal(bool(0)) for _ in range(5)]
-    d_softmax, d_loop_bad, d_loop_end = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    d_illegal, d_overflow, d_blocking = [Signal(bool(0)) for _ in range(3)]
     (r0lo_hi, r0lo_lo), (r0hi_hi, r0hi_lo) = LAY.hi_lo("r0lo"), LAY.hi_lo("r0hi")
     (r1lo_hi, r1lo_lo), (r1hi_hi, r1hi_lo) = LAY.hi_lo("r1lo"), LAY.hi_lo("r1hi")
     (wlo_hi, wlo_lo), (whi_hi, whi_lo) = LAY.hi_lo("wlo"), LAY.hi_lo("whi")
@@ -555,12 +578,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         d_regw.next = r_word[regw_hi:regw_lo]
         d_illegal.next = r_word[B_ILLEGAL]
         d_overflow.next = r_word[B_OVERFLOW]
-        d_region_err.next = r_word[B_REGION_ERR]
         d_blocking.next = r_word[B_BLOCKING]
-        d_empty.next = r_word[B_EMPTY]
-        d_softmax.next = r_word[B_SOFTMAX]
-        d_loop_bad.next = r_word[B_LOOP_BAD]
-        d_loop_end.next = r_word[B_LOOP_END]
 
     @always_comb
     def arrival_classes():
@@ -616,7 +634,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # stays live; otherwise a bit clears when its slot is done. The issue decision then needs
     # only this cycle's dones: no path runs from the comparisons or the occupancy into it.
     i_cs = Signal(intbv(0)[N_SLOTS:])
-    i_illegal, i_overflow, i_region_err, i_skip, i_blocking, i_empty, i_softmax = [Signal(bool(0)) for _ in range(7)]
+    i_blocking = Signal(bool(0))
     i_loop_bad, i_loop_end = Signal(bool(0)), Signal(bool(0))
 
     # the slots whose instruction is done in this cycle: registered (done_next) from the kernels'
@@ -711,7 +729,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     trip_d = Signal(intbv(0)[LOOP_BITS:])     # the issue stage's trip count of the previous cycle
     trip_live = Signal(bool(0))        # ... is not 0
     in_loop = Signal(bool(0))          # a loop runs (as of the events before the previous cycle)
-    in_loop_now = Signal(bool(0))      # a loop runs, this cycle's events included
     in_loop_next = Signal(bool(0))     # in_loop of the next cycle
     # The loop fault of the issue stage's instruction (an ENDLOOP not at the end of the running
     # loop's body, another instruction there, a LOOP inside a loop or with a bad body), a register
@@ -749,7 +766,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # ... and of the instruction in R (registers, see CL_FREE), what the issue stage loads as it
     # takes R's, and its loop bits
     rc_free, rc_sync, rc_fc, rc_act, rc_smx, rc_ew, rc_dma, rc_blk = [Signal(bool(0)) for _ in range(8)]
-    rc_err, rc_skip = Signal(bool(0)), Signal(bool(0))
+    rc_err = Signal(bool(0))
     rc_loop, rc_endloop, rc_loop_end, rc_loop_bad = [Signal(bool(0)) for _ in range(4)]
     prog_len_bad = Signal(bool(0))     # PROG_LEN is 0 or over the instruction memory
 
@@ -762,7 +779,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     #             skipped or empty one, SYNC, a softmax, LOAD/STORE, a blocking load)
     #   pre_fc, pre_act, pre_ew  it advances if that kernel is ready
     #   pre_empty the stage is empty and takes R's instruction (or nothing)
-    run_next = Signal(bool(0))         # the run state holds (or is entered) at this edge
     le_take, le_hold = Signal(bool(0)), Signal(bool(0))  # loop_err_next if the stage takes R's instruction, if not
     pre_pass, pre_fc, pre_act, pre_ew, pre_empty = [Signal(bool(0)) for _ in range(5)]
 
@@ -778,11 +794,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         # during a run)
         cl = intbv(0)[CL_BITS:]
         cond = intbv(0)[2:]
-        if not restart and fetch_on and r_load:
+        if r_load:
             cl[:] = n_classes
             cond[:] = cl[CL_COND + 2:CL_COND]
             skip = bool(cond != 0 and ((flags >> (cond - 1)) & 1) == 0)
-            rc_skip.next = skip
             rc_free.next = cl[CL_FREE] or skip
             rc_sync.next = cl[CL_SYNC]
             rc_fc.next = cl[CL_FC]
@@ -892,15 +907,9 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             i_res.next = d_res
             # the slot the leaving instruction takes is known from registers (i_slot), so the
             # late decision only enables this register and is not in its data path
-            i_illegal.next = d_illegal
-            i_overflow.next = d_overflow
-            i_region_err.next = d_region_err
-            i_skip.next = rc_skip
             i_blocking.next = d_blocking
-            i_empty.next = d_empty
-            i_softmax.next = d_softmax
-            i_loop_bad.next = d_loop_bad
-            i_loop_end.next = d_loop_end
+            i_loop_bad.next = rc_loop_bad
+            i_loop_end.next = rc_loop_end
             # the opcode's class, one-hot (r_classes)
             i_end.next = d_op == OP_END
             i_sync.next = rc_sync
@@ -978,7 +987,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     @always_comb
     def loop_now():
         entered = enter_d and trip_live
-        in_loop_now.next = (in_loop and not exit_d) or entered
         if next_d:
             loop_t.next = t_plus
         elif entered or exit_d:
@@ -988,7 +996,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
 
     @always_comb
     def loop_ahead():
-        # in_loop_now and the issue stage's loop bits of the next cycle -> loop_err
+        # in_loop and the issue stage's loop bits of the next cycle -> loop_err
         il = bool(in_loop)
         if state == State.IDLE and run_start:
             il = False
@@ -1177,7 +1185,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 state.next = State.IDLE
 
-    return (fetch_address, fetch_room_table, fetch_loop_end, fetch, fetch_word, queue_control, queue, replica, buffer_write, buffer_read, decode, arrival_classes,
+    return (fetch_address, fetch_room_table, fetch_loop_end, fetch, fetch_word, queue_control, queue_open, queue, replica, buffer_write, buffer_read, decode, arrival_classes,
             done_ahead, liveness, next_vs_issue, register_vs_issue,
             slot_blocks, predecessor_conflict, register_hit_i, trip_count,
             r_classes, slot_of_issue_stage, conflicts, decide, run_ahead, decision_terms,
