@@ -40,9 +40,9 @@ REGION_E = int(isa.Region.E)
 def act_latency(cfg: ProcessorConfig) -> int:
     """Cycles from the cycle an element-wise instruction presents its last word to its done pulse:
     read (READ_LATENCY), |x| (1), shifted index (1), address into the ROM's address register (1),
-    ROM output register (1), product and U (1), sum (1), coarse shift and saturation decision (1),
-    fine shift (1), done (1: the cycle after the write's en)."""
-    return READ_LATENCY + 9
+    ROM output register (1), multiplier input registers (1), product and U (1), sum (1), coarse
+    shift and saturation decision (1), fine shift (1), done (1: the cycle after the write's en)."""
+    return READ_LATENCY + 10
 
 
 def rom_layout(cfg: ProcessorConfig) -> tuple[dict[int, int], int, int]:
@@ -153,29 +153,33 @@ def index_window(w: int, fb: int, qw: int, ab: int, clk, mag, shift0, pe_mask, i
 
 @block
 def act_lanes(cfg: ProcessorConfig, clk, data, smx_sel, smx_u, k2_shift0, k2_pe_mask, k3_idx_mask, k3_base,
-              k4_tanh, k5_tanh, k5_ss, k5_hhi, k6_hlow, k7_coarse, k7_mask, r2, fits, neg, addr0, frac0):
+              k4_tanh, k6_tanh, k6_ss, k6_hhi, k7_hlow, k8_coarse, k8_mask, r2, fits, neg, addr0, frac0):
     """All P lanes up to the fine shift, one process per pipeline stage for all lanes:
       1. mag = |x|, the sign
       2. q = (mag << 2F) >> shift0 (its low bits) and past-the-end, registered (index_window)
       3. table address (one level of logic from q) into the ROM's address register; fraction
          register
       4. ROM output register: T, D; the multiplier's fraction k*frac (k = +-1, +-2)
-      5. P = D * (k*frac) (a multiplier block, registered inputs and output); U = M(T) + h + neg,
+      5. the multiplier's input registers: D, k*frac (and T beside them), fabric flip-flops that
+         the placer can put near the MULT18: a lane's block RAM and its multiplier lie apart on
+         the die, and that one net (3.35 to 3.82 ns) plus the multiplier's 2.64 ns limited three
+         of 8724a10's four placements to 139.0 to 148.7 MHz
+      6. P = D * (k*frac) (a multiplier block, registered inputs and output); U = M(T) + h + neg,
          M the bit pattern of k*T + c/2^F for the function and sign
-      6. sv = ((U << F) | h_low) + P, registered: the carry chain alone in its cycle
-      7. r2 = the low 2W-1 bits of sv >> (coarse*W); fits = bits of sv from s+W-1 up all equal;
+      7. sv = ((U << F) | h_low) + P, registered: the carry chain alone in its cycle
+      8. r2 = the low 2W-1 bits of sv >> (coarse*W); fits = bits of sv from s+W-1 up all equal;
          neg = sv < 0
     Ports: clk; data (in, P*W-bit word, READ_LATENCY after the word's address);
     smx_sel, smx_u (in: lane 0's stage 1 takes smx_u instead of |x|, for the softmax unit);
     k2_shift0, k2_pe_mask (in: shift0 and the past-end mask, for the word in stage 2),
     k3_idx_mask, k3_base (in: address index mask and table base, stage 3), k4_tanh (stage 4),
-    k5_tanh, k5_ss, k5_hhi (stage 5: tanh, softsign, the rounding constant's bits from F up,
-    shifted down by F), k6_hlow (stage 6: the rounding constant's bits below F), k7_coarse,
-    k7_mask (stage 7: the coarse shift in units of W, which bit pairs of sv must agree: pair i =
+    k6_tanh, k6_ss, k6_hhi (stage 6: tanh, softsign, the rounding constant's bits from F up,
+    shifted down by F), k7_hlow (stage 7: the rounding constant's bits below F), k8_coarse,
+    k8_mask (stage 8: the coarse shift in units of W, which bit pairs of sv must agree: pair i =
     bits W-1+i and W+i); r2 (out, list of P signals), fits, neg (out, P bits each); addr0 (out,
     lane 0's ROM address, combinational, max(ROM, exp table) address bits), frac0 (out, lane 0's
     fraction register): the softmax unit's exp ROM reads them.
-    Latency 7 from data to r2. No reset and no enable: only valid words are written, by the
+    Latency 8 from data to r2. No reset and no enable: only valid words are written, by the
     control line beside them, and the stages advance every cycle (the kernel is busy while any
     word is in flight; when it is idle they carry don't-care words), so no net reaches every
     register of every lane. With the kernel's `busy` as their enable, that net (one LUT driving
@@ -195,7 +199,7 @@ def act_lanes(cfg: ProcessorConfig, clk, data, smx_sel, smx_u, k2_shift0, k2_pe_
     xw = max(sb, rw)
 
     mag = [Signal(intbv(0)[w:]) for _ in range(p)]   # |x| <= 2^(W-1); lane 0: or the softmax's u < 2^W
-    neg1, neg2, neg3, neg4 = [Signal(intbv(0)[p:]) for _ in range(4)]
+    neg1, neg2, neg3, neg4, neg5 = [Signal(intbv(0)[p:]) for _ in range(5)]
     addr = [addr0] + [Signal(intbv(0)[ab:]) for _ in range(p - 1)]
     fracx_c = [Signal(intbv(0)[fb + 1:]) for _ in range(p)]
     fracx = [frac0] + [Signal(intbv(0)[fb + 1:]) for _ in range(p - 1)]
@@ -203,6 +207,9 @@ def act_lanes(cfg: ProcessorConfig, clk, data, smx_sel, smx_u, k2_shift0, k2_pe_
     tv = [Signal(intbv(0)[vb:]) for _ in range(p)]
     dv = [Signal(intbv(0)[db:]) for _ in range(p)]
     kfrac = [Signal(intbv(0, min=-(1 << (fw - 1)), max=1 << (fw - 1))) for _ in range(p)]
+    tv_m = [Signal(intbv(0)[vb:]) for _ in range(p)]
+    dv_m = [Signal(intbv(0)[db:]) for _ in range(p)]
+    kfrac_m = [Signal(intbv(0, min=-(1 << (fw - 1)), max=1 << (fw - 1))) for _ in range(p)]
     prod = [Signal(intbv(0, min=-(1 << (db + fw - 1)), max=1 << (db + fw - 1))) for _ in range(p)]
     u = [Signal(intbv(0, min=-(1 << (vb + 1)), max=1 << (vb + 1))) for _ in range(p)]
     sv = [Signal(intbv(0, min=-(1 << (sb - 1)), max=1 << (sb - 1))) for _ in range(p)]
@@ -260,6 +267,15 @@ def act_lanes(cfg: ProcessorConfig, clk, data, smx_sel, smx_u, k2_shift0, k2_pe_
                 kfrac[lane].next = y
 
     @always(clk.posedge)
+    def multiplier_inputs():
+        # fabric registers between the ROM's output register (in the block RAM) and the multiplier
+        neg5.next = neg4
+        for lane in range(p):
+            tv_m[lane].next = tv[lane]
+            dv_m[lane].next = dv[lane]
+            kfrac_m[lane].next = kfrac[lane]
+
+    @always(clk.posedge)
     def product():
         # U = c/2^F + k*T + h as a bit pattern of T plus a carry:
         #   sigmoid-like  x >= 0: T;  x < 0: 2^V - T = ~T + 1
@@ -269,25 +285,25 @@ def act_lanes(cfg: ProcessorConfig, clk, data, smx_sel, smx_u, k2_shift0, k2_pe_
         tt = intbv(0)[vb:]
         top = bool(0)
         for lane in range(p):
-            prod[lane].next = dv[lane] * kfrac[lane]
-            if k5_tanh:
-                tt[:] = concat(tv[lane][vb - 1:], bool(0))
-                top = bool(tv[lane][vb - 1]) == bool(neg4[lane])
+            prod[lane].next = dv_m[lane] * kfrac_m[lane]
+            if k6_tanh:
+                tt[:] = concat(tv_m[lane][vb - 1:], bool(0))
+                top = bool(tv_m[lane][vb - 1]) == bool(neg5[lane])
             else:
-                tt[:] = tv[lane]
-                top = bool(k5_ss) and bool(neg4[lane])
-            if neg4[lane]:
+                tt[:] = tv_m[lane]
+                top = bool(k6_ss) and bool(neg5[lane])
+            if neg5[lane]:
                 m[vb:] = ~tt
             else:
                 m[vb:] = tt
             m[vb] = top
             m[vb + 1] = top
-            u[lane].next = m.signed() + k5_hhi + neg4[lane]
+            u[lane].next = m.signed() + k6_hhi + neg5[lane]
 
     @always(clk.posedge)
     def combine():
         for lane in range(p):
-            sv[lane].next = concat(u[lane][vb + 2:], k6_hlow).signed() + prod[lane]
+            sv[lane].next = concat(u[lane][vb + 2:], k7_hlow).signed() + prod[lane]
 
     @always(clk.posedge)
     def decide():
@@ -297,20 +313,21 @@ def act_lanes(cfg: ProcessorConfig, clk, data, smx_sel, smx_u, k2_shift0, k2_pe_
         fit = intbv(0)[p:]
         sg = intbv(0)[p:]
         for lane in range(p):
-            pairs[:] = (sv[lane][sb - 1:w - 1] ^ sv[lane][sb:w]) & k7_mask
+            pairs[:] = (sv[lane][sb - 1:w - 1] ^ sv[lane][sb:w]) & k8_mask
             fit[lane] = pairs == 0
             sg[lane] = sv[lane] < 0
-            sh[:] = sv[lane] >> (k7_coarse * w)
+            sh[:] = sv[lane] >> (k8_coarse * w)
             r2[lane].next = sh[rw:]
         fits.next = fit
         neg.next = sg
 
-    return absolute, index, index_register, roms, rom_register, product, combine, decide
+    return absolute, index, index_register, roms, rom_register, multiplier_inputs, product, combine, decide
 
 
 # Softmax: cycles from start to done beyond the three passes (n each) and the division: the
-# buffer's read latency plus 14 cycles of element pipeline and pass changes.
-SOFTMAX_OVERHEAD = READ_LATENCY + 14
+# buffer's read latency plus 15 cycles: the cycle after start (`started`), the element pipeline and
+# the pass changes.
+SOFTMAX_OVERHEAD = READ_LATENCY + 15
 
 
 def softmax_cycles(cfg: ProcessorConfig, n: int) -> int:
@@ -333,7 +350,8 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, d
 
     Ports: clk, rst; load (in: a start may come in this cycle, the kernel's ready: a register.
     The per-instruction registers take dec's fields whenever it is high, start or not, so that
-    `start`, late from the issue decision, enables only fetch, busy and the state); start (in:
+    `start`, late from the issue decision, enables only busy and `started`, which starts the
+    fetch a cycle later); start (in:
     only in a cycle with load), done (out, pulse in the cycle after the last write's en),
     done_soon (out: done is high in the next cycle, a register), done_soon_next (out: done_soon of
     the next cycle, combinational from registers: the kernel's own done_soon register takes it),
@@ -371,6 +389,7 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, d
     s0b = clog2(2 * fb + w + 1)
     State = enum("IDLE", "RUN", "DIV", "OUT")
     state = Signal(State.IDLE)
+    started = Signal(bool(0))          # the cycle after a start
     P_MAX, P_SUM, P_OUT = 1, 2, 3
     sp = kk - 1                        # X is kept from bit K-1 up (N - shift1 - 1 >= K - 1)
     n = Signal(intbv(0)[17:])
@@ -523,17 +542,25 @@ def softmax_unit(cfg: ProcessorConfig, clk, rst, load, start, done, done_soon, d
                 raddr.next = src
             if div_step == kk:
                 state.next = State.OUT
+        # the start, late from the issue decision, sets only busy and `started`; the fetch and
+        # the state follow from `started` a cycle later. Set from the start itself, the state's
+        # reset term was the end of the decision's path: the issue unit's state -> three LUTs ->
+        # a 1.94 ns net -> three LUTs -> the state's LSR, 8.11 ns (8724a10 + the ACT lanes'
+        # multiplier input registers, seed 2)
+        started.next = start
         if start:
-            fetch.next = 1
             busy.next = 1
+        if started:
+            fetch.next = 1
             state.next = State.RUN
         # OUT: the element pipeline writes; done in the cycle after the last write's en
         if tags[L + 11] == P_OUT:
             oaddr.next = oaddr + 1
         done.next = done_soon
-        if done and not start:
-            busy.next = 0
-            state.next = State.IDLE
+        if done:
+            state.next = State.IDLE     # a start now enters RUN through `started`
+            if not start:
+                busy.next = 0
 
     @always(clk.posedge)
     def element_pipe():
@@ -863,17 +890,17 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     cw = len(ctl0)
     assert o_fine + fwb == cw
     L = READ_LATENCY
-    t2, t3, t4, t5, t6, t7, t8 = L + 1, L + 2, L + 3, L + 4, L + 5, L + 6, L + 7
-    line = [Signal(intbv(0)[cw:]) for _ in range(t8 - 1)]
+    t2, t3, t4, t6, t7, t8, t9 = L + 1, L + 2, L + 3, L + 5, L + 6, L + 7, L + 8
+    line = [Signal(intbv(0)[cw:]) for _ in range(t9 - 1)]
     k2 = Signal(intbv(0)[o_idx:])       # the tap of each stage: the word's control in its cycle
     # stage 3's fields in signals of their own: the index stage indexes their bits, and a bit of a
     # slice of a signal does not convert to Verilog that Icarus accepts
     k3_idx = Signal(intbv(0)[abx:])
     k3_base = Signal(intbv(0)[abx:])
     k4 = Signal(intbv(0)[o_ss:])
-    k5 = Signal(intbv(0)[o_hlow:])
-    k6 = Signal(intbv(0)[o_coarse:])
-    k7 = Signal(intbv(0)[o_fine:])
+    k6 = Signal(intbv(0)[o_hlow:])
+    k7 = Signal(intbv(0)[o_coarse:])
+    k8 = Signal(intbv(0)[o_fine:])
     c_sat = Signal(intbv(0)[cw:])
 
     @always(clk.posedge)
@@ -883,21 +910,21 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
         # the kernel's `busy` as its enable, that net reached 701 flip-flops). During a softmax its
         # words are not valid and lane 0's index stage gets the softmax's parameters from it.
         if rst:
-            for k in range(t8 - 1):
+            for k in range(t9 - 1):
                 line[k].next = 0
             c_sat.next = 0
         else:
             line[0].next = ctl0
-            for k in range(1, t8 - 1):
+            for k in range(1, t9 - 1):
                 line[k].next = line[k - 1]
             k2.next = line[t2 - 2][o_idx:]
             k3_idx.next = line[t3 - 2][o_idx + abx:o_idx]
             k3_base.next = line[t3 - 2][o_base + abx:o_base]
             k4.next = line[t4 - 2][o_ss:]
-            k5.next = line[t5 - 2][o_hlow:]
-            k6.next = line[t6 - 2][o_coarse:]
-            k7.next = line[t7 - 2][o_fine:]
-            c_sat.next = line[t8 - 2]
+            k6.next = line[t6 - 2][o_hlow:]
+            k7.next = line[t7 - 2][o_coarse:]
+            k8.next = line[t8 - 2][o_fine:]
+            c_sat.next = line[t9 - 2]
 
     smx_u = Signal(intbv(0)[w:])        # the softmax's u = m - z, for lane 0's index stage
     smx_addr = Signal(intbv(0)[abx:])   # lane 0's ROM address (the exp ROM reads its low bits)
@@ -907,8 +934,8 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
     fits, neg = Signal(intbv(0)[p:]), Signal(intbv(0)[p:])
     lanes = act_lanes(cfg, clk, rd.data, smx_busy, smx_u, k2(o_shift0 + s0b, o_shift0),
                       k2(o_pe + w, o_pe), k3_idx, k3_base, k4(o_tanh),
-                      k5(o_tanh), k5(o_ss), k5(o_hhi + vb, o_hhi), k6(o_hlow + fb, o_hlow),
-                      k7(o_coarse + 3, o_coarse), k7(o_mask + sb - w, o_mask), r2, fits, neg, smx_addr, smx_frac)
+                      k6(o_tanh), k6(o_ss), k6(o_hhi + vb, o_hhi), k7(o_hlow + fb, o_hlow),
+                      k8(o_coarse + 3, o_coarse), k8(o_mask + sb - w, o_mask), r2, fits, neg, smx_addr, smx_frac)
     wr_vec = AbufWritePort(cfg)
     done_d = Signal(bool(0))
     top_code, bottom_code = cfg.data_max, cfg.data_min & ((1 << w) - 1)
@@ -920,7 +947,7 @@ def act_kernel(cfg: ProcessorConfig, clk, rst, ctl, dec, rd, wr):
 
     @always_seq(clk.posedge, reset=rst)
     def saturate_write():
-        # stage 8: the rounded result r2 >> fine, or the saturation code stage 7 decided on
+        # stage 9: the rounded result r2 >> fine, or the saturation code stage 8 decided on
         # (bounded functions: clipping 1.0 to the largest code is not an overflow, not counted)
         t = intbv(0)[rw:]
         valid = bool(c_sat[o_valid])

@@ -440,6 +440,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     # with the FIFO count's logic and placed beside it, was late at 898aceb seeds 4 and 5.
     r_open, n_open = Signal(bool(0)), Signal(bool(0))
     run_next = Signal(bool(0))         # the run state holds (or is entered) at this edge
+    r_valid_next, n_valid_next = Signal(bool(0)), Signal(bool(0))   # R's and N's valid bits after this edge
 
     @always_comb
     def queue_control():
@@ -447,9 +448,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         r_load.next = r_open or i_take
         n_load.next = n_open or i_take
 
-    @always_seq(clk.posedge, reset=rst)
-    def queue_open():
-        # R's and N's valid bits of the next cycle, as `queue` sets them
+    @always_comb
+    def queue_valid():
+        # one computation for `queue` (which stores them) and `queue_open` (which looks ahead
+        # with them); restart overrides the loads
         rv = bool(r_valid)
         nv = bool(n_valid)
         if restart:
@@ -460,8 +462,13 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 rv = bool(n_valid)
             if n_load:
                 nv = bool(q_count != 0 or f_valid)
-        r_open.next = run_next and not rv
-        n_open.next = run_next and not (nv and rv)
+        r_valid_next.next = rv
+        n_valid_next.next = nv
+
+    @always_seq(clk.posedge, reset=rst)
+    def queue_open():
+        r_open.next = run_next and not r_valid_next
+        n_open.next = run_next and not (n_valid_next and r_valid_next)
 
     @always_seq(clk.posedge, reset=rst)
     def queue():
@@ -472,18 +479,14 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         # of them. The loads come first: they happen only in a run, and restart overrides them.
         do_push = bool(0)
         do_pop = bool(0)
+        r_valid.next = r_valid_next
+        n_valid.next = n_valid_next
         if r_load:
-            r_valid.next = n_valid
             r_ptr.next = n_ptr
         if n_load:
             if q_count != 0:
-                n_valid.next = 1
                 do_pop = True
                 do_push = bool(f_valid)
-            elif f_valid:
-                n_valid.next = 1
-            else:
-                n_valid.next = 0
             if q_count != 0 or f_valid:
                 n_ptr.next = n_ptr_next
                 n_ptr_next.next = 0 if n_ptr_next == BUF_DEPTH - 1 else n_ptr_next + 1
@@ -500,8 +503,6 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         else:
             do_push = bool(f_valid)
         if restart:
-            r_valid.next = 0
-            n_valid.next = 0
             q_count.next = 0
             w_ptr.next = 0
             n_ptr.next = BUF_DEPTH - 1
@@ -1185,7 +1186,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
                 done.next = 1
                 state.next = State.IDLE
 
-    return (fetch_address, fetch_room_table, fetch_loop_end, fetch, fetch_word, queue_control, queue_open, queue, replica, buffer_write, buffer_read, decode, arrival_classes,
+    return (fetch_address, fetch_room_table, fetch_loop_end, fetch, fetch_word, queue_control, queue_valid, queue_open, queue, replica, buffer_write, buffer_read, decode, arrival_classes,
             done_ahead, liveness, next_vs_issue, register_vs_issue,
             slot_blocks, predecessor_conflict, register_hit_i, trip_count,
             r_classes, slot_of_issue_stage, conflicts, decide, run_ahead, decision_terms,

@@ -391,8 +391,8 @@ class CycleModel:
     Durations (issue cycle to done cycle), N = words presented:
 
         FC    N = rows*ceil(cols/P)    N + 13 + log2(P)
-        ACT   N = ceil(length/P)       N + 13             EW   N + 9
-        ACT softmax  3*length + (lut_value_bits + lut_frac_bits + 1) + 18
+        ACT   N = ceil(length/P)       N + 14             EW   N + 9
+        ACT softmax  3*length + (lut_value_bits + lut_frac_bits + 1) + 19
         DMA   5 cycles to the first address handshake (2 for the program fetch), then per burst of
               B beats: read mem_read_latency + B - 1 cycles to the last beat (+1 cycle per 32-bit
               entry for bias loads), write 6 per beat + mem_write_latency to the response; 3 cycles
@@ -564,10 +564,10 @@ class CycleModel:
         elif softmax:
             # three element-serial passes and a restoring division of V + F + 1 quotient bits
             words = 0
-            dur = 3 * n + (cfg.lut_value_bits + cfg.lut_frac_bits + 1) + 18
+            dur = 3 * n + (cfg.lut_value_bits + cfg.lut_frac_bits + 1) + 19
         elif op in (Op.ACT, Op.EW):
             words = -(-n // p)
-            dur = words + (13 if op == Op.ACT else 9)
+            dur = words + (14 if op == Op.ACT else 9)
         elif op == Op.STORE:
             dur = self._write_cycles(addr, -(-n // cfg.elems_per_beat))
         elif f["func"] == isa.LoadTarget.ABUF:

@@ -93,7 +93,8 @@ def test_the_weight_ram_and_products_leave_their_blocks_from_registers(ecp5):
 # registers, ACT's done_soon a register and the write thermometer a table (7f21d4d), 7,851 with the
 # issue unit's done_next a register (898aceb); 7,898 with the softmax unit's own write port (1dd5da3,
 # reverted: its placements were slower), 7,894 with R's and N's loads from registered r_open/n_open
-# and the ACT lanes without an enable (8724a10).
+# and the ACT lanes without an enable (8724a10), 7,872 with the ACT lanes' multiplier input
+# registers, the softmax unit's `started`, the DMA's outputs from registers and one queue_valid.
 def test_lut4_budget(ecp5):
     assert ecp5.total["LUT4"] <= LUT4_BUDGET, f"{ecp5.total['LUT4']:,} LUT4 against the budget of {LUT4_BUDGET:,}"
 
