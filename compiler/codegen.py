@@ -31,6 +31,7 @@ from .lower import BASE_IMAGE, CompileError, Instr, Lowered, check_supported, lo
 from .network import Network
 from .program import ListingEntry, Program, disassemble
 from .quantize import choose_formats
+from .reference import ranges as reference_ranges
 
 REGION_ALIGN = 64
 INSTR_BYTES = isa.INSTR_BITS // 8
@@ -61,8 +62,6 @@ def compile(net: Network, config: ProcessorConfig, calibration=None, max_sequenc
     check_supported(net)
     ranges = None
     if calibration is not None:
-        # Imported here, not at the top: the sim package imports the compiler (its Workflow).
-        from sim.reference import ranges as reference_ranges
         ranges = reference_ranges(net, calibration)
     formats = choose_formats(net, config, ranges)
     settable = [k for k in formats if k.endswith((".z", ".c", ".y"))]  # nothing else depends on them

@@ -168,7 +168,7 @@ def choose_formats(net: Network, cfg: ProcessorConfig, ranges: dict[str, float] 
     ``<lstm>.w{i,f,g,o}.in`` (input weights), ``<lstm>.b{i,f,g,o}``, ``<lstm>.z``, ``<lstm>.gates``,
     ``<lstm>.c``, ``<fc>.w``, ``<fc>.b``, ``<fc>.y``, ``softmax.p``.
 
-    `ranges` are calibration peaks as `sim.reference.ranges` reports them (keys ``x``, ``<lstm>.z``,
+    `ranges` are calibration peaks as `compiler.reference.ranges` reports them (keys ``x``, ``<lstm>.z``,
     ``<lstm>.c``, ``<fc>.y``); None selects the default ranges and analytic bounds."""
     bits = cfg.data_bits
     fmt: dict[str, QFormat] = {}

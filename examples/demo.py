@@ -14,7 +14,8 @@ import time
 import numpy as np
 
 from rtl import ProcessorConfig
-from sim import Workflow, reference
+from compiler import reference
+from sim import Workflow
 from examples import networks
 
 

@@ -5,7 +5,8 @@ import numpy as np
 
 from examples import networks
 from rtl import ProcessorConfig
-from sim import Workflow, reference
+from compiler import reference
+from sim import Workflow
 
 net = networks.classifier(seed=2024)                     # 12 -> LSTM(32, "last") -> FC(9) -> softmax
 x = np.random.default_rng(1).normal(size=(12, 12))       # one sequence, 12 steps of 12 features

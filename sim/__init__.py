@@ -1,11 +1,11 @@
-"""Simulation side: float reference, golden model, host driver, cocotb flow and the Workflow API.
+"""Simulation side: golden model, host driver, cocotb flow and the Workflow API.
 
 `from sim import Workflow` is the entry point; submodules that need cocotb are imported only when
 a simulator target is used."""
 
 
 def __getattr__(name):
-    # lazy, so `import sim.reference` does not pull in the compiler
+    # lazy, so `import sim.model` does not pull in the compiler and cocotb
     if name == "Workflow":
         from .workflow import Workflow
         return Workflow

@@ -82,7 +82,7 @@ class Workflow:
         the mean squared output error of the golden model against the float reference on up to
         `max_sequences` of the sequences: a finer format that clips rare peaks often costs less
         than the precision it buys, which matters for int8 (tanh saturates, so does c's effect)."""
-        from . import reference
+        from compiler import reference
 
         xs = list(sequences)
         self.fracs = {}

@@ -23,7 +23,7 @@ import numpy as np
 
 from compiler import Network, Regression, SequenceInput, Softmax
 from examples.networks import random_fc, random_lstm
-from sim import reference
+from compiler import reference
 from sim.driver import run_sync
 
 CHUNKS = (5, 1, 7)

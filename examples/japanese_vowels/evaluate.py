@@ -20,7 +20,8 @@ import numpy as np
 
 from compiler import Network
 from rtl import ProcessorConfig
-from sim import Workflow, reference
+from compiler import reference
+from sim import Workflow
 
 from . import data
 

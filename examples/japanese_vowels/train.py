@@ -15,7 +15,7 @@ processor computes on unpadded sequences.
 
 Writes examples/japanese_vowels/lstm100.npz (`Network.save`, float64) and prints the training and
 test accuracy of the PyTorch model and the test accuracy of the float64 reference
-(`sim.reference.predict`) on the saved network. Not run in CI: the result is committed.
+(`compiler.reference.predict`) on the saved network. Not run in CI: the result is committed.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 from compiler import Network
 from compiler.importers import from_torch
 from examples.japanese_vowels import data
-from sim import reference
+from compiler import reference
 
 OUTPUT = Path(__file__).resolve().parent / "lstm100.npz"
 HIDDEN = 100
@@ -126,7 +126,7 @@ def main() -> None:
     sequences, labels = data.load("test")
     probabilities, _ = reference.predict(net, sequences)
     hits = np.argmax(probabilities, axis=1) == labels
-    print(f"float64 reference (sim.reference.predict) on the saved network: test accuracy {hits.mean():.2%} "
+    print(f"float64 reference (compiler.reference.predict) on the saved network: test accuracy {hits.mean():.2%} "
           f"({hits.sum()} of {len(labels)})")
 
 

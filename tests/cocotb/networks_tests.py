@@ -6,7 +6,7 @@ from __future__ import annotations
 import cocotb
 import numpy as np
 
-from sim import reference
+from compiler import reference
 from sim.driver import run_sync
 from sim.runner import config_from_env
 from tests.cocotb.common import deployed

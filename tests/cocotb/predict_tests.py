@@ -12,7 +12,7 @@ import time
 import cocotb
 import numpy as np
 
-from sim import reference
+from compiler import reference
 from sim.driver import run_sync
 from sim.runner import config_from_env
 from tests.cocotb.common import deployed

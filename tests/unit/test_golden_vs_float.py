@@ -27,7 +27,7 @@ import pytest
 
 from compiler import Dropout, Network, Regression, SequenceInput, Softmax, compile
 from rtl import ProcessorConfig
-from sim import reference
+from compiler import reference
 from sim.driver import HostDriver, SyncDevice, run_sync
 from sim.model import GoldenDevice
 

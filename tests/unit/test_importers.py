@@ -1,6 +1,6 @@
 """The importers against their frameworks' own forward passes.
 
-Each test imports a model and compares `sim.reference.predict` (float64) on the imported `Network`
+Each test imports a model and compares `compiler.reference.predict` (float64) on the imported `Network`
 with the framework running the same model: PyTorch in float64 (modules `.double()`, so only
 summation order differs: tolerance 1e-12) and onnxruntime in float32 (tolerance 1e-5). Random
 weights cover the options (stacked layers, batch_first, initial state, output modes, softmax and
@@ -24,7 +24,7 @@ from compiler import LSTM, Dropout, FullyConnected, Network, NetworkError, Softm
 from compiler.importers import from_onnx, from_torch
 from compiler.network import GATES
 from examples.japanese_vowels import data as vowels
-from sim import reference
+from compiler import reference
 
 C, H, K = 5, 7, 3                 # features, hidden units, outputs of the random models
 LENGTHS = (1, 6, 17)

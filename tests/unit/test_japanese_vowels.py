@@ -9,7 +9,7 @@ import pytest
 from examples.japanese_vowels import data
 from examples.japanese_vowels.evaluate import golden, load_network
 from rtl import ProcessorConfig
-from sim import reference
+from compiler import reference
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from compiler import LSTM, Dropout, Network, Regression, SequenceInput, Softmax
 from compiler.network import GATE_ACTIVATIONS, STATE_ACTIVATIONS
-from sim import reference
+from compiler import reference
 
 
 def _hand_step(layer: LSTM, x, h, c):

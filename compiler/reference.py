@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from compiler.network import LSTM, Dropout, FullyConnected, Network, Regression, SequenceInput, Softmax
+from .network import LSTM, Dropout, FullyConnected, Network, Regression, SequenceInput, Softmax
 
 GATE_FUNCTIONS = {
     "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),  # = 1/(1+exp(-z)) without overflow
