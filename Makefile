@@ -10,15 +10,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 JOBS ?= 2
+N ?= 2000
 
-.PHONY: all install tools demo test test-all synth clean help
+.PHONY: all install tools demo test test-all regress synth clean help
 
 all: test
 
 help:
 	@echo "make demo      install, then run the demo LSTM on the RTL and evaluate Japanese Vowels"
 	@echo "make test      install if needed, then run the regression suite (pytest -n $(JOBS))"
-	@echo "make test-all  the regression plus the slow sweeps (-m slow)"
+	@echo "make test-all  the regression plus the slow sweeps (-m slow) and $(N) random programs per config"
+	@echo "make regress   N random programs per config on Verilator against the golden model (N=10000)"
 	@echo "make synth     install if needed, then synthesise the default config for ECP5 and Xilinx"
 	@echo "               (dlp synth: per-module resources, ECP5 Fmax; many minutes, cached in build/synth)"
 	@echo "make clean     remove build folders (keeps .venv)"
@@ -50,11 +52,17 @@ demo: install
 
 # pytest exit code 5 means no test was collected: that is a failure, not a pass.
 test: install
-	$(PY) -m pytest -n $(JOBS) -m "not slow"; rc=$$?; \
+	$(PY) -m pytest -n $(JOBS) -m "not slow and not regress"; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 test-all: install
-	$(PY) -m pytest -n $(JOBS); rc=$$?; \
+	DLP_REGRESS_N=$(N) $(PY) -m pytest -n $(JOBS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+# Independent seeds in chunks of 250, spread over $(JOBS) workers; a failure prints its seed, the
+# shrunk case (kept under tests/regressions/) and the command that replays it.
+regress: install
+	DLP_REGRESS_N=$(N) $(PY) -m pytest -n $(JOBS) -m regress tests/cocotb/test_random.py; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 # Many minutes on today's RTL (the whole default design may hit the per-run timeout, which is

@@ -1,5 +1,6 @@
 """The processor under cocotb, seen the way a host CPU sees it: an AXI4-Lite master on the
-register port and an AXI RAM (cocotbext-axi) as the external memory.
+register port and an AXI RAM (cocotbext-axi's, answering SLVERR or DECERR outside its size) as the
+external memory.
 
 Only usable inside a running simulation. The testbench never touches internal signals: it
 writes the memory image, programs registers and waits for the interrupt."""
@@ -10,7 +11,9 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, Timer, with_timeout
-from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
+from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiResp
+from cocotbext.axi.axi_ram import AxiRamRead, AxiRamWrite
+from cocotbext.axi.memory import Memory
 
 from rtl import isa
 from rtl.config import ProcessorConfig
@@ -19,11 +22,56 @@ from .driver import DeviceTimeout
 from .runner import clock_from_env
 
 
+class _BoundedRead(AxiRamRead):
+    """cocotbext-axi's RAM read side, except that a beat outside the memory fails (the slave
+    answers it with an error response) instead of wrapping around."""
+
+    async def _read(self, address, length):
+        if address + length > self.size:
+            raise ValueError(f"read at 0x{address:x} outside the {self.size}-byte memory")
+        return self.read(address, length)
+
+
+class _BoundedWrite(AxiRamWrite):
+    async def _write(self, address, data):
+        if address + len(data) > self.size:
+            raise ValueError(f"write at 0x{address:x} outside the {self.size}-byte memory")
+        self.write(address, data)
+
+
+class ExternalMemory(Memory):
+    """AXI4 slave RAM of `size` bytes. A beat outside it is answered with `error_response`
+    (SLVERR, cocotbext-axi's answer to a failed access, or DECERR: no slave at that address, as an
+    interconnect answers), which the processor must report as AXI_ERROR."""
+
+    def __init__(self, bus, clock, reset, size: int):
+        super().__init__(size)
+        self.error_response = AxiResp.SLVERR
+        self.write_if = _BoundedWrite(bus.write, clock, reset, mem=self.mem)
+        self.read_if = _BoundedRead(bus.read, clock, reset, mem=self.mem)
+        for channel, field in ((self.read_if.r_channel, "rresp"), (self.write_if.b_channel, "bresp")):
+            channel.send = self._with_error_response(channel.send, field)
+
+    def _with_error_response(self, send, field: str):
+        # cocotbext-axi answers a failed access with SLVERR; turn it into the chosen error
+        async def send_response(transaction):
+            if getattr(transaction, field) == AxiResp.SLVERR:
+                setattr(transaction, field, self.error_response)
+            await send(transaction)
+        return send_response
+
+    @property
+    def channels(self) -> dict:
+        w, r = self.write_if, self.read_if
+        return {"aw": w.aw_channel, "w": w.w_channel, "b": w.b_channel, "ar": r.ar_channel, "r": r.r_channel}
+
+
 class CocotbDevice:
     """Async device protocol of sim/driver.py over the DUT's ports.
 
-    mem_bytes    size of the AXI RAM
-    backpressure random ready/valid pauses on every AXI channel of the RAM (seeded)
+    mem_bytes    size of the AXI RAM (accesses past it get error responses)
+    backpressure random ready/valid pauses on every AXI channel of the RAM (seeded, 30 %);
+                 `set_backpressure` changes them between runs
     """
 
     def __init__(self, dut, cfg: ProcessorConfig, mem_bytes: int = 1 << 22, backpressure: bool = False,
@@ -34,19 +82,25 @@ class CocotbDevice:
         if source == "gpi":
             # the clock toggles in cocotb's C++ layer: no Python per edge (see sim/runner.py)
             Clock(dut.clk, self.period_ns, "ns", impl="gpi").start()
-        self.ram = AxiRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=mem_bytes)
+        self.ram = ExternalMemory(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=mem_bytes)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         if backpressure:
-            rng = random.Random(seed)
+            self.set_backpressure(seed, {name: 0.3 for name in self.ram.channels})
 
-            def pauses():
-                while True:
-                    yield rng.random() < 0.3
+    def set_backpressure(self, seed: int, pause_probability: dict[str, float] | None) -> None:
+        """Pause each AXI channel of the RAM ("aw", "w", "b", "ar", "r") in a random fraction of
+        cycles (seeded), or never (None / 0). Pauses wake Python every cycle: tests only."""
+        rng = random.Random(seed)
 
-            for channel in (self.ram.write_if.aw_channel, self.ram.write_if.w_channel,
-                            self.ram.write_if.b_channel, self.ram.read_if.ar_channel,
-                            self.ram.read_if.r_channel):
-                channel.set_pause_generator(pauses())
+        def pauses(p):
+            while True:
+                yield rng.random() < p
+
+        for name, channel in self.ram.channels.items():
+            p = (pause_probability or {}).get(name, 0)
+            channel.set_pause_generator(pauses(p) if p > 0 else None)
+            if p <= 0:
+                channel.pause = False  # removing a generator leaves its last value in place
 
     async def reset(self) -> None:
         self.dut.rst.value = 1

@@ -39,12 +39,22 @@ class Scenario:
     flags: int = 0
     bases: tuple = (0, 0, 0, 0)
     expect_error: isa.ErrorCode | None = None
+    mem_bytes: int = MEM_BYTES
+    prog_len: int | None = None     # PROG_LEN to write instead of len(program) (BAD_PROGRAM cases)
+    prog_addr: int = PROG_ADDR
+    error_response: str = "SLVERR"  # how the memory answers an access outside it (SLVERR, DECERR)
+    pauses: dict | None = None      # AXI back-pressure: pause probability per channel (aw w b ar r)
+    pause_seed: int = 1
+
+    def program_bytes(self) -> bytes:
+        """The program as stored in memory (cut at the memory's end: fetch-error cases)."""
+        return isa.to_bytes(self.program)[:max(0, self.mem_bytes - self.prog_addr)]
 
     def golden(self) -> GoldenDevice:
         """Run the scenario on the golden model and return the device afterwards."""
-        dev = GoldenDevice(self.config, mem_bytes=MEM_BYTES)
+        dev = GoldenDevice(self.config, mem_bytes=self.mem_bytes)
         dev.write_mem(0, bytes(self.image))
-        dev.write_mem(PROG_ADDR, isa.to_bytes(self.program))
+        dev.write_mem(self.prog_addr, self.program_bytes())
         write_registers(dev.write_reg, self)
         dev.write_reg("CTRL", isa.CTRL_START)
         return dev
@@ -52,8 +62,8 @@ class Scenario:
 
 def write_registers(write, sc: Scenario) -> None:
     """Register writes that set a scenario up (callable sync or collected for async use)."""
-    write("PROG_ADDR", PROG_ADDR)
-    write("PROG_LEN", len(sc.program))
+    write("PROG_ADDR", sc.prog_addr)
+    write("PROG_LEN", len(sc.program) if sc.prog_len is None else sc.prog_len)
     write("SEQ_LEN", sc.seq_len)
     write("FLAGS", sc.flags)
     for i, b in enumerate(sc.bases):
@@ -285,4 +295,53 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
     image = bytearray(MEM_BYTES)
     out.append(Scenario("err_pc_overrun", cfg, image, _prologue(cfg, rng, image, _Layout(cfg, 0, 0, p)),
                         expect_error=err.PC_OVERRUN))
+    # external memory errors: the RAM answers beats past its end with SLVERR or DECERR
+    beat = cfg.beat_bytes
+    for resp in ("SLVERR", "DECERR"):
+        add(f"err_axi_read_{resp.lower()}", [isa.encode(Op.LOAD, func=0, dst=E, length=2 * p,
+                                                         ddr_offset=MEM_BYTES - beat)], n_e=p,
+            expect_error=err.AXI_ERROR, error_response=resp)
+        add(f"err_axi_write_{resp.lower()}", [isa.encode(Op.STORE, src0=E, length=p, ddr_offset=MEM_BYTES)], n_e=p,
+            expect_error=err.AXI_ERROR, error_response=resp)
+        add(f"err_axi_weight_load_{resp.lower()}", [isa.encode(Op.LOAD, func=isa.LoadTarget.WBUF, dst=0, length=3,
+                                                                ddr_offset=MEM_BYTES - 2 * cfg.word_bits // 8)],
+            n_e=p, expect_error=err.AXI_ERROR, error_response=resp)
+        image = bytearray(MEM_BYTES)
+        out.append(Scenario(f"err_axi_program_fetch_{resp.lower()}", cfg, image, [isa.encode(Op.NOP)] * 3 +
+                            [isa.encode(Op.END)], prog_addr=MEM_BYTES - 32, expect_error=err.AXI_ERROR,
+                            error_response=resp))
+    # PROG_LEN of 0 and one past the instruction memory; a program that fills it exactly runs
+    image = bytearray(MEM_BYTES)
+    out.append(Scenario("err_bad_program_len0", cfg, image, [isa.encode(Op.END)], prog_len=0,
+                        expect_error=err.BAD_PROGRAM))
+    out.append(Scenario("err_bad_program_too_long", cfg, image, [isa.encode(Op.NOP)] * cfg.imem_depth +
+                        [isa.encode(Op.END)], expect_error=err.BAD_PROGRAM))
+    add("program_fills_imem", [], n_e=p)
+    sc = out.pop()
+    sc.program[-1:-1] = [isa.encode(Op.NOP)] * (cfg.imem_depth - len(sc.program))
+    out.append(sc)
+    # a LOOP inside a loop body
+    add("err_nested_loop", [isa.encode(Op.NOP)], n_e=p, expect_error=err.LOOP_ERROR)
+    sc = out.pop()
+    lp = len(sc.program) - 3
+    sc.program[lp:lp + 1] = [isa.encode(Op.LOOP, func=0, count=2, jump=lp + 6), isa.encode(Op.NOP),
+                             isa.encode(Op.LOOP, func=0, count=2, jump=lp + 5), isa.encode(Op.NOP),
+                             isa.encode(Op.ENDLOOP), isa.encode(Op.ENDLOOP)]
+    out.append(sc)
+    # the weight and bias buffers' ends, by FC and by LOAD (one past fails, exactly to the end runs)
+    add("err_fc_weights_past_wbuf", [isa.encode(Op.FC, dst=Z, src0=V, waddr=cfg.wbuf_words - 3, length=2,
+                                                cols=p + 1, bias=0)], n_v=p + 1, wwords=2, nbias=2,
+        expect_error=err.BUFFER_OVERFLOW)
+    add("err_fc_bias_past_bbuf", [isa.encode(Op.FC, dst=Z, src0=V, waddr=0, length=3, cols=2,
+                                             bias=cfg.bbuf_depth - 2)], n_v=2, wwords=3, nbias=2,
+        expect_error=err.BUFFER_OVERFLOW)
+    add("err_load_wbuf_past_end", [isa.encode(Op.LOAD, func=isa.LoadTarget.WBUF, dst=cfg.wbuf_words - 2, length=3,
+                                              ddr_offset=WEIGHT_ADDR)], n_e=p, expect_error=err.BUFFER_OVERFLOW)
+    add("err_load_bbuf_past_end", [isa.encode(Op.LOAD, func=isa.LoadTarget.BBUF, dst=cfg.bbuf_depth - 1, length=2,
+                                              ddr_offset=BIAS_ADDR)], n_e=p, expect_error=err.BUFFER_OVERFLOW)
+    add("fc_weights_and_biases_to_the_end", [
+        isa.encode(Op.LOAD, func=isa.LoadTarget.WBUF, dst=cfg.wbuf_words - 4, length=4, ddr_offset=WEIGHT_ADDR),
+        isa.encode(Op.LOAD, func=isa.LoadTarget.BBUF, dst=cfg.bbuf_depth - 2, length=2, ddr_offset=BIAS_ADDR),
+        isa.encode(Op.FC, dst=Z + 1, src0=V, waddr=cfg.wbuf_words - 4, length=2, cols=p + 1,
+                   bias=cfg.bbuf_depth - 2, shift0=16)], n_v=p + 1, n_z=3, wwords=4, nbias=2)
     return out

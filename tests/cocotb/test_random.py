@@ -1,0 +1,41 @@
+"""Constrained-random programs on the RTL (Icarus and Verilator) against the golden model; see
+tests/random_programs.py for what they contain and tests/cocotb/random_tests.py for the checks.
+
+`make test` runs a fixed set of seeds per simulator and config (different seeds on the two
+simulators); `make regress N=...` (marker `regress`) runs N seeds per config in chunks that
+pytest-xdist spreads over the cores. DLP_RANDOM_SEEDS=START:COUNT or a comma list overrides the
+seeds of the quick test (a failure prints the command that replays it)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from sim import runner
+from tests.cocotb.configs import P4_INT8_AXI32, P16_INT16
+
+CONFIGS = [P16_INT16, P4_INT8_AXI32]
+QUICK_SEEDS = {"verilator": (0, 300), "icarus": (100_000, 25)}
+CHUNK = 250
+
+
+@pytest.mark.parametrize("simulator", runner.SIMULATORS)
+@pytest.mark.parametrize("cfg", [pytest.param(c, id=c.short_id()) for c in CONFIGS])
+def test_random_programs(simulator, cfg, tmp_path):
+    start, count = QUICK_SEEDS[simulator]
+    seeds = os.environ.get("DLP_RANDOM_SEEDS") or f"{start}:{count}"
+    runner.run_and_check(cfg, simulator, "tests.cocotb.random_tests", tmp_path, extra_env={"DLP_RANDOM_SEEDS": seeds})
+
+
+def _regress_chunks():
+    n = int(os.environ.get("DLP_REGRESS_N", "10000"))
+    return [pytest.param(cfg, first, min(CHUNK, n - first), id=f"{cfg.short_id()[:8]}-{first}")
+            for cfg in CONFIGS for first in range(0, n, CHUNK)]
+
+
+@pytest.mark.regress
+@pytest.mark.parametrize("cfg,first,count", _regress_chunks())
+def test_random_programs_regress(cfg, first, count, tmp_path):
+    """Seeds 1,000,000 + first ... on Verilator, the long run (`make regress N=...`)."""
+    runner.run_and_check(cfg, "verilator", "tests.cocotb.random_tests", tmp_path,
+                         extra_env={"DLP_RANDOM_SEEDS": f"{1_000_000 + first}:{count}"})
