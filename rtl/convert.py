@@ -14,6 +14,7 @@ from myhdl import ResetSignal, Signal
 
 from .config import ProcessorConfig
 from .interfaces import AxiLiteSlave, Axi4Master
+from .trace import TracePort
 
 SIM_TOP = "dlp_sim"
 PROCESSOR_TOP = "dlp_processor"
@@ -39,19 +40,21 @@ def ports(cfg: ProcessorConfig):
 
 
 def convert(cfg: ProcessorConfig, out_dir: str | pathlib.Path, sim: bool = True,
-            half_period_ns: int = 5) -> pathlib.Path:
+            half_period_ns: int = 5, trace: bool = True) -> pathlib.Path:
     """Write `<top>.v` for `cfg` into out_dir and return its path. `sim=True` gives the
-    simulation top with the HDL clock (module `dlp_sim`), else the bare processor."""
+    simulation top with the HDL clock (module `dlp_sim`), else the bare processor. `trace` adds
+    the retire trace ports (`trace_<kernel>_<field>`, rtl/trace.py), which simulations read."""
     from .top import processor, processor_sim
 
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     clk, rst, m_axi, s_axil, irq = ports(cfg)
+    trace_port = TracePort(cfg) if trace else None
     if sim:
-        inst = processor_sim(cfg, clk, rst, m_axi, s_axil, irq, half_period_ns)
+        inst = processor_sim(cfg, clk, rst, m_axi, s_axil, irq, half_period_ns, trace_port)
         name = SIM_TOP
     else:
-        inst = processor(cfg, clk, rst, m_axi, s_axil, irq)
+        inst = processor(cfg, clk, rst, m_axi, s_axil, irq, trace_port)
         name = PROCESSOR_TOP
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -80,9 +83,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir")
     parser.add_argument("--bare", action="store_true", help="the processor without the simulation clock")
+    parser.add_argument("--trace", action=argparse.BooleanOptionalAction, default=None,
+                        help="retire trace ports (rtl/trace.py); default: with the simulation top, without --bare")
     ProcessorConfig.add_arguments(parser)
     args = parser.parse_args(argv)
-    print(convert(ProcessorConfig.from_arguments(args), args.out_dir, sim=not args.bare))
+    print(convert(ProcessorConfig.from_arguments(args), args.out_dir, sim=not args.bare,
+                  trace=not args.bare if args.trace is None else args.trace))
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def hazard_slot(clk, rst, kernel: int, has_read1: bool, free, load, i_ranges, i_
 def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr, prog_len, seq_len, flags,
                fetch_start, fetch_addr, fetch_len, fetch_done, fetch_err, dma_err, dma_err_code, prog_fetched,
                imem_raddr, imem_rdata, dec, ctl_fc, ctl_act, ctl_ew, ctl_dma, loop_t,
-               running, done, error, error_code, pc, executed):
+               running, done, error, error_code, pc, executed, issue_pc):
     """Fetches the program, then issues instructions in order to the four kernels.
 
     Ports:
@@ -157,6 +157,8 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
       done, error, error_code  out, sticky until the next START
       pc                out, pc of the instruction in the issue stage (of the failing one on error)
       executed          out, pulse: one instruction left the issue stage (for INSTRS)
+      issue_pc          out, pc of the instruction in the issue stage (a register; with a kernel's
+                        start, the pc of the instruction it starts: for the retire trace, rtl/trace.py)
     Timing: the first instruction can issue 4 cycles after the run begins; then one instruction
     per cycle when nothing stalls, loops included; an instruction waits for its kernel to be ready,
     for every running instruction it conflicts with (RAW/WAR/WAW on activation-buffer ranges,
@@ -892,6 +894,10 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
         elif i_take:
             i_valid.next = r_valid
 
+    @always_comb
+    def issue_pc_out():
+        issue_pc.next = i_pc
+
     @always(clk.posedge)
     def issue_register():
         # no reset (i_valid says whether the stage holds an instruction): i_take is then the
@@ -1190,4 +1196,4 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
             done_ahead, liveness, next_vs_issue, register_vs_issue,
             slot_blocks, predecessor_conflict, register_hit_i, trip_count,
             r_classes, slot_of_issue_stage, conflicts, decide, run_ahead, decision_terms,
-            issue_valid, issue_register, slots, loop_now, loop_ahead, loop_counter, front_end, drain_ahead, control)
+            issue_valid, issue_pc_out, issue_register, slots, loop_now, loop_ahead, loop_counter, front_end, drain_ahead, control)

@@ -635,7 +635,7 @@ def _synthesis_job(job_dir: pathlib.Path, spec: dict, cfg: ProcessorConfig) -> N
     _step(job_dir, "conversion to Verilog")
     if spec["index"] is None:
         from .convert import convert
-        verilog = convert(cfg, job_dir, sim=False)
+        verilog = convert(cfg, job_dir, sim=False, trace=False)  # the trace is for simulation
     else:
         from myhdl import block
         top, blocks = _processor_blocks(cfg)

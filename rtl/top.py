@@ -15,10 +15,11 @@ from .issue import issue_unit
 from .predecode import imem_predecode, layout
 from .primitives import pipelined_ram, ram
 from .regs import control_regs
+from .trace import retire_trace
 
 
 @block
-def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
+def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq, trace=None):
     """LSTM processor.
 
     Ports:
@@ -28,6 +29,8 @@ def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
       m_axi   Axi4Master to external memory (programs, weights, inputs, outputs, state)
       s_axil  AxiLiteSlave, the register map of docs/isa.md
       irq     level interrupt: STATUS.DONE and CTRL.IRQ_ENABLE
+      trace   optional rtl.trace.TracePort (out): a retire record per completed instruction and
+              kernel, for verification; None leaves the trace logic out (synthesis)
     Latency: see docs/architecture.md (per-kernel timing) and the golden model's cycle model.
     """
     # register file
@@ -41,6 +44,7 @@ def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
     running, done, error, executed = [Signal(bool(0)) for _ in range(4)]
     error_code = Signal(intbv(0)[8:])
     pc = Signal(intbv(0)[16:])
+    issue_pc = Signal(intbv(0)[16:])
     loop_t = Signal(intbv(0)[isa.SEQ_LEN_BITS:])
     # issue <-> dma fetch path (through the instruction predecoder)
     fetch_start, fetch_done, dma_err = [Signal(bool(0)) for _ in range(3)]
@@ -70,14 +74,17 @@ def processor(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq):
         # counters are cleared by START, in a cycle in which no kernel writes)
         sat_inc.next = fc_sat + ew_sat
 
-    return [
+    traced = [] if trace is None else [
+        retire_trace(cfg, clk, rst, run_start, issue_pc, loop_t, (ctl_fc, ctl_act, ctl_ew, ctl_dma),
+                     (wr_fc, wr_act, wr_ew, wr_dma), trace)]
+    return traced + [
         control_regs(cfg, clk, rst, s_axil, run_start, prog_dirty, prog_fetched, prog_addr, prog_len, seq_len,
                      *bases, flags, running, done, error, error_code, pc, executed, ctl_fc.busy, ctl_act.busy,
                      ctl_ew.busy, ctl_dma.busy, sat_inc, irq),
         issue_unit(cfg, clk, rst, run_start, prog_dirty, prog_addr, prog_len, seq_len, flags, fetch_start,
                    fetch_addr, fetch_len, fetch_done_d, fetch_err_d, dma_err, dma_err_code, prog_fetched,
                    iram.raddr, iram.rdata, dec, ctl_fc, ctl_act, ctl_ew, ctl_dma, loop_t, running, done, error,
-                   error_code, pc, executed),
+                   error_code, pc, executed, issue_pc),
         dma(cfg, clk, rst, ctl_dma, dec, loop_t, *bases, fetch_start, fetch_addr, fetch_len, fetch_done, rd_dma,
             wr_dma, wram, bram, dma_iram, dma_err, dma_err_code, m_axi),
         imem_predecode(cfg, clk, rst, dma_iram, iram, fetch_done, dma_err, fetch_done_d, fetch_err_d),
@@ -111,10 +118,10 @@ def clock_gen(clk, half_period_ns: int):
 
 
 @block
-def processor_sim(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq, half_period_ns: int = 5):
+def processor_sim(cfg: ProcessorConfig, clk, rst, m_axi, s_axil, irq, half_period_ns: int = 5, trace=None):
     """Simulation top: the processor plus an HDL clock (clk is an output for the testbench).
 
     Ports: as `processor`, except clk is driven here. rst is driven by the testbench.
 
     Latency and reset: as `processor`."""
-    return clock_gen(clk, half_period_ns), processor(cfg, clk, rst, m_axi, s_axil, irq)
+    return clock_gen(clk, half_period_ns), processor(cfg, clk, rst, m_axi, s_axil, irq, trace)

@@ -90,7 +90,8 @@ def cmd_predict(args) -> None:
 def cmd_convert(args) -> None:
     from rtl.convert import convert
 
-    print(convert(ProcessorConfig.from_arguments(args), args.out_dir, sim=not args.bare))
+    print(convert(ProcessorConfig.from_arguments(args), args.out_dir, sim=not args.bare,
+                  trace=not args.bare if args.trace is None else args.trace))
 
 
 def cmd_synth(args) -> None:
@@ -142,6 +143,8 @@ def main(argv=None) -> None:
     p = sub.add_parser("convert", help="write the Verilog of a config (same as python -m rtl.convert)")
     p.add_argument("out_dir")
     p.add_argument("--bare", action="store_true", help="the processor without the simulation clock")
+    p.add_argument("--trace", action=argparse.BooleanOptionalAction, default=None,
+                   help="retire trace ports (rtl/trace.py); default: with the simulation top, without --bare")
     ProcessorConfig.add_arguments(p)
     p.set_defaults(func=cmd_convert)
 

@@ -10,12 +10,13 @@ import random
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge, Timer, with_timeout
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer, ValueChange, with_timeout
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiResp
 from cocotbext.axi.axi_ram import AxiRamRead, AxiRamWrite
 from cocotbext.axi.memory import Memory
 
 from rtl import isa
+from rtl.isa import Kernel
 from rtl.config import ProcessorConfig
 
 from .driver import DeviceTimeout
@@ -133,3 +134,42 @@ class CocotbDevice:
 
     async def idle(self, cycles: int) -> None:
         await Timer(cycles * self.period_ns, "ns")
+
+
+class RetireMonitor:
+    """Collects the processor's retire trace (rtl/trace.py) into `records`, one list of
+    sim.model.Retired per kernel, in completion order. Python wakes once per record (on the
+    change of the kernel's `seq`), never per clock edge. Needs a build with the trace ports."""
+
+    def __init__(self, dut):
+        from rtl.trace import KERNELS
+
+        self.dut = dut
+        self.kernels = KERNELS
+        self.records: dict[Kernel, list] = {Kernel[k.upper()]: [] for k in KERNELS}
+        self._tasks = []
+
+    @staticmethod
+    def available(dut) -> bool:
+        return hasattr(dut, "trace_fc_seq")
+
+    def start(self) -> None:
+        self.stop()
+        for lst in self.records.values():
+            lst.clear()
+        self._tasks = [cocotb.start_soon(self._watch(k)) for k in self.kernels]
+
+    def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+
+    async def _watch(self, k: str) -> None:
+        from .model import Retired
+
+        sig = {f: getattr(self.dut, f"trace_{k}_{f}") for f in ("seq", "pc", "t", "issue", "done", "sig")}
+        kernel = Kernel[k.upper()]
+        while True:
+            await ValueChange(sig["seq"])
+            await ReadOnly()
+            self.records[kernel].append(Retired(kernel, *(int(sig[f].value) for f in ("pc", "t", "issue", "done", "sig"))))

@@ -43,6 +43,26 @@ def wrap(v: np.ndarray, bits: int) -> np.ndarray:
     return ((v + half) & ((1 << bits) - 1)) - half
 
 
+@dataclasses.dataclass(frozen=True)
+class Retired:
+    """What the processor's retire trace (rtl/trace.py) reports for one completed instruction:
+    its kernel, pc, loop index, start and done cycles (counted from the cycle after CTRL.START),
+    and the kernel's write signature after it (the sum mod 2**32 over every activation-buffer
+    element the kernel wrote since START of address * 2**16 + the element's two's-complement bits)."""
+    kernel: Kernel
+    pc: int
+    t: int
+    issue: int
+    done: int
+    sig: int
+    defined: bool = True  # the golden model's sig is meaningful (it wrote no undefined element so far)
+
+
+SIGNATURE_MASK = (1 << 32) - 1
+# rtl/trace.py counts cycles from the cycle after START; the cycle model from the START cycle
+TRACE_CYCLE_OFFSET = 1
+
+
 @dataclasses.dataclass
 class Counters:
     cycles: int = 0
@@ -171,6 +191,12 @@ class GoldenDevice:
         self._prog_dirty = True
         self.trace: list[tuple[int, Op, dict]] = []
         self.keep_trace = False
+        self.retired: list[Retired] = []  # per completed kernel instruction, in issue order
+        self._signature = {k: 0 for k in Kernel}
+        self._defined = {k: True for k in Kernel}
+        # optional: an object told about every instruction before it executes (observe(pc, op, f,
+        # t, machine), skipped_dma()) and after (after(machine)): functional coverage
+        self.observer = None
         # 1 for the bytes a STORE wrote from activation-buffer elements that no instruction of its
         # run had written: the RTL's memories may hold anything there (they keep their contents
         # from earlier runs), so comparisons skip them
@@ -215,6 +241,9 @@ class GoldenDevice:
         m, cfg = self.machine, self.cfg
         m.sat_count = 0
         self.trace = []
+        self.retired = []
+        self._signature = {k: 0 for k in Kernel}
+        self._defined = {k: True for k in Kernel}
         for name in isa.PERF_COUNTERS:
             self.regs[name] = 0
         self.regs["STATUS"] = 0
@@ -285,6 +314,13 @@ class GoldenDevice:
                                      "ENDLOOP may sit at its LOOP's jump-1")
             if self.keep_trace:
                 self.trace.append((pc, op, f))
+            observer = self.observer
+            if observer is not None:
+                skipped = op in (Op.LOAD, Op.STORE) and f["cond"] and not (self.regs["FLAGS"] >> (f["cond"] - 1)) & 1
+                if skipped:
+                    observer.skipped_dma()
+                else:
+                    observer.observe(pc, op, f, t, self.machine)
             if op == Op.END:
                 self.timing.end()
                 self.executed += 1
@@ -328,7 +364,10 @@ class GoldenDevice:
             else:
                 {Op.FC: m.fc, Op.ACT: m.act, Op.EW: m.ew}[op](pc, f)
                 self.timing.issue(op, f, pc=pc)
+                self._retire(f["dst"], f["length"], t)
                 pc += 1
+            if observer is not None:
+                observer.after(self.machine)
             self.executed += 1  # it left the issue stage; a faulting instruction never does
 
     def _dma(self, pc: int, op: Op, f: dict, t: int) -> None:
@@ -347,6 +386,7 @@ class GoldenDevice:
             self.undefined[addr:addr + len(unwritten)] = unwritten
             self.mem[addr:addr + len(data)] = data
             self.timing.issue(op, f, addr, pc=pc)
+            self._retire(0, 0, t)
             return
         target = f["func"]
         if target == isa.LoadTarget.ABUF:
@@ -363,6 +403,22 @@ class GoldenDevice:
             raw = self._bus_read(addr, nbytes, pc)
             m.bbuf[f["dst"]:f["dst"] + n] = np.frombuffer(raw, dtype="<i4")[:n]
         self.timing.issue(op, f, addr, pc=pc)
+        self._retire(f["dst"], n if target == isa.LoadTarget.ABUF else 0, t)
+
+    def _retire(self, dst: int, n: int, t: int) -> None:
+        """Record the instruction the cycle model just issued, with the elements [dst, dst+n) of
+        the activation buffer it wrote."""
+        pc, kernel, issue, done = self.timing.events[-1]
+        bits = self.cfg.data_bits
+        values = self.machine.abuf[dst:dst + n] & ((1 << bits) - 1)
+        addrs = np.arange(dst, dst + n, dtype=np.int64)
+        sig = (self._signature[kernel] + int(((addrs << 16) + values).sum())) & SIGNATURE_MASK
+        self._signature[kernel] = sig
+        # a value computed from elements no instruction of the run wrote is not defined on the RTL
+        # (its memories keep earlier runs' contents): nor is any later signature of the kernel
+        self._defined[kernel] &= bool(self.machine.written[dst:dst + n].all())
+        self.retired.append(Retired(kernel, pc, t, issue - TRACE_CYCLE_OFFSET, done - TRACE_CYCLE_OFFSET, sig,
+                                    self._defined[kernel]))
 
 
 class CycleModel:

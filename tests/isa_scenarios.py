@@ -50,9 +50,11 @@ class Scenario:
         """The program as stored in memory (cut at the memory's end: fetch-error cases)."""
         return isa.to_bytes(self.program)[:max(0, self.mem_bytes - self.prog_addr)]
 
-    def golden(self) -> GoldenDevice:
-        """Run the scenario on the golden model and return the device afterwards."""
+    def golden(self, observer=None) -> GoldenDevice:
+        """Run the scenario on the golden model and return the device afterwards (`observer`: see
+        GoldenDevice.observer)."""
         dev = GoldenDevice(self.config, mem_bytes=self.mem_bytes)
+        dev.observer = observer
         dev.write_mem(0, bytes(self.image))
         dev.write_mem(self.prog_addr, self.program_bytes())
         write_registers(dev.write_reg, self)
@@ -221,7 +223,7 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
     t_steps = 4
     row_bytes = cfg.beat_bytes * 2
     out_row = cfg.beat_bytes * 2
-    lay = _Layout(cfg, 0, 0, 4 * p)
+    lay = _Layout(cfg, 0, 0, 5 * p)  # the EW below reads E+3p .. E+3p+4
     image = bytearray(MEM_BYTES)
     prog = _prologue(cfg, rng, image, lay)
     rows = rng.integers(cfg.data_min, cfg.data_max + 1, (t_steps, row_bytes // cfg.elem_bytes))

@@ -5,6 +5,7 @@ Runs under tests/cocotb/test_isa.py, one simulator process per (simulator, confi
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import cocotb
 
@@ -13,15 +14,19 @@ from sim.cocotb_device import CocotbDevice
 from sim.model import GoldenDevice
 from sim.runner import config_from_env
 from tests.cocotb.scenarios import run_scenario
+from tests.functional_coverage import FunctionalCoverage
 from tests.isa_scenarios import MEM_BYTES, scenarios
 
 CFG = config_from_env()
 SCENARIOS = {sc.name: sc for sc in scenarios(CFG)}
+COVERAGE = FunctionalCoverage(CFG)
+COVERAGE_NAME = f"isa-{os.environ.get('DLP_SIMULATOR', 'sim')}-{CFG.fingerprint()}"
 
 
 def _scenario_test(name):
     async def test(dut):
-        await run_scenario(dut, CocotbDevice(dut, CFG, mem_bytes=MEM_BYTES), SCENARIOS[name])
+        await run_scenario(dut, CocotbDevice(dut, CFG, mem_bytes=MEM_BYTES), SCENARIOS[name], COVERAGE)
+        COVERAGE.write(COVERAGE_NAME)
     test.__name__ = test.__qualname__ = name
     return cocotb.test()(test)
 
@@ -38,7 +43,8 @@ async def backpressure(dut):
     multi_row_fc = [n for n in SCENARIOS if n.startswith("fc_")][3]
     for name in ("chain_fc_act_ew", "loop_seq_len_strides_cond", multi_row_fc):
         sc = dataclasses.replace(SCENARIOS[name], pauses={ch: 0.3 for ch in dev.ram.channels})
-        await run_scenario(dut, dev, sc)
+        await run_scenario(dut, dev, sc, COVERAGE)
+    COVERAGE.write(COVERAGE_NAME)
 
 
 @cocotb.test()

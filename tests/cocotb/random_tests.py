@@ -14,28 +14,16 @@ from sim.cocotb_device import CocotbDevice
 from sim.driver import DeviceTimeout
 from sim.runner import config_from_env
 from tests.cocotb.scenarios import run_scenario
+from tests.functional_coverage import FunctionalCoverage
 from tests.random_programs import MemoryLayout, Shrinker, load_regressions, random_program, save_regression
+from tests.seeds import replay_command, seeds_from_env
 
 CFG = config_from_env()
 
 
-def seeds_from_env() -> list[int]:
-    spec = os.environ.get("DLP_RANDOM_SEEDS", "0:10")
-    if ":" in spec:
-        start, count = (int(v) for v in spec.split(":"))
-        return list(range(start, start + count))
-    return [int(v) for v in spec.split(",") if v.strip()]
-
-
-def replay_command(seed: int) -> str:
-    sim = os.environ.get("DLP_SIMULATOR", "verilator")
-    return (f"DLP_RANDOM_SEEDS={seed} .venv/bin/python -m pytest tests/cocotb/test_random.py "
-            f"-k 'programs and {sim} and {CFG.short_id()}'")
-
-
-async def _fails(dut, dev, sc) -> str | None:
+async def _fails(dut, dev, sc, coverage=None) -> str | None:
     try:
-        await run_scenario(dut, dev, sc)
+        await run_scenario(dut, dev, sc, coverage)
     except (AssertionError, DeviceTimeout) as e:
         return str(e) or type(e).__name__
     return None
@@ -52,12 +40,13 @@ async def kept_regressions(dut):
 @cocotb.test()
 async def random_programs(dut):
     dev = CocotbDevice(dut, CFG, mem_bytes=MemoryLayout.of(CFG).mem_bytes)
-    seeds = seeds_from_env()
+    seeds = seeds_from_env("DLP_RANDOM_SEEDS", "0:10")
     failures = []
+    coverage = FunctionalCoverage(CFG)
     t0 = time.time()
     for seed in seeds:
         rp = random_program(CFG, seed)
-        why = await _fails(dut, dev, rp.scenario())
+        why = await _fails(dut, dev, rp.scenario(), coverage)
         if why is None:
             continue
         shrinker = Shrinker(rp)
@@ -68,8 +57,10 @@ async def random_programs(dut):
         path = save_regression(rp, shrinker.items, last)
         failures.append(f"seed {seed}: {why}\n    shrunk from {len(rp.items)} to {len(shrinker.items)} items "
                         f"({shrinker.runs} runs): {last}\n    kept in {path} (commit it)\n"
-                        f"    replay: {replay_command(seed)}")
+                        f"    replay: {replay_command('DLP_RANDOM_SEEDS', seed, 'programs', CFG)}")
         dut._log.error(failures[-1])
     dut._log.info("%d random programs in %.1f s, %d failed", len(seeds), time.time() - t0, len(failures))
+    spec = os.environ.get("DLP_RANDOM_SEEDS", "").replace(":", "+").replace(",", "_")[:40]
+    coverage.write(f"random-{os.environ.get('DLP_SIMULATOR', 'sim')}-{CFG.fingerprint()}-{spec}")
     assert not failures, f"{len(failures)} of {len(seeds)} random programs failed on {CFG.short_id()}:\n" + \
         "\n".join(failures)

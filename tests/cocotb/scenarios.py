@@ -8,17 +8,54 @@ from __future__ import annotations
 from cocotbext.axi import AxiResp
 
 from rtl import isa
+from sim.cocotb_device import RetireMonitor
+from sim.model import Retired
 from tests.isa_scenarios import Scenario, write_registers
 
 PERF = ("CYCLES", "BUSY_FC", "BUSY_ACT", "BUSY_EW", "BUSY_DMA")
 
 
-async def run_scenario(dut, dev, sc: Scenario) -> dict:
+def first_retire_mismatch(rtl: dict, golden: list[Retired], cycles: bool, complete: bool,
+                          name=lambda pc: f"pc {pc}") -> str | None:
+    """The first instruction (by the golden model's issue cycle) whose retire record differs
+    between the RTL and the golden model, described; None if all agree. `cycles`: compare issue
+    and done cycles too (a memory without back-pressure). `complete`: the RTL must have retired
+    exactly the golden model's instructions (no fault: every kernel ran to the end)."""
+    worst = None
+    for kernel, want in ((k, [r for r in golden if r.kernel == k]) for k in rtl):
+        got = rtl[kernel]
+        for i, g in enumerate(want):
+            if i >= len(got):
+                if complete:
+                    why = f"{kernel.name} {name(g.pc)} t={g.t}: never retired (golden: issue {g.issue}, done {g.done})"
+                    worst = min(worst or (g.issue, why), (g.issue, why))
+                break
+            r = got[i]
+            same = (r.pc, r.t) == (g.pc, g.t) and (r.sig == g.sig or not g.defined) and (not cycles or (r.issue, r.done) == (g.issue, g.done))
+            if not same:
+                what = [f"{f} {getattr(r, f)} vs {getattr(g, f)}" for f in ("pc", "t", "issue", "done")
+                        if getattr(r, f) != getattr(g, f) and (cycles or f in ("pc", "t"))]
+                if r.sig != g.sig and g.defined:
+                    what.append(f"wrote signature {r.sig:#010x}, expected {g.sig:#010x}")
+                why = (f"{kernel.name} {name(g.pc)} t={g.t}, issue cycle {g.issue}: " + "; ".join(what) +
+                       f" (rtl vs golden; record {i} of the kernel)")
+                worst = min(worst or (g.issue, why), (g.issue, why))
+                break
+        if complete and len(got) > len(want):
+            extra = got[len(want)]
+            why = f"{kernel.name}: {len(got)} instructions retired, golden {len(want)}; first extra: {name(extra.pc)}"
+            worst = min(worst or (extra.issue, why), (extra.issue, why))
+    return None if worst is None else worst[1]
+
+
+async def run_scenario(dut, dev, sc: Scenario, coverage=None) -> dict:
     """Run `sc` on the device and raise AssertionError naming the first difference from the golden
-    model. Returns the RTL's counters."""
+    model. Returns the RTL's counters. `coverage` (tests.functional_coverage.FunctionalCoverage)
+    samples the run."""
     if dev.ram.size != sc.mem_bytes:
         raise ValueError(f"{sc.name}: the scenario needs a {sc.mem_bytes}-byte memory, the device has {dev.ram.size}")
-    golden = sc.golden()
+    golden = sc.golden(coverage)
+    monitor = RetireMonitor(dut) if RetireMonitor.available(dut) else None
     dev.ram.error_response = AxiResp[sc.error_response]
     dev.set_backpressure(sc.pause_seed, sc.pauses)
     await dev.reset()
@@ -28,8 +65,20 @@ async def run_scenario(dut, dev, sc: Scenario) -> dict:
     write_registers(lambda name, value: writes.append((name, value)), sc)
     for name, value in writes:
         await dev.write_reg(name, value)
+    if monitor:
+        monitor.start()
     # a stall shows up as a timeout naming the scenario, well after the cycle model's end
     await dev.start_and_wait(timeout_cycles=max(50_000, 20 * golden.read_reg("CYCLES")))
+    exact = sc.pauses is None or not any(sc.pauses.values())
+    if monitor:
+        await dev.idle(2)  # the last record lands at the end of the last done cycle, with DONE
+        monitor.stop()
+        if coverage is not None:
+            coverage.sample_run(sc, golden, monitor.records)
+        faulted = bool(golden.read_reg("STATUS") & isa.STATUS_ERROR)
+        why = first_retire_mismatch(monitor.records, golden.retired, cycles=exact and not faulted,
+                                    complete=not faulted)
+        assert why is None, f"{sc.name}: {why}"
     status = await dev.read_reg("STATUS")
     done, _, error, code = isa.status_fields(status)
     want = isa.status_fields(golden.read_reg("STATUS"))
@@ -59,7 +108,7 @@ async def run_scenario(dut, dev, sc: Scenario) -> dict:
     model = [golden.read_reg(r) for r in PERF]
     counters.update(zip(PERF, rtl))
     dut._log.info("%s: ok; %s rtl %s, cycle model %s", sc.name, PERF, rtl, model)
-    if sc.pauses is None or not any(sc.pauses.values()):
+    if exact:
         assert rtl == model, f"{sc.name}: counters {PERF} rtl {rtl} != cycle model {model}"
     else:
         assert rtl[0] >= model[0], f"{sc.name}: {rtl[0]} cycles under back-pressure, fewer than the cycle model's " \

@@ -16,6 +16,7 @@ from tests.cocotb.configs import P4_INT8_AXI32, P16_INT16
 
 CONFIGS = [P16_INT16, P4_INT8_AXI32]
 QUICK_SEEDS = {"verilator": (0, 300), "icarus": (100_000, 25)}
+QUICK_NETWORKS = {"verilator": (0, 40), "icarus": (100_000, 4)}
 CHUNK = 250
 
 
@@ -25,6 +26,15 @@ def test_random_programs(simulator, cfg, tmp_path):
     start, count = QUICK_SEEDS[simulator]
     seeds = os.environ.get("DLP_RANDOM_SEEDS") or f"{start}:{count}"
     runner.run_and_check(cfg, simulator, "tests.cocotb.random_tests", tmp_path, extra_env={"DLP_RANDOM_SEEDS": seeds})
+
+
+@pytest.mark.parametrize("simulator", runner.SIMULATORS)
+@pytest.mark.parametrize("cfg", [pytest.param(c, id=c.short_id()) for c in CONFIGS])
+def test_random_networks(simulator, cfg, tmp_path):
+    start, count = QUICK_NETWORKS[simulator]
+    seeds = os.environ.get("DLP_NETWORK_SEEDS") or f"{start}:{count}"
+    runner.run_and_check(cfg, simulator, "tests.cocotb.random_networks_tests", tmp_path,
+                         extra_env={"DLP_NETWORK_SEEDS": seeds})
 
 
 def _regress_chunks():
