@@ -255,6 +255,8 @@ class Network:
     "sequence"), `lstm_layers`."""
 
     def __init__(self, layers):
+        if isinstance(layers, (Layer, str, bytes)) or not hasattr(layers, "__iter__"):
+            raise TypeError(f"Network: expected a list of layers, got {type(layers).__name__}")
         layers = list(layers)
         if not layers:
             raise NetworkError("a network needs at least a SequenceInput layer")
