@@ -125,3 +125,19 @@ def state_pairs(state, layers: int, what: str = "state") -> list[tuple]:
             raise ValueError(f"{what}: element {k} is not an (h, c) pair of arrays "
                              f"(got {type(pair).__name__}{f' of length {len(pair)}' if hasattr(pair, '__len__') else ''})")
     return list(state)
+
+
+def read_numpy_file(path, what: str):
+    """np.load of a .npy (an array) or .npz (an NpzFile, to be closed), without pickles. A missing
+    file raises FileNotFoundError; a file numpy cannot read raises ValueError naming the file,
+    `what` it should hold and what is wrong (not numpy's guess that text is a pickle)."""
+    import zipfile
+
+    with open(path, "rb") as f:  # FileNotFoundError, IsADirectoryError: clear as they are
+        head = f.read(6)
+    if head[:2] != b"PK" and head != b"\x93NUMPY":
+        raise ValueError(f"{path}: not {what}: neither a .npy nor a .npz file (it starts with {head!r})")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: not {what}, or damaged: {type(e).__name__}: {e}") from None

@@ -19,6 +19,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from .inputs import read_numpy_file
+
 #: LSTM activation options MATLAB offers (the processor supports a subset, see compiler.lower).
 STATE_ACTIVATIONS = ("tanh", "softsign")
 GATE_ACTIVATIONS = ("sigmoid", "hard-sigmoid")
@@ -357,11 +359,9 @@ class Network:
         FileNotFoundError; anything else wrong with the file raises NetworkError naming the file
         and what is wrong (not a .npz, truncated, missing entries, a bad header or layer)."""
         try:
-            data = np.load(path, allow_pickle=False)
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
-            raise
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-            raise NetworkError(f"{path}: not a network file (Network.save writes a .npz): {e}") from None
+            data = read_numpy_file(path, "a network file")
+        except ValueError as e:
+            raise NetworkError(str(e)) from None
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise NetworkError(f"{path}: not a network file: it holds one array of shape {data.shape}, "
                                "Network.save writes a .npz")

@@ -31,25 +31,15 @@ import zipfile
 import numpy as np
 
 from compiler import Network
-from compiler.inputs import as_sequence, as_sequences
+from compiler.inputs import as_sequence, as_sequences, read_numpy_file
 from rtl.config import ProcessorConfig
 
 from .driver import DeviceError, DeviceTimeout
 
 
-def _read_npy_or_npz(path: pathlib.Path, what: str):
-    """np.load without pickles; a file numpy cannot read raises ValueError naming it."""
-    try:
-        return np.load(path, allow_pickle=False)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{path}: cannot read the {what} (a .npy or .npz file is expected): {e}") from None
-
-
 def _load_inputs(path: pathlib.Path, num_features: int) -> list[np.ndarray]:
     """The sequences of INPUT, all checked before anything runs; errors name the file."""
-    data = _read_npy_or_npz(path, "input")
+    data = read_numpy_file(path, "an input file")
     try:
         if not isinstance(data, np.lib.npyio.NpzFile):
             return as_sequences(data, num_features, what="input")[0]
@@ -65,7 +55,7 @@ def _load_inputs(path: pathlib.Path, num_features: int) -> list[np.ndarray]:
 
 def _load_state(path: pathlib.Path) -> list:
     """A state file written by `dlp predict --stateful --state`: arrays h0, c0, h1, c1, ..."""
-    data = _read_npy_or_npz(path, "state")
+    data = read_numpy_file(path, "a state file")
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise ValueError(f"{path}: a state file is a .npz with arrays h0, c0, h1, c1, ... (one pair per LSTM layer)")
     with data:
@@ -110,7 +100,10 @@ def cmd_predict(args) -> None:
         if saved_state is not None:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                wf.state = saved_state
+                try:
+                    wf.state = saved_state
+                except (ValueError, TypeError) as e:
+                    raise type(e)(f"{state_file}: {e}") from None
             _report_warnings(args.command, caught)
             print(f"stored state loaded from {state_file}")
         outputs = []
