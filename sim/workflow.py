@@ -216,6 +216,7 @@ class Workflow:
 
     def reset_state(self) -> None:
         """Stored state := each LSTM layer's initial state."""
+        self._state_clipped = 0  # a clipped state that was set is gone
         run_sync(self._ready().reset_state())
         if self._shadow is not self._driver:
             run_sync(self._shadow.reset_state())
