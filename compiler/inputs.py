@@ -26,8 +26,8 @@ def _from_torch(value):
         return tensor.float().numpy()
 
 
-def as_real_array(value, what: str) -> np.ndarray:
-    """`value` as a float64 array, checked for real numeric content and finiteness.
+def as_real_array(value, what: str, finite: bool = True) -> np.ndarray:
+    """`value` as a float64 array, checked for real numeric content and (with `finite`) finiteness.
 
     `what` names the value in messages (e.g. ``input sequence 2``, ``lstm_1 state c``)."""
     value = _from_torch(value)
@@ -48,8 +48,8 @@ def as_real_array(value, what: str) -> np.ndarray:
     if arr.dtype.kind in kinds:
         raise TypeError(f"{what}: expected real numbers, got {kinds[arr.dtype.kind]} (dtype {arr.dtype})")
     arr = arr.astype(np.float64)
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
+    bad = np.flatnonzero(~np.isfinite(arr)) if finite else ()
+    if len(bad):
         idx = tuple(int(i) for i in np.unravel_index(bad[0], arr.shape)) if arr.ndim else ()
         where = (f"time step {idx[0]}, feature {idx[1]}" if arr.ndim == 2 else f"index {idx}") if idx else "its value"
         raise ValueError(f"{what}: {bad.size} non-finite value(s), the first {arr[idx]} at {where}")

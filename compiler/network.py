@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .inputs import read_numpy_file
+from .inputs import as_real_array, read_numpy_file
 
 #: LSTM activation options MATLAB offers (the processor supports a subset, see compiler.lower).
 STATE_ACTIVATIONS = ("tanh", "softsign")
@@ -59,8 +59,8 @@ class Layer:
             value = getattr(self, field)
             if value is None:
                 continue
-            try:
-                arr = np.array(value, dtype=np.float64)
+            try:  # finiteness is checked in validate(), where the message can use the resolved name
+                arr = as_real_array(value, field, finite=False)  # a copy (astype), so read-only is safe
             except (TypeError, ValueError) as e:
                 raise NetworkError(f"{self._label()}: {field} is not a numeric array ({e})") from None
             arr.flags.writeable = False

@@ -101,7 +101,7 @@ class Clipping:
     format: QFormat
 
     def __str__(self) -> str:
-        return (f"{self.clipped} of {self.total} elements of {self.tensor} clipped to the range "
+        return (f"{self.clipped} of {self.total} elements of {self.tensor} to the range "
                 f"{self.format.range_text()} of its format {self.format}")
 
 

@@ -115,6 +115,9 @@ class Workflow:
         from compiler import reference
 
         xs, _ = as_sequences(sequences, self.network.input_size, what="calibration")
+        if isinstance(max_sequences, bool) or not isinstance(max_sequences, int) or max_sequences < 1:
+            raise ValueError(f"max_sequences={max_sequences!r}: expected a positive integer (sequences the "
+                             "format search runs)")
         self.fracs = {}
         self.compile(calibration=xs)
         if search:

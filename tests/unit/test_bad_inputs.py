@@ -275,6 +275,9 @@ CASES = [
     Case("calibrate-3d-wrong", "compiler.compile", "calibration=(2, 4, 5) array (wrong channels)",
          lambda c: compile(c.net, ProcessorConfig(), calibration=np.zeros((2, 4, 5))),
          ValueError, r"calibration sequence 0 has shape \(4, 5\), expected \(T, 12\)"),
+    Case("calibrate-max-sequences", "Workflow.calibrate", "max_sequences=0",
+         lambda c: c.wf().calibrate([c.x], max_sequences=0),
+         ValueError, r"max_sequences=0: expected a positive integer"),
     Case("calibrate-str", "Workflow.compile", 'calibration="train.npy"', lambda c: c.wf().compile(calibration="train.npy"),
          TypeError, r"calibration: expected a \(T, 12\) array or a list of them, got str"),
     # ---- compiler.compile -----------------------------------------------------------------------
@@ -313,6 +316,11 @@ CASES = [
          NetworkError, r"lstm_1: input_weights has shape \(4, 3\), expected \(4, 2\)"),
     Case("fc-weights-str", "FullyConnected", 'weights="ones"', lambda c: FullyConnected(2, weights="ones"),
          NetworkError, r"FullyConnected: weights is not a numeric array"),
+    Case("fc-weights-complex", "FullyConnected", "complex weights (the imaginary part would be dropped)",
+         lambda c: FullyConnected(2, weights=np.ones((2, 3)) * 1j), NetworkError,
+         r"FullyConnected: weights is not a numeric array \(weights: expected real numbers, got complex numbers"),
+    Case("fc-weights-bool", "FullyConnected", "boolean weights", lambda c: FullyConnected(2, weights=np.ones((2, 3), bool)),
+         NetworkError, r"FullyConnected: weights is not a numeric array \(weights: expected real numbers, got booleans"),
     Case("dropout-one", "Dropout", "probability=1", lambda c: Dropout(1), NetworkError,
          r"Dropout: probability=1: expected a number in \[0, 1\)"),
     Case("network-empty", "Network", "no layers", lambda c: Network([]), NetworkError,
@@ -606,6 +614,14 @@ def test_torch_tensors_and_nested_lists_are_accepted(tmp_path):
     np.testing.assert_array_equal(reference.predict(ctx.net, tensor)[0], reference.predict(ctx.net, x32)[0])
     ints = np.round(ctx.x).astype(np.int32)
     np.testing.assert_array_equal(wf.predict(ints), wf.predict(ints.astype(np.float64)))
+
+
+def test_layers_take_torch_parameters():
+    """Weights straight from a torch module (parameters require grad) are converted."""
+    torch = pytest.importorskip("torch")
+    linear = torch.nn.Linear(3, 2)
+    fc = FullyConnected(2, weights=linear.weight, bias=linear.bias)
+    np.testing.assert_array_equal(fc.weights, linear.weight.detach().numpy().astype(np.float64))
 
 
 def test_batches_of_different_lengths(tmp_path):
