@@ -194,7 +194,10 @@ class Workflow:
         new one, deploy again and restore the stored state bit for bit from the golden model, which
         ran every call the simulator completed, so no state is lost."""
         dead = self.session
-        stored = run_sync(self._shadow.read_state_bytes()) if self._shadow is not None else None
+        # a program compiled since the last deploy (calibrate) starts from its initial state anyway,
+        # and its state layout may differ: restore only the state of the deployed program
+        current = self._shadow is not None and self._driver is not None
+        stored = run_sync(self._shadow.read_state_bytes()) if current else None
         dead.close()  # reaps the process and anything left of its process group
         self.session = self._device = self._driver = None
         self.deploy()
