@@ -228,6 +228,11 @@ def _check_contradictions(parser: argparse.ArgumentParser, args) -> None:
         if args.waves and args.target == "model":
             parser.error("--waves records a simulator's waveform; --target model (the golden model) has none: "
                          "use --target myhdl, icarus or verilator")
+    if args.command == "synth":
+        if args.jobs < 1:
+            parser.error(f"--jobs {args.jobs}: expected at least 1 synthesis at a time")
+        if not args.timeout > 0:
+            parser.error(f"--timeout {args.timeout:g}: expected a positive number of seconds")
     for option in ("out", "state", "json"):
         path = getattr(args, option, None)
         if path and not pathlib.Path(path).resolve().parent.is_dir():
