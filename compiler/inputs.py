@@ -87,7 +87,8 @@ def as_sequences(x, num_features: int, what: str = "input",
     """(sequences, single): one (T, C) sequence or several, each checked by `as_sequence`.
 
     A (T, C) array or a nested list of T rows is one sequence (single=True); an (N, T, C) array or
-    a list/tuple of (T, C) arrays or nested lists is N sequences, which may differ in length."""
+    a list/tuple (or other iterable) of (T, C) arrays or nested lists is N sequences, which may
+    differ in length."""
     if _is_array_like(x):
         arr = as_real_array(x, what)
         if arr.ndim == 3:
@@ -96,6 +97,8 @@ def as_sequences(x, num_features: int, what: str = "input",
             raise ValueError(f"{what} has shape {arr.shape}, expected (T, {num_features}) for one sequence or "
                              f"(N, T, {num_features}) for N of them")
         return [as_sequence(arr, num_features, what, max_length)], True
+    if not isinstance(x, (list, tuple, str, bytes, dict, set)) and hasattr(x, "__iter__"):
+        x = list(x)  # a generator or another iterable of sequences
     if not isinstance(x, (list, tuple)):
         raise TypeError(f"{what}: expected a (T, {num_features}) array or a list of them, got {type(x).__name__}")
     if not x:

@@ -644,6 +644,8 @@ def test_batches_of_different_lengths(tmp_path):
     ys = wf.predict([x.tolist() for x in xs])  # nested lists of different lengths too
     for x, y in zip(xs, ys):
         np.testing.assert_array_equal(y, wf.predict(x))
+    ys = wf.predict(x for x in xs)  # a generator of sequences
+    assert len(ys) == 3 and np.array_equal(ys[0], wf.predict(xs[0]))
     stacked = np.stack([xs[2], xs[2]])  # (N, T, C)
     assert [y.tolist() for y in wf.predict(stacked)] == [wf.predict(xs[2]).tolist()] * 2
 
