@@ -70,13 +70,16 @@ def as_sequence(x, num_features: int, what: str = "input", max_length: int | Non
 
 
 def _is_array_like(value) -> bool:
-    return isinstance(value, np.ndarray) or type(value).__module__.split(".")[0] == "torch"
+    """numpy arrays, torch tensors and anything else that converts itself (`__array__`: a pandas
+    DataFrame is its values, not an iterable of column names)."""
+    return (isinstance(value, np.ndarray) or type(value).__module__.split(".")[0] == "torch"
+            or hasattr(value, "__array__"))
 
 
 def _depth(value) -> int:
     """Dimensions of an array, or nesting depth of a list (along its first elements)."""
     if _is_array_like(value):
-        return value.ndim if hasattr(value, "ndim") else len(value.shape)
+        return np.ndim(_from_torch(value))
     if isinstance(value, (list, tuple)):
         return 1 + (_depth(value[0]) if value else 0)
     return 0
