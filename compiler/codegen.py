@@ -39,6 +39,18 @@ INSTR_BYTES = isa.INSTR_BITS // 8
 LOAD_CHUNK = 1 << 15
 
 
+def check_max_sequence_length(max_sequence_length) -> int:
+    """The longest sequence a program's input and output areas hold: an int from 1 to SEQ_LEN's limit."""
+    if isinstance(max_sequence_length, bool) or not isinstance(max_sequence_length, (int, np.integer)) \
+            or max_sequence_length < 1:
+        raise ValueError(f"max_sequence_length={max_sequence_length!r}: expected a positive integer")
+    if max_sequence_length > isa.MAX_SEQ_LEN:
+        raise ValueError(f"max_sequence_length={max_sequence_length}: the processor runs at most "
+                         f"{isa.MAX_SEQ_LEN:,} time steps per call (SEQ_LEN is {isa.SEQ_LEN_BITS} bits); "
+                         "run a longer sequence in parts with predict_and_update_state")
+    return int(max_sequence_length)
+
+
 def compile(net: Network, config: ProcessorConfig, calibration=None, max_sequence_length: int = 1024,
             fracs: dict[str, int] | None = None) -> Program:
     """Compile `net` for `config`.
@@ -53,16 +65,11 @@ def compile(net: Network, config: ProcessorConfig, calibration=None, max_sequenc
         raise TypeError(f"net: expected a compiler.Network, got {type(net).__name__}")
     if not isinstance(config, ProcessorConfig):
         raise TypeError(f"config: expected an rtl.ProcessorConfig, got {type(config).__name__}")
-    if isinstance(max_sequence_length, bool) or not isinstance(max_sequence_length, int) or max_sequence_length < 1:
-        raise ValueError(f"max_sequence_length={max_sequence_length!r}: expected a positive integer")
-    if max_sequence_length > isa.MAX_SEQ_LEN:
-        raise ValueError(f"max_sequence_length={max_sequence_length}: the processor runs at most "
-                         f"{isa.MAX_SEQ_LEN:,} time steps per call (SEQ_LEN is {isa.SEQ_LEN_BITS} bits); "
-                         "run a longer sequence in parts with predict_and_update_state")
+    max_sequence_length = check_max_sequence_length(max_sequence_length)
     check_supported(net)
     ranges = None
     if calibration is not None:
-        ranges = reference_ranges(net, calibration)
+        ranges = reference_ranges(net, calibration)  # checks the sequences (compiler.inputs)
     formats = choose_formats(net, config, ranges)
     settable = [k for k in formats if k.endswith((".z", ".c", ".y"))]  # nothing else depends on them
     for name, frac in (fracs or {}).items():
@@ -154,12 +161,10 @@ def _image(cfg: ProcessorConfig, net: Network, plan: Lowered, mm: dict[str, int]
     for b in plan.blocks:
         rows, k = b.weights.shape
         padded = np.zeros((rows, -(-k // p) * p), dtype=f"<i{cfg.elem_bytes}")
-        padded[:, :k] = b.weight_format.quantize(b.weights)
-        if b.split:  # an LSTM gate: the input weights have a format of their own
-            padded[:, :b.split] = b.first_format.quantize(b.weights[:, :b.split])
+        weight_codes, bias_codes = b.codes()  # an LSTM gate's input weights have a format of their own
+        padded[:, :k] = weight_codes
         put(mm["FCWeightDataOffset"] + b.waddr * word_bytes, padded.tobytes())
-        put(mm["FCBiasDataOffset"] + b.bias_entry * cfg.BIAS_BITS // 8,
-            b.bias_format.quantize(b.bias).astype("<i4").tobytes())
+        put(mm["FCBiasDataOffset"] + b.bias_entry * cfg.BIAS_BITS // 8, bias_codes.astype("<i4").tobytes())
     state = plan.state.pack(net.initial_state())
     put(mm["StateDataOffset"], state)
     put(mm["StoredStateOffset"], state)

@@ -54,8 +54,9 @@ from rtl import isa
 from rtl.config import ProcessorConfig
 from rtl.isa import ActFunc, EwFunc, LoadTarget, LoopCount, Op
 
+from .inputs import as_real_array, state_pairs
 from .network import LSTM, FullyConnected, Network, SequenceInput, Softmax
-from .quantize import QFormat, act_shifts, ew_add_shifts, ew_mul_shift, fc_shift, segment_shift
+from .quantize import Clipping, QFormat, act_shifts, ew_add_shifts, ew_mul_shift, fc_shift, segment_shift
 
 #: LSTM options the processor implements, and the ACT function of each.
 GATE_FUNCTIONS = {"sigmoid": ActFunc.SIGMOID, "hard-sigmoid": ActFunc.HARD_SIGMOID}
@@ -97,6 +98,22 @@ class WeightBlock:
     split: int = 0                      # columns of the first segment (an LSTM gate's input weights)
     first_format: QFormat | None = None  # their format; the rest use weight_format
 
+    def codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(weight codes rows x K, bias codes rows) as int64: what the weight and bias buffers hold."""
+        w = self.weight_format.quantize(self.weights)
+        if self.split:
+            w[:, :self.split] = self.first_format.quantize(self.weights[:, :self.split])
+        return w, self.bias_format.quantize(self.bias)
+
+    def accumulator_bound(self, data_bits: int, shift1: int = 0) -> np.ndarray:
+        """Per row, the largest |accumulator| any input can produce: every activation-buffer element
+        is a saturated data_bits code (|code| <= 2^(data_bits-1)), the first `split` products are
+        shifted left by shift1 (the FC's segment shift), the bias is added. Python ints: exact."""
+        w, b = self.codes()
+        scale = np.ones(w.shape[1], dtype=object)
+        scale[:self.split] = 1 << shift1
+        return np.abs(w).astype(object) @ scale * (1 << (data_bits - 1)) + np.abs(b).astype(object)
+
 
 @dataclasses.dataclass(frozen=True)
 class StateSlot:
@@ -122,18 +139,24 @@ class StateLayout:
 
     def pack(self, state) -> bytes:
         """Quantised bytes of a state given as one (h, c) pair of float arrays per LSTM layer."""
-        if len(state) != len(self.slots):
-            raise ValueError(f"state has {len(state)} (h, c) pairs, the network has {len(self.slots)} LSTM layers")
+        return self.pack_counted(state)[0]
+
+    def pack_counted(self, state) -> tuple[bytes, list[Clipping]]:
+        """`pack`, and per h and c that had elements outside its format's range, their count."""
         out = bytearray(self.nbytes)
         dtype = np.dtype(f"<i{self.elem_bytes}")
-        for s, (h, c) in zip(self.slots, state):
+        clipping = []
+        for s, (h, c) in zip(self.slots, state_pairs(state, len(self.slots))):
             for what, value, off, fmt in (("h", h, s.h_offset, s.h_format), ("c", c, s.c_offset, s.c_format)):
-                value = np.asarray(value, dtype=np.float64)
+                value = as_real_array(value, f"{s.layer}: state {what}")
                 if value.shape != (s.size,):
                     raise ValueError(f"{s.layer}: state {what} has shape {value.shape}, expected ({s.size},)")
-                data = fmt.quantize(value).astype(dtype).tobytes()
+                codes, clipped = fmt.quantize_counted(value)
+                if clipped:
+                    clipping.append(Clipping(f"{s.layer} state {what}", clipped, value.size, fmt))
+                data = codes.astype(dtype).tobytes()
                 out[off:off + len(data)] = data
-        return bytes(out)
+        return bytes(out), clipping
 
     def unpack(self, raw: bytes) -> list[tuple[np.ndarray, np.ndarray]]:
         """The (h, c) float arrays per LSTM layer from the bytes of a state area."""
@@ -207,8 +230,23 @@ class _Emitter:
         if block.split:
             fields.update(split=block.split, shift1=segment_shift(block.first_format, self.fmt[first],
                                                                   block.weight_format, self.fmt[x]))
+        self._check_accumulator(name, block, fields.get("shift1", 0))
         self.emit(layer, name, Op.FC, (block.name, x, y), dst=dst, src0=src, waddr=block.waddr,
                   length=len(block.bias), cols=cols, bias=block.bias_entry, **fields)
+
+    def _check_accumulator(self, name: str, block: WeightBlock, shift1: int) -> None:
+        """The FC kernel's accumulator (cfg.acc_bits, two's complement) wraps silently: reject an
+        FC whose worst-case |accumulator| (WeightBlock.accumulator_bound) does not fit it."""
+        bound = block.accumulator_bound(self.cfg.data_bits, shift1)
+        limit = (1 << (self.cfg.acc_bits - 1)) - 1
+        row = int(np.argmax(bound))
+        if bound[row] > limit:
+            raise CompileError(
+                f"{name}: the accumulator can wrap: row {row} sums to |acc| <= {bound[row]} (about "
+                f"2^{float(np.log2(float(bound[row]))):.1f}) for inputs at the format's bounds, the "
+                f"{self.cfg.data_type} accumulator holds acc_bits={self.cfg.acc_bits} bits (|acc| <= {limit}); "
+                f"{int(np.count_nonzero(bound > limit))} of {len(bound)} rows can wrap (weights "
+                f"{block.weight_format}, bias {block.bias_format}, segment shift {shift1})")
 
     def act(self, layer: str, name: str, func: ActFunc, src: int, dst: int, n: int, x: str, y: str) -> None:
         s0, s1 = act_shifts(self.cfg, func, self.fmt[x], self.fmt[y])

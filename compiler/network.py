@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zipfile
 from typing import ClassVar
 
 import numpy as np
+
+from .inputs import as_real_array, read_numpy_file
 
 #: LSTM activation options MATLAB offers (the processor supports a subset, see compiler.lower).
 STATE_ACTIVATIONS = ("tanh", "softsign")
@@ -56,8 +59,8 @@ class Layer:
             value = getattr(self, field)
             if value is None:
                 continue
-            try:
-                arr = np.array(value, dtype=np.float64)
+            try:  # finiteness is checked in validate(), where the message can use the resolved name
+                arr = as_real_array(value, field, finite=False)  # a copy (astype), so read-only is safe
             except (TypeError, ValueError) as e:
                 raise NetworkError(f"{self._label()}: {field} is not a numeric array ({e})") from None
             arr.flags.writeable = False
@@ -254,6 +257,8 @@ class Network:
     "sequence"), `lstm_layers`."""
 
     def __init__(self, layers):
+        if isinstance(layers, (Layer, str, bytes)) or not hasattr(layers, "__iter__"):
+            raise TypeError(f"Network: expected a list of layers, got {type(layers).__name__}")
         layers = list(layers)
         if not layers:
             raise NetworkError("a network needs at least a SequenceInput layer")
@@ -350,19 +355,46 @@ class Network:
 
     @classmethod
     def load(cls, path) -> "Network":
-        """Read a network written by `save` (see there for the format)."""
-        with np.load(path, allow_pickle=False) as data:
-            if "header" not in data:
-                raise NetworkError(f"{path}: not a network file (no 'header' entry)")
-            header = json.loads(data["header"].tobytes().decode("utf-8"))
-            if header.get("format") != FILE_FORMAT or header.get("version") != FILE_VERSION:
-                raise NetworkError(f"{path}: format {header.get('format')!r} version {header.get('version')!r}, "
-                                   f"expected {FILE_FORMAT!r} version {FILE_VERSION}")
-            layers = []
-            for i, entry in enumerate(header["layers"]):
-                layer_cls = LAYER_TYPES.get(entry["type"])
-                if layer_cls is None:
-                    raise NetworkError(f"{path}: layer {i} has unknown type {entry['type']!r}")
-                arrays = {key: data[f"{i}/{key}"] for key in entry["arrays"]}
+        """Read a network written by `save` (see there for the format). A missing file raises
+        FileNotFoundError; anything else wrong with the file raises NetworkError naming the file
+        and what is wrong (not a .npz, truncated, missing entries, a bad header or layer)."""
+        try:
+            data = read_numpy_file(path, "a network file")
+        except ValueError as e:
+            raise NetworkError(str(e)) from None
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise NetworkError(f"{path}: not a network file: it holds one array of shape {data.shape}, "
+                               "Network.save writes a .npz")
+        with data:
+            try:
+                return cls._from_npz(data)
+            except NetworkError as e:
+                raise NetworkError(f"{path}: {e}") from None
+            except (KeyError, TypeError, ValueError, OSError, EOFError, zipfile.BadZipFile, AttributeError) as e:
+                # a damaged archive member, a header that is not what `save` writes
+                raise NetworkError(f"{path}: damaged network file: {type(e).__name__}: {e}") from None
+
+    @classmethod
+    def _from_npz(cls, data) -> "Network":
+        if "header" not in data.files:
+            raise NetworkError(f"not a network file (no 'header' entry; entries: {', '.join(data.files) or 'none'})")
+        header = json.loads(data["header"].tobytes().decode("utf-8"))
+        if not isinstance(header, dict):
+            raise NetworkError(f"the header is a JSON {type(header).__name__}, expected an object")
+        if header.get("format") != FILE_FORMAT or header.get("version") != FILE_VERSION:
+            raise NetworkError(f"format {header.get('format')!r} version {header.get('version')!r}, "
+                               f"expected {FILE_FORMAT!r} version {FILE_VERSION}")
+        layers = []
+        for i, entry in enumerate(header["layers"]):
+            layer_cls = LAYER_TYPES.get(entry["type"])
+            if layer_cls is None:
+                raise NetworkError(f"layer {i} has unknown type {entry['type']!r}")
+            missing = [f"{i}/{key}" for key in entry["arrays"] if f"{i}/{key}" not in data.files]
+            if missing:
+                raise NetworkError(f"layer {i} ({entry['type']}): the file has no entry {', '.join(missing)}")
+            arrays = {key: data[f"{i}/{key}"] for key in entry["arrays"]}
+            try:
                 layers.append(layer_cls(**entry["options"], **arrays))
+            except TypeError as e:  # an option the layer does not have
+                raise NetworkError(f"layer {i} ({entry['type']}): {e}") from None
         return cls(layers)

@@ -24,8 +24,9 @@ from rtl.config import ProcessorConfig
 from rtl.isa import ActFunc, EwFunc, LoadTarget, LoopCount, Op
 
 from .lower import BASE_IMAGE, BASE_INPUT, BASE_OUTPUT, BASE_STATE, KEEP_STATE_COND, StateLayout
+from .inputs import as_sequence
 from .network import GATES, LSTM, FullyConnected, Network, SequenceInput
-from .quantize import QFormat
+from .quantize import Clipping, QFormat
 
 _FUNC_ENUMS = {Op.ACT: ActFunc, Op.EW: EwFunc, Op.LOAD: LoadTarget, Op.LOOP: LoopCount}
 
@@ -111,15 +112,13 @@ class Program:
     def encode_input(self, x) -> bytes:
         """Bytes of one (T, C) float sequence for the input area: normalised as the SequenceInput
         layer says (on the host), quantised to the input format, one padded row per time step."""
+        return self.encode_input_counted(x)[0]
+
+    def encode_input_counted(self, x, what: str = "input") -> tuple[bytes, Clipping]:
+        """`encode_input`, and how many elements of the (normalised) input the input format clipped.
+        `what` names the sequence in messages."""
         c = self.network.input_size
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != c:
-            raise ValueError(f"input has shape {x.shape}, expected (T, {c})")
-        if not 1 <= x.shape[0] <= self.max_sequence_length:
-            raise ValueError(f"input has T={x.shape[0]} time steps, expected 1..{self.max_sequence_length} "
-                             "(max_sequence_length of the compiled program)")
-        if not np.all(np.isfinite(x)):
-            raise ValueError("input contains non-finite values")
+        x = as_sequence(x, c, what, self.max_sequence_length)
         inp: SequenceInput = self.network.layers[0]
         if inp.normalization in ("zerocenter", "zscore"):
             x = x - inp.mean
@@ -127,8 +126,8 @@ class Program:
             x = x / inp.std
         eb = self.config.elem_bytes
         rows = np.zeros((x.shape[0], self.input_row_bytes // eb), dtype=f"<i{eb}")
-        rows[:, :c] = self.input_format.quantize(x)
-        return rows.tobytes()
+        rows[:, :c], clipped = self.input_format.quantize_counted(x)
+        return rows.tobytes(), Clipping(what, clipped, x.size, self.input_format)
 
     def output_rows(self, t: int) -> int:
         """Rows the run program writes for a sequence of t steps: t, or 1 in "last" mode."""
@@ -151,6 +150,10 @@ class Program:
     def encode_state(self, state) -> bytes:
         """Bytes of a state area holding `state`: one (h, c) float pair per LSTM layer."""
         return self.state_layout.pack(state)
+
+    def encode_state_counted(self, state) -> tuple[bytes, list[Clipping]]:
+        """`encode_state`, and the h and c that had elements outside their format's range."""
+        return self.state_layout.pack_counted(state)
 
     def decode_state(self, raw: bytes) -> list[tuple[np.ndarray, np.ndarray]]:
         """The (h, c) pairs per LSTM layer from the bytes of a state area."""

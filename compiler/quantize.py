@@ -60,8 +60,17 @@ class QFormat:
 
     def quantize(self, x) -> np.ndarray:
         """Nearest code, ties toward +inf (floor(x·2^frac + 0.5)), saturated; int64 array."""
+        return self.quantize_counted(x)[0]
+
+    def quantize_counted(self, x) -> tuple[np.ndarray, int]:
+        """`quantize`, and how many elements saturated (lay outside the representable range)."""
         q = np.floor(np.ldexp(np.asarray(x, dtype=np.float64), self.frac) + 0.5)
-        return np.clip(q, self.min, self.max).astype(np.int64)
+        clipped = int(np.count_nonzero((q < self.min) | (q > self.max)))
+        return np.clip(q, self.min, self.max).astype(np.int64), clipped
+
+    def range_text(self) -> str:
+        """The representable range, e.g. ``[-8, 7.99976]``."""
+        return f"[{self.dequantize(self.min):g}, {self.dequantize(self.max):g}]"
 
     def dequantize(self, q) -> np.ndarray:
         return np.ldexp(np.asarray(q, dtype=np.float64), -self.frac)
@@ -79,6 +88,21 @@ class QFormat:
 
     def __str__(self) -> str:
         return f"s{self.bits}f{self.frac}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Clipping:
+    """How many of a tensor's elements the host saturated while quantising it (`QFormat.quantize`
+    clips to the format's range, as the hardware does on every narrowing)."""
+
+    tensor: str     # e.g. "input sequence 0", "lstm_1 state c"
+    clipped: int
+    total: int
+    format: QFormat
+
+    def __str__(self) -> str:
+        return (f"{self.clipped} of {self.total} elements of {self.tensor} to the range "
+                f"{self.format.range_text()} of its format {self.format}")
 
 
 # ---- shift amounts (instruction fields) between formats -------------------------------------------

@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from .inputs import as_real_array, as_sequence, as_sequences, state_pairs
 from .network import LSTM, Dropout, FullyConnected, Network, Regression, SequenceInput, Softmax
 
 GATE_FUNCTIONS = {
@@ -38,10 +39,11 @@ def predict(net: Network, x, initial_state: State | None = None):
     final_state is a list with one (h, c) pair per LSTM layer. `initial_state` has the same form and
     defaults to the layers' `hidden_state`/`cell_state` (zeros when unset). For a list of sequences
     the result is ``([y, ...], [final_state, ...])``, each sequence starting from `initial_state`."""
-    if isinstance(x, (list, tuple)):
-        results = [_run(net, xi, initial_state, None) for xi in x]
-        return [r[0] for r in results], [r[1] for r in results]
-    return _run(net, x, initial_state, None)
+    sequences, single = as_sequences(x, net.input_size)
+    if single:
+        return _run(net, sequences[0], initial_state, None)
+    results = [_run(net, xi, initial_state, None) for xi in sequences]
+    return [r[0] for r in results], [r[1] for r in results]
 
 
 def ranges(net: Network, sequences) -> dict[str, float]:
@@ -53,16 +55,14 @@ def ranges(net: Network, sequences) -> dict[str, float]:
     def observe(name: str, value: np.ndarray) -> None:
         peaks[name] = max(peaks.get(name, 0.0), float(np.max(np.abs(value), initial=0.0)))
 
-    for x in (sequences if isinstance(sequences, (list, tuple)) else [sequences]):
+    for x in as_sequences(sequences, net.input_size, what="calibration")[0]:
         _run(net, x, None, observe)
     return peaks
 
 
 def _run(net: Network, x, initial_state: State | None, observe: Observer | None):
     observe = observe or (lambda name, value: None)
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != net.input_size or x.shape[0] < 1:
-        raise ValueError(f"input has shape {x.shape}, expected (T, {net.input_size}) with T >= 1")
+    x = as_sequence(x, net.input_size)
     state = _initial_state(net, initial_state)
     final: State = []
     v = x
@@ -90,12 +90,10 @@ def _initial_state(net: Network, initial_state: State | None) -> State:
     lstms = net.lstm_layers
     if initial_state is None:
         return net.initial_state()
-    if len(initial_state) != len(lstms):
-        raise ValueError(f"initial_state has {len(initial_state)} (h, c) pairs, the network "
-                         f"has {len(lstms)} LSTM layers")
+    pairs = state_pairs(initial_state, len(lstms), "initial_state")
     state = []
-    for layer, (h, c) in zip(lstms, initial_state):
-        h, c = np.asarray(h, dtype=np.float64), np.asarray(c, dtype=np.float64)
+    for layer, (h, c) in zip(lstms, pairs):
+        h, c = as_real_array(h, f"{layer.name} initial state h"), as_real_array(c, f"{layer.name} initial state c")
         if h.shape != (layer.num_hidden,) or c.shape != (layer.num_hidden,):
             raise ValueError(f"{layer.name}: initial state has shapes h {h.shape}, c {c.shape}, "
                              f"expected ({layer.num_hidden},)")

@@ -9,6 +9,8 @@ import dataclasses
 import hashlib
 import json
 
+import numpy as np
+
 DATA_TYPES = {"int16": 16, "int8": 8}
 # The activation tables per data type: bits of a table value (unsigned Q0.V) and the default
 # interpolation bits F. An int8 result has at most 7 fraction bits, so Q0.12 values leave 4 guard
@@ -73,12 +75,25 @@ class ProcessorConfig:
     BIAS_BITS = 32
 
     def __post_init__(self):
-        if self.lut_frac_bits is None:
-            object.__setattr__(self, "lut_frac_bits", LUT_FRAC_BITS.get(self.data_type, LUT_FRAC_BITS["int16"]))
+        # integer parameters: numpy integers become ints; bools, floats and strings are errors
+        # (True would pass as 1 and 64.0 would compare equal to 64, then break the widths)
         errors = []
-        if self.data_type not in DATA_TYPES:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "data_type" or (value is None and f.name == "lut_frac_bits"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                errors.append(f"{f.name}={value!r}: expected an integer, got {type(value).__name__}")
+            else:
+                object.__setattr__(self, f.name, int(value))
+        if errors:
+            raise TypeError("invalid ProcessorConfig: " + "; ".join(errors))
+        if not isinstance(self.data_type, str) or self.data_type not in DATA_TYPES:
             errors.append(f"data_type={self.data_type!r}: expected one of {sorted(DATA_TYPES)}")
-        if not isinstance(self.lanes, int) or not _is_pow2(self.lanes) or not 4 <= self.lanes <= 64:
+        if self.lut_frac_bits is None:
+            object.__setattr__(self, "lut_frac_bits", LUT_FRAC_BITS.get(self.data_type, LUT_FRAC_BITS["int16"])
+                               if isinstance(self.data_type, str) else LUT_FRAC_BITS["int16"])
+        if not _is_pow2(self.lanes) or not 4 <= self.lanes <= 64:
             errors.append(f"lanes={self.lanes!r}: expected a power of two from 4 to 64")
         if self.axi_data_bits not in AXI_DATA_WIDTHS:
             errors.append(f"axi_data_bits={self.axi_data_bits!r}: expected one of {AXI_DATA_WIDTHS}")

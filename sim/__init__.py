@@ -9,7 +9,10 @@ def __getattr__(name):
     if name == "Workflow":
         from .workflow import Workflow
         return Workflow
+    if name == "ClippingWarning":
+        from .driver import ClippingWarning
+        return ClippingWarning
     raise AttributeError(name)
 
 
-__all__ = ["Workflow"]
+__all__ = ["ClippingWarning", "Workflow"]

@@ -25,23 +25,55 @@ from __future__ import annotations
 import argparse
 import pathlib
 import sys
+import warnings
+import zipfile
 
 import numpy as np
 
 from compiler import Network
+from compiler.inputs import as_sequence, as_sequences, read_numpy_file
 from rtl.config import ProcessorConfig
 
+from .driver import DeviceError, DeviceTimeout
 
-def _load_inputs(path: pathlib.Path) -> list[np.ndarray]:
-    if path.suffix == ".npz":
-        with np.load(path) as data:
-            return [np.asarray(data[k], dtype=np.float64) for k in data.files]
-    x = np.load(path)
-    if x.ndim == 2:
-        return [x]
-    if x.ndim == 3:
-        return list(x)
-    raise SystemExit(f"{path}: expected a (T, C) or (N, T, C) array, got shape {x.shape}")
+
+def _load_inputs(path: pathlib.Path, num_features: int) -> list[np.ndarray]:
+    """The sequences of INPUT, all checked before anything runs; errors name the file."""
+    data = read_numpy_file(path, "an input file")
+    try:
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            return as_sequences(data, num_features, what="input")[0]
+        with data:
+            if not data.files:
+                raise ValueError(f"the .npz holds no arrays, expected one (T, {num_features}) array per sequence")
+            return [as_sequence(data[k], num_features, f"input {k!r}") for k in data.files]
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{path}: {e}") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        raise ValueError(f"{path}: damaged .npz ({type(e).__name__}: {e})") from None
+
+
+def _load_state(path: pathlib.Path) -> list:
+    """A state file written by `dlp predict --stateful --state`: arrays h0, c0, h1, c1, ..."""
+    data = read_numpy_file(path, "a state file")
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: a state file is a .npz with arrays h0, c0, h1, c1, ... (one pair per LSTM layer)")
+    with data:
+        layers = len(data.files) // 2
+        expected = [f"{n}{i}" for i in range(layers) for n in "hc"]
+        if not data.files or sorted(data.files) != sorted(expected):
+            raise ValueError(f"{path}: a state file holds arrays h0, c0, h1, c1, ... (one pair per LSTM layer), "
+                             f"this one holds {', '.join(data.files) or 'nothing'}")
+        try:
+            return [(data[f"h{i}"], data[f"c{i}"]) for i in range(layers)]
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+            raise ValueError(f"{path}: damaged state file ({type(e).__name__}: {e})") from None
+
+
+def _report_warnings(command: str, caught: list) -> None:
+    """Warnings of a call (clipping, simulator restarts) as one stderr line each."""
+    for w in caught:
+        print(f"dlp {command}: warning: {w.message}", file=sys.stderr)
 
 
 def cmd_compile(args) -> None:
@@ -58,25 +90,36 @@ def cmd_predict(args) -> None:
     from sim import Workflow
 
     net = Network.load(args.net)
-    xs = _load_inputs(pathlib.Path(args.input))
+    xs = _load_inputs(pathlib.Path(args.input), net.input_size)
+    state_file = pathlib.Path(args.state) if args.state else None
+    saved_state = _load_state(state_file) if state_file and state_file.exists() else None
     max_t = max(len(x) for x in xs)
     with Workflow(net, config=ProcessorConfig.from_arguments(args), target=args.target, waves=args.waves,
                   max_sequence_length=max_t) as wf:
         wf.deploy()
-        state_file = pathlib.Path(args.state) if args.state else None
-        if args.stateful and state_file and state_file.exists():
-            with np.load(state_file) as saved:
-                wf.state = [(saved[f"h{i}"], saved[f"c{i}"]) for i in range(len(saved.files) // 2)]
+        if saved_state is not None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    wf.state = saved_state
+                except (ValueError, TypeError) as e:
+                    raise type(e)(f"{state_file}: {e}") from None
+            _report_warnings(args.command, caught)
             print(f"stored state loaded from {state_file}")
         outputs = []
         for k, x in enumerate(xs):
-            y = wf.predict_and_update_state(x) if args.stateful else wf.predict(x)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                y = wf.predict_and_update_state(x) if args.stateful else wf.predict(x)
+            _report_warnings(args.command, caught)
             outputs.append(y)
             prof = wf.last_profile
             shown = np.array2string(np.asarray(y)[-1] if y.ndim == 2 else y, precision=5, suppress_small=True)
             last = " (last step)" if y.ndim == 2 else ""
+            counts = "".join(f", {n} {what}" for n, what in ((prof["clipped"]["input"], "input values clipped"),
+                                                              (prof["saturations"], "saturations")) if n)
             print(f"sequence {k}: T={len(x)} output{last} {shown}  "
-                  f"[{prof['cycles']} cycles, {prof['cycles'] / len(x):.1f} per step]")
+                  f"[{prof['cycles']} cycles, {prof['cycles'] / len(x):.1f} per step{counts}]")
         if args.stateful and state_file:
             np.savez(state_file, **{f"{n}{i}": a for i, hc in enumerate(wf.state) for n, a in zip("hc", hc)})
             print(f"stored state written to {state_file}")
@@ -165,12 +208,38 @@ def main(argv=None) -> None:
     p.set_defaults(func=cmd_estimate)
 
     args = parser.parse_args(argv)
+    _check_contradictions(sub.choices[args.command], args)
     try:
         args.func(args)
-    except (ValueError, OSError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         # bad input (shapes, files, options): one clear line, not a traceback
         print(f"dlp {args.command}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    except (RuntimeError, DeviceError, DeviceTimeout) as exc:
+        # the processor or the simulator failed (the message names the log or the instruction)
+        print(f"dlp {args.command}: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _check_contradictions(parser: argparse.ArgumentParser, args) -> None:
+    """Options that contradict each other or cannot work: argparse's error (exit code 2) before
+    anything runs, so no result is computed and then lost."""
+    if args.command == "predict":
+        if args.state and not args.stateful:
+            parser.error("--state needs --stateful (without it every sequence starts from the initial state "
+                         "and no state is kept)")
+        if args.waves and args.target == "model":
+            parser.error("--waves records a simulator's waveform; --target model (the golden model) has none: "
+                         "use --target myhdl, icarus or verilator")
+    if args.command == "synth":
+        if args.jobs < 1:
+            parser.error(f"--jobs {args.jobs}: expected at least 1 synthesis at a time")
+        if not args.timeout > 0:
+            parser.error(f"--timeout {args.timeout:g}: expected a positive number of seconds")
+    for option in ("out", "state", "json"):
+        path = getattr(args, option, None)
+        if path and not pathlib.Path(path).resolve().parent.is_dir():
+            parser.error(f"--{option} {path}: the folder {pathlib.Path(path).resolve().parent} does not exist")
 
 
 if __name__ == "__main__":

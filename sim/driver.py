@@ -30,6 +30,20 @@ class DeviceTimeout(Exception):
         self.cycles = cycles
 
 
+class ClippingWarning(UserWarning):
+    """The host clipped values to a fixed-point format's range while quantising them (inputs of a
+    call, or a state the user set): the processor computes with the clipped values, so the result
+    is not the float network's on those values. `clipped` is the number of elements, `clipping`
+    the per-tensor details (compiler.quantize.Clipping), `saturations` the processor's own
+    saturation count (SAT_COUNT) in the same call, where there was one."""
+
+    def __init__(self, message: str, clipped: int = 0, clipping=(), saturations: int | None = None):
+        super().__init__(message)
+        self.clipped = clipped
+        self.clipping = tuple(clipping)
+        self.saturations = saturations
+
+
 class DeviceError(Exception):
     """The processor stopped with STATUS.ERROR set."""
 
@@ -82,6 +96,13 @@ class Profile:
     busy: dict
     instructions: int
     saturations: int
+    #: what the host clipped while quantising this run's input (compiler.quantize.Clipping)
+    input_clipping: object = None
+
+    @property
+    def clipped(self) -> int:
+        """Input elements the host clipped to the input format's range."""
+        return self.input_clipping.clipped if self.input_clipping is not None else 0
 
     def utilisation(self, ideal_cycles: float) -> float:
         return ideal_cycles / self.cycles if self.cycles else 0.0
@@ -89,7 +110,7 @@ class Profile:
     def as_dict(self) -> dict:
         return {"program": self.program, "steps": self.steps, "cycles": self.cycles,
                 "busy": {k.name: v for k, v in self.busy.items()}, "instructions": self.instructions,
-                "saturations": self.saturations}
+                "saturations": self.saturations, "clipped": self.clipped}
 
 
 class HostDriver:
@@ -124,11 +145,12 @@ class HostDriver:
             await self.dev.write_reg(name, value)
         return await self._run_program("deploy", steps=0)
 
-    async def predict(self, x, stateful: bool = False) -> tuple[np.ndarray, Profile]:
+    async def predict(self, x, stateful: bool = False, what: str = "input") -> tuple[np.ndarray, Profile]:
         """Run one sequence x (T, C). stateful=False starts from the initial state and leaves the
-        stored state alone; stateful=True starts from the stored state and keeps the final one."""
+        stored state alone; stateful=True starts from the stored state and keeps the final one.
+        The profile counts the input elements the input format clipped (`what` names x)."""
         prog = self.program
-        data = prog.encode_input(x)
+        data, clipping = prog.encode_input_counted(x, what)
         steps = len(data) // prog.input_row_bytes
         mm = prog.memory_map
         await self.dev.write_mem(self.image_base + mm["InputDataOffset"], data)
@@ -139,18 +161,27 @@ class HostDriver:
         profile = await self._run_program("run", steps)
         raw = await self.dev.read_mem(self.image_base + mm["OutputResultOffset"],
                                       prog.output_rows(steps) * prog.output_row_bytes)
-        return prog.decode_output(raw, steps), profile
+        return prog.decode_output(raw, steps), dataclasses.replace(profile, input_clipping=clipping)
 
     async def read_state(self) -> list:
         """The stored state: one (h, c) float pair per LSTM layer."""
+        return self.program.decode_state(await self.read_state_bytes())
+
+    async def read_state_bytes(self) -> bytes:
+        """The stored state area as it is in external memory (to restore it bit for bit)."""
         mm = self.program.memory_map
         size = mm["InputDataOffset"] - mm["StoredStateOffset"]
-        return self.program.decode_state(await self.dev.read_mem(self.image_base + mm["StoredStateOffset"], size))
+        return await self.dev.read_mem(self.image_base + mm["StoredStateOffset"], size)
 
-    async def write_state(self, state) -> None:
-        """Stored state := `state` (one (h, c) pair per LSTM layer), quantised to the state formats."""
-        mm = self.program.memory_map
-        await self.dev.write_mem(self.image_base + mm["StoredStateOffset"], self.program.encode_state(state))
+    async def write_state_bytes(self, raw: bytes) -> None:
+        await self.dev.write_mem(self.image_base + self.program.memory_map["StoredStateOffset"], raw)
+
+    async def write_state(self, state) -> list:
+        """Stored state := `state` (one (h, c) pair per LSTM layer), quantised to the state formats.
+        Returns what the formats clipped (compiler.quantize.Clipping per h or c; empty if nothing)."""
+        raw, clipping = self.program.encode_state_counted(state)
+        await self.write_state_bytes(raw)
+        return clipping
 
     async def reset_state(self) -> None:
         """Stored state := initial state (a copy in external memory, no processor run)."""

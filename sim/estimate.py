@@ -73,7 +73,8 @@ def estimate_performance(program, sequence_length, fmax_mhz: float | None = None
     t = check_sequence_length(sequence_length, program.max_sequence_length)
     cfg = program.config
     if fmax_mhz is not None:
-        if not fmax_mhz > 0:
+        if isinstance(fmax_mhz, bool) or not isinstance(fmax_mhz, (int, float, np.integer, np.floating)) \
+                or not 0 < fmax_mhz < float("inf"):
             raise ValueError(f"fmax_mhz={fmax_mhz!r}: expected a positive clock frequency in MHz")
         fmax, source = float(fmax_mhz), "given"
     else:

@@ -108,12 +108,15 @@ class SimSession:
     # ---- process handling ---------------------------------------------------------------------
     @staticmethod
     def _kill(proc) -> None:
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
+        """Kill the session's process group: the launcher and the simulator it started. Even when
+        the launcher is gone already, its simulator may live on in the group."""
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # the whole group has exited
+        proc.wait()
 
     def _failure(self, what: str) -> SimulatorError:
         SimSession._kill(self._proc)
@@ -177,7 +180,8 @@ class SimSession:
             try:
                 self._proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                SimSession._kill(self._proc)
+                pass
+            SimSession._kill(self._proc)  # whatever is left of the group (a launcher killed alone leaves its simulator)
         shutil.rmtree(getattr(self, "_sock_dir", ""), ignore_errors=True)
         finalizer = getattr(self, "_finalizer", None)
         if finalizer is not None:

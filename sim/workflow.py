@@ -17,14 +17,17 @@ the final one; `reset_state` makes the stored state the initial state again.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
-from compiler import CompileError
+from compiler import CompileError, Network
 from compiler import compile as compile_network
+from compiler.codegen import check_max_sequence_length
+from compiler.inputs import as_sequences
 from rtl.config import ProcessorConfig
 
-from .driver import HostDriver, SyncDevice, run_sync
+from .driver import ClippingWarning, HostDriver, SyncDevice, run_sync
 from .model import GoldenDevice
 
 TARGETS = ("model", "myhdl", "icarus", "verilator")
@@ -39,19 +42,46 @@ class Workflow:
     waves                record waveforms on simulator targets (into the session's run folder)
     calibration          sequences used to choose fixed-point formats (optional)
     max_sequence_length  longest sequence a call may pass (sizes the input/output areas)
+    mem_bytes            size of the external memory (default: twice the image, at least 1 MiB)
+
+    Inputs are checked before anything runs (compiler.inputs): a bad sequence in a list raises
+    before the first one changes the stored state. Values the host clips to the input or state
+    format raise a `ClippingWarning` and are counted in `last_profile["clipped"]`. On the simulator
+    targets a simulator process that died is restarted at the next call, with the stored state
+    restored from the golden model that follows every call (`restarts` counts them).
     """
 
-    def __init__(self, network, config: ProcessorConfig | None = None, target: str = "model", waves: bool = False,
-                 calibration=None, max_sequence_length: int = 1024, mem_bytes: int | None = None):
-        if target not in TARGETS:
+    def __init__(self, network, config: ProcessorConfig | dict | None = None, target: str = "model",
+                 waves: bool = False, calibration=None, max_sequence_length: int = 1024,
+                 mem_bytes: int | None = None):
+        if not isinstance(network, Network):
+            raise TypeError(f"network: expected a compiler.Network, got {type(network).__name__}")
+        if isinstance(config, dict):
+            config = ProcessorConfig(**config)
+        elif config is None:
+            config = ProcessorConfig()
+        elif not isinstance(config, ProcessorConfig):
+            raise TypeError(f"config: expected an rtl.ProcessorConfig (or a dict of its parameters), "
+                            f"got {type(config).__name__}")
+        if not isinstance(target, str) or target not in TARGETS:
             raise ValueError(f"unknown target {target!r}: expected one of {', '.join(TARGETS)}")
+        if not isinstance(waves, bool):
+            raise TypeError(f"waves={waves!r}: expected True or False")
+        if waves and target == "model":
+            raise ValueError("waves=True records a simulator's waveform; target 'model' (the golden model) has "
+                             "none: use target 'myhdl', 'icarus' or 'verilator'")
+        if mem_bytes is not None and (isinstance(mem_bytes, bool) or not isinstance(mem_bytes, int)
+                                      or mem_bytes <= 0 or mem_bytes & (mem_bytes - 1)):
+            raise ValueError(f"mem_bytes={mem_bytes!r}: expected a power of two (bytes of external memory) or None")
         self.network = network
-        self.config = config or ProcessorConfig()
+        self.config = config
         self.target = target
         self.waves = waves
         self.calibration = calibration
-        self.max_sequence_length = max_sequence_length
+        self.max_sequence_length = check_max_sequence_length(max_sequence_length)
         self.mem_bytes = mem_bytes
+        self.restarts = 0
+        self._state_clipped = 0  # elements the last `state = ...` clipped, reported by the next stateful call
         self.program = None
         self.fracs: dict[str, int] = {}  # format refinements found by calibrate()
         self.calibration_error = None
@@ -84,7 +114,10 @@ class Workflow:
         than the precision it buys, which matters for int8 (tanh saturates, so does c's effect)."""
         from compiler import reference
 
-        xs = list(sequences)
+        xs, _ = as_sequences(sequences, self.network.input_size, what="calibration")
+        if isinstance(max_sequences, bool) or not isinstance(max_sequences, int) or max_sequences < 1:
+            raise ValueError(f"max_sequences={max_sequences!r}: expected a positive integer (sequences the "
+                             "format search runs)")
         self.fracs = {}
         self.compile(calibration=xs)
         if search:
@@ -121,6 +154,9 @@ class Workflow:
         if self.program is None:
             self.compile()
         mem = self.mem_bytes or _mem_size(len(self.program.image))
+        if mem < len(self.program.image):
+            raise ValueError(f"mem_bytes={mem}: the program's memory image needs {len(self.program.image)} bytes "
+                             "(leave mem_bytes unset to size it from the image)")
         if self._device is None:
             if self.target == "model":
                 self._device = SyncDevice(GoldenDevice(self.config, mem_bytes=mem))
@@ -147,9 +183,31 @@ class Workflow:
         return self.deploy_profile
 
     def _ready(self) -> HostDriver:
+        if self.session is not None and not self.session.alive:
+            self._restart()
         if self._driver is None:
             self.deploy()
         return self._driver
+
+    def _restart(self) -> None:
+        """The simulator process is gone (killed, crashed, or killed after a failed call): start a
+        new one, deploy again and restore the stored state bit for bit from the golden model, which
+        ran every call the simulator completed, so no state is lost."""
+        dead = self.session
+        # a program compiled since the last deploy (calibrate) starts from its initial state anyway,
+        # and its state layout may differ: restore only the state of the deployed program
+        current = self._shadow is not None and self._driver is not None
+        stored = run_sync(self._shadow.read_state_bytes()) if current else None
+        dead.close()  # reaps the process and anything left of its process group
+        self.session = self._device = self._driver = None
+        self.deploy()
+        if stored is not None:
+            run_sync(self._driver.write_state_bytes(stored))
+            run_sync(self._shadow.write_state_bytes(stored))
+        self.restarts += 1
+        warnings.warn(f"the {self.target} simulator (pid {dead.pid}) had died; restarted it as pid "
+                      f"{self.session.pid}, deployed the program and restored the stored state "
+                      f"(log of the dead one: {dead.log_path})", RuntimeWarning, stacklevel=4)
 
     # ---- inference ------------------------------------------------------------------------------
     def predict(self, x):
@@ -164,6 +222,7 @@ class Workflow:
 
     def reset_state(self) -> None:
         """Stored state := each LSTM layer's initial state."""
+        self._state_clipped = 0  # a clipped state that was set is gone
         run_sync(self._ready().reset_state())
         if self._shadow is not self._driver:
             run_sync(self._shadow.reset_state())
@@ -175,34 +234,57 @@ class Workflow:
 
     @state.setter
     def state(self, value) -> None:
-        """Set the stored state (one (h, c) pair per LSTM layer), e.g. from a saved session."""
-        run_sync(self._ready().write_state(value))
-        if self._shadow is not self._driver:
-            run_sync(self._shadow.write_state(value))
+        """Set the stored state (one (h, c) pair per LSTM layer), e.g. from a saved session.
+        Values outside the h and c formats are clipped: a ClippingWarning says how many, and the
+        next predict_and_update_state reports the count in last_profile["clipped"]["state"]."""
+        driver = self._ready()
+        raw, clipping = self.program.encode_state_counted(value)  # checks it before anything is written
+        run_sync(driver.write_state_bytes(raw))
+        if self._shadow is not driver:
+            run_sync(self._shadow.write_state_bytes(raw))
+        self._state_clipped = sum(c.clipped for c in clipping)
+        if clipping:
+            warnings.warn(ClippingWarning("state: the host clipped " + "; ".join(map(str, clipping)),
+                                          self._state_clipped, clipping),
+                          stacklevel=2)
 
     def _run(self, x, stateful: bool):
+        call = "predict_and_update_state" if stateful else "predict"
         driver = self._ready()
-        single = isinstance(x, np.ndarray) and x.ndim == 2
-        seqs = [x] if single else list(x)
+        # every sequence is checked before the first runs: an error leaves the stored state alone
+        seqs, single = as_sequences(x, self.network.input_size, what="input",
+                                    max_length=self.program.max_sequence_length)
+        names = ["input"] if single else [f"input sequence {k}" for k in range(len(seqs))]
         outputs, profiles = [], []
         layers: dict = {}
         wall = 0.0
         sim0 = self.session.simulated_seconds if self.session else 0.0
-        for seq in seqs:
+        for seq, name in zip(seqs, names):
             t0 = time.perf_counter()
-            y, profile = run_sync(driver.predict(np.asarray(seq), stateful=stateful))
+            y, profile = run_sync(driver.predict(seq, stateful=stateful, what=name))
             wall += time.perf_counter() - t0
             outputs.append(y)
             profiles.append(profile)
             if self._shadow is not driver:
-                run_sync(self._shadow.predict(np.asarray(seq), stateful=stateful))
+                run_sync(self._shadow.predict(seq, stateful=stateful, what=name))
             _add_layer_cycles(layers, self.program, self._shadow.dev.device.timing.events)
         self.last_profile = _merge(profiles, wall)
         self.last_profile["layers"] = layers
+        state_clipped, self._state_clipped = (self._state_clipped, 0) if stateful else (0, self._state_clipped)
+        self.last_profile["clipped"] = {"input": sum(p.clipped for p in profiles), "state": state_clipped}
         if self.session is not None:
             # wall time inside the simulator while the processor ran, versus the rest (requests,
             # host-side encoding): the per-call overhead of a session
             self.last_profile["simulation_seconds"] = self.session.simulated_seconds - sim0
+        clipping = [p.input_clipping for p in profiles if p.clipped]
+        if clipping:
+            count = self.last_profile["clipped"]["input"]
+            shown = "; ".join(map(str, clipping[:3])) + (f"; and {len(clipping) - 3} more sequences"
+                                                         if len(clipping) > 3 else "")
+            warnings.warn(ClippingWarning(
+                f"{call}: the host clipped {shown}. The processor also saturated {self.last_profile['saturations']} value(s) in this call "
+                "(SAT_COUNT). Scale the inputs, or calibrate the formats with data like them "
+                "(Workflow.calibrate)", count, clipping, self.last_profile["saturations"]), stacklevel=3)
         return outputs[0] if single else outputs
 
     # ---- estimates ------------------------------------------------------------------------------

@@ -48,10 +48,25 @@ _UNIT_AXES = ("B", "D", "U", "L")
 _GATE_ACTIVATIONS = {"sigmoid": "sigmoid", "hardsigmoid": "hard-sigmoid"}
 _STATE_ACTIVATIONS = {"tanh": "tanh", "softsign": "softsign"}
 _HARD_SIGMOID = (0.2, 0.5)  # MATLAB's hard sigmoid as ONNX HardSigmoid's alpha, beta
+
+
+def onnx_div(a, b) -> np.ndarray:
+    """ONNX Div: on integers the quotient truncates toward zero, as C's `/` does in onnxruntime
+    (numpy's `//` floors: -7 // 2 is -4, ONNX gives -3); on floats a true division. An integer
+    division by zero raises ZeroDivisionError (ONNX leaves it undefined)."""
+    a, b = np.asarray(a), np.asarray(b)
+    dtype = np.result_type(a, b)
+    if not np.issubdtype(dtype, np.integer):
+        return np.asarray(a / b)
+    if np.any(b == 0):
+        raise ZeroDivisionError("integer division by zero")
+    q = np.abs(a.astype(dtype)) // np.abs(b.astype(dtype))
+    return np.where((a < 0) != (b < 0), -q, q).astype(dtype)
+
+
 _FOLD_ARITHMETIC = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Neg": np.negative,
                     "Equal": np.equal, "Less": np.less, "Greater": np.greater, "Where": np.where,
-                    "Max": np.maximum, "Min": np.minimum, "Range": np.arange,
-                    "Div": lambda a, b: a // b if np.issubdtype(np.result_type(a, b), np.integer) else a / b}
+                    "Max": np.maximum, "Min": np.minimum, "Range": np.arange, "Div": onnx_div}
 _FOLD_PLUMBING = ("Identity", "Cast", "Slice", "Squeeze", "Unsqueeze", "Reshape", "Expand", "Transpose",
                   "Gather", "Concat")
 
@@ -94,7 +109,13 @@ def from_onnx(model) -> Network:
     import onnx
 
     if isinstance(model, (str, os.PathLike)):
-        model = onnx.load(os.fspath(model))
+        path = os.fspath(model)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"from_onnx: no such file: {path!r}")
+        try:
+            model = onnx.load(path)
+        except Exception as e:  # protobuf's DecodeError and friends: the bytes are not an ONNX model
+            raise NetworkError(f"from_onnx: {path}: not an ONNX model ({type(e).__name__}: {e})") from None
     if not isinstance(model, onnx.ModelProto):
         raise NetworkError(f"from_onnx: expected a path or an onnx.ModelProto, got {type(model).__name__}")
     return _Importer(model).run()
@@ -264,7 +285,10 @@ class _Importer:
             return np.full(self._value(node.input[0]).astype(np.int64), fill)
         inputs = [self._value(n) if n else None for n in node.input]
         if op in _FOLD_ARITHMETIC:
-            return np.asarray(_FOLD_ARITHMETIC[op](*inputs))
+            try:
+                return np.asarray(_FOLD_ARITHMETIC[op](*inputs))
+            except ZeroDivisionError as e:
+                raise NetworkError(f"{self._where(node)}: {e} in a constant the importer computes") from None
         if op not in _FOLD_PLUMBING:
             raise _NotConstant(f"{self._where(node)} cannot be folded")
         x = inputs[0]

@@ -59,8 +59,10 @@ def from_torch(modules, output_mode: str = "last", input_size: int | None = None
     if isinstance(modules, nn.Module) and not isinstance(modules, (nn.Sequential, nn.ModuleList)):
         raise NetworkError(f"from_torch: got one {type(modules).__name__} module; pass the list of modules "
                            "in the order the model's forward applies them (an importer cannot read forward)")
+    if isinstance(modules, (str, bytes)) or not hasattr(modules, "__iter__"):
+        raise TypeError(f"from_torch: expected a list of torch modules, got {type(modules).__name__}")
     modules = list(modules)
-    if output_mode not in OUTPUT_MODES:
+    if not isinstance(output_mode, str) or output_mode not in OUTPUT_MODES:
         raise NetworkError(f"from_torch: output_mode={output_mode!r}: expected one of "
                            + ", ".join(repr(m) for m in OUTPUT_MODES))
     lstm_indices = [k for k, m in enumerate(modules) if isinstance(m, nn.LSTM)]

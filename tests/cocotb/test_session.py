@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -71,3 +72,25 @@ def test_cycle_budget_names_the_waiting_instruction():
         wf._driver.timeout_cycles = lambda steps: 300
         with pytest.raises(DeviceTimeout, match=r"no DONE after 300 cycles: run program stalled at pc \d+: lstm_1\."):
             wf.predict(np.zeros((20, 12)))
+
+
+def test_killed_simulator_is_restarted_with_the_stored_state():
+    """A simulator process that dies between calls is restarted by the next call, which deploys
+    again and restores the stored state (the golden model that follows every call kept it): the
+    call returns what it would have returned without the crash, and nothing of the state is lost."""
+    net = networks.classifier(seed=5, hidden=8)
+    x1, x2 = networks.sequences(seed=6, lengths=(3, 2))
+    with Workflow(net, config=CFG, target="icarus", max_sequence_length=4) as wf, \
+            Workflow(net, config=CFG, target="model", max_sequence_length=4) as golden:
+        assert np.array_equal(wf.predict_and_update_state(x1), golden.predict_and_update_state(x1))
+        pid = wf.session.pid
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while wf.session.alive and time.monotonic() < deadline:
+            time.sleep(0.05)  # SIGKILL is delivered asynchronously
+        with pytest.warns(RuntimeWarning, match=rf"simulator \(pid {pid}\) had died; restarted it"):
+            y = wf.predict_and_update_state(x2)
+        assert np.array_equal(y, golden.predict_and_update_state(x2))
+        assert wf.restarts == 1 and wf.session.pid != pid and wf.session.alive
+        for (h, c), (gh, gc) in zip(wf.state, golden.state):
+            assert np.array_equal(h, gh) and np.array_equal(c, gc)

@@ -22,6 +22,7 @@ import pytest
 
 from compiler import LSTM, Dropout, FullyConnected, Network, NetworkError, Softmax
 from compiler.importers import from_onnx, from_torch
+from compiler.importers.onnx import onnx_div
 from compiler.network import GATES
 from examples.japanese_vowels import data as vowels
 from compiler import reference
@@ -304,10 +305,11 @@ def test_from_onnx_of_dynamo_export(torch, onnx, ort):
 
 # ---- hand-built ONNX graphs ---------------------------------------------------------------------
 def _onnx_graph(onnx, seed: int = 12, lstm: dict | None = None, tail=None, initial_state: bool = True,
-                input_shape=("T", 1, C), output_shape=(1, K)):
+                input_shape=("T", 1, C), output_shape=(1, K), extra: dict | None = None):
     """x (T, 1, C) → LSTM (initial_h/initial_c initialisers) → Y_h → Squeeze → Gemm → Softmax, opset
     17. `lstm` overrides LSTM attributes; `tail` replaces the nodes after the LSTM (a list of
-    (op, inputs, outputs, attributes) with the graph output "y"). Returns (model, initialisers)."""
+    (op, inputs, outputs, attributes) with the graph output "y"); `extra` adds initialisers.
+    Returns (model, initialisers)."""
     helper, numpy_helper = onnx.helper, onnx.numpy_helper
     rng = np.random.default_rng(seed)
     directions = 2 if (lstm or {}).get("direction") == "bidirectional" else 1
@@ -320,6 +322,7 @@ def _onnx_graph(onnx, seed: int = 12, lstm: dict | None = None, tail=None, initi
               "fc_w": weights(K, H), "fc_b": weights(K), "axis0": np.array([0]), "axis1": np.array([1]),
               "minus1": np.array(-1), "shape": np.array([0, 0, -1]), "flat": np.array([-1])}
     arrays["fc_wt"] = arrays["fc_w"].T.copy()
+    arrays.update(extra or {})
     state = ["h0", "c0"] if initial_state else ["", ""]
     nodes = [helper.make_node("LSTM", ["x", "W", "R", "B", "", *state], ["y_all", "y_h", "y_c"], name="lstm",
                               hidden_size=H, **(lstm or {}))]
@@ -395,6 +398,45 @@ def test_hand_built_onnx_reshape_and_gather_of_last_step(onnx, ort):
     sequences = _sequences(15)
     expected = _ort_run(ort, model, sequences, batch_first=False, output_mode="last")
     assert _max_error(net, sequences, expected) < ORT_ATOL
+
+
+def test_onnx_integer_div_truncates_toward_zero_like_onnxruntime(onnx, ort):
+    """ONNX Div on integers truncates toward zero (C's `/` in onnxruntime), numpy's // floors."""
+    helper = onnx.helper
+    a = np.array([-7, 7, -7, 7, -6, 6, 0, -1, 1, np.iinfo(np.int32).min + 1, 5])
+    b = np.array([2, 2, -2, -2, 3, -3, 5, 3, -3, 7, 1])
+    for dtype, proto in ((np.int64, onnx.TensorProto.INT64), (np.int32, onnx.TensorProto.INT32)):
+        graph = helper.make_graph([helper.make_node("Div", ["a", "b"], ["q"])], "div",
+                                  [helper.make_tensor_value_info(n, proto, [len(a)]) for n in "ab"],
+                                  [helper.make_tensor_value_info("q", proto, [len(a)])])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        expected = session.run(None, {"a": a.astype(dtype), "b": b.astype(dtype)})[0]
+        got = onnx_div(a.astype(dtype), b.astype(dtype))
+        np.testing.assert_array_equal(got, expected)
+        assert got.dtype == expected.dtype
+    np.testing.assert_allclose(onnx_div(np.float32([-7.0]), np.float32([2.0])), [-3.5])
+
+
+def test_from_onnx_folds_an_integer_div_as_onnxruntime_computes_it(onnx, ort):
+    """The FC bias is Cast(Div(int, int)): folded with truncation, the import matches onnxruntime
+    (floor division would give -4, 3, -1 instead of -3, 3, 0 ...)."""
+    num = np.array([-7, 7, -1, 9, -9, 4, -5, 8, -3][:K], dtype=np.int64)
+    den = np.array([2, 2, 2, -4, 4, 3, 2, -3, 2][:K], dtype=np.int64)
+    tail = [("Squeeze", ["y_h", "axis0"], ["h"], {}), ("Div", ["num", "den"], ["q"], {}),
+            ("Cast", ["q"], ["bias"], {"to": onnx.TensorProto.FLOAT}),
+            ("Gemm", ["h", "fc_w", "bias"], ["y"], {"transB": 1})]
+    model, _ = _onnx_graph(onnx, tail=tail, extra={"num": num, "den": den})
+    net = from_onnx(model)
+    np.testing.assert_array_equal(net.layers[-1].bias, np.trunc(num / den))
+    sequences = _sequences(16)
+    expected = _ort_run(ort, model, sequences, batch_first=False, output_mode="last")
+    assert _max_error(net, sequences, expected) < ORT_ATOL
+    # an integer division by zero in a folded constant names the node
+    model, _ = _onnx_graph(onnx, tail=tail, extra={"num": num, "den": np.zeros_like(den)})
+    with pytest.raises(NetworkError, match=r"ONNX node 'div' \(Div\): integer division by zero"):
+        from_onnx(model)
 
 
 def test_hand_built_onnx_batch_major_layout(onnx):
