@@ -70,12 +70,16 @@ SELECT = "not icarus"
 # matched in full against the point's name, reason). Toggle names are `signal[bit]` without the
 # direction, with MyHDL's instance suffixes removed (Hierarchy.canonical); line and branch names
 # are the label of the enclosing always block. CONSTANT stands for every signal the converted
-# Verilog drives with a constant (`assign x = 1'd0;`). Reported apart: the figures are given with
-# and without them.
+# Verilog drives with a constant (`assign x = 1'd0;`), DEAD for the arm of a constant condition.
+# Reported apart: the figures are given with and without them.
 CONSTANT = "<driven by a constant assign>"
+DEAD = "<arm of a constant condition>"
 EXCEPTIONS: list[tuple[str, str, str]] = [
     ("toggle", CONSTANT,
      "tied to a constant in the converted Verilog (e.g. a kernel's stream_control option it does not use)"),
+    ("line", DEAD,
+     "the arm of an `if (1'b0)` or the else of an `if (1'b1)`: MyHDL writes a test of an elaboration "
+     "parameter (e.g. a hazard slot's index) as a constant condition, so the arm can never run"),
     ("toggle", r"m_axi_(aw|ar)id(\[\d+\])?",
      "AXI write/read IDs: the DMA issues every burst with ID 0 (a constant output)"),
     ("toggle", r"m_axi_(b|r)id(\[\d+\])?",
@@ -298,11 +302,23 @@ class Item:
     exception: str | None = None
 
 
-def _exception(kind: str, name: str, constant: bool = False) -> str | None:
+def _exception(kind: str, name: str, flagged: bool = False) -> str | None:
+    """The reason `name` is a stated exception, or None. `flagged`: the point is what the
+    kind's sentinel (CONSTANT for toggles, DEAD for lines and branches) stands for."""
     for k, pattern, reason in EXCEPTIONS:
-        if k == kind and (constant if pattern == CONSTANT else re.fullmatch(pattern, name)):
+        if k == kind and (flagged if pattern in (CONSTANT, DEAD) else re.fullmatch(pattern, name)):
             return reason
     return None
+
+
+_FALSE = re.compile(r"\bif\s*\(\s*(1'b0|1'd0|0)\s*\)")
+_TRUE = re.compile(r"\bif\s*\(\s*(1'b1|1'd1|1)\s*\)")
+
+
+def _dead(p: Point, index: VerilogIndex) -> bool:
+    """A branch arm that cannot run: the if of `if (1'b0)`, the else of `if (1'b1)`."""
+    text = index.source(p.line)
+    return (p.comment == "if" and bool(_FALSE.search(text))) or (p.comment == "else" and bool(_TRUE.search(text)))
 
 
 _NUMBER = re.compile(r"(?<![\w$'])\d*'[sS]?[bdhoBDHO][0-9a-fA-FxzXZ_]+|(?<![\w$'])\d+")
@@ -325,10 +341,13 @@ def items_of(pts: list[Point], index: VerilogIndex, hier: Hierarchy) -> list[Ite
     out: list[Item] = []
     # source lines: the count of a line is the largest count of the points that list it
     line_count: dict[int, int] = {}
+    dead_lines: set[int] = set()
     for p in pts:
         if p.kind in ("line", "branch") and index.in_always(p.line):
             for ln in p.lines or [p.line]:
                 line_count[ln] = max(line_count.get(ln, 0), p.count)
+            if p.kind == "branch" and _dead(p, index):
+                dead_lines.update(p.lines)
     seen: collections.Counter = collections.Counter()
     for ln in sorted(line_count):
         label = hier.canonical(index.block_at(ln))
@@ -336,7 +355,7 @@ def items_of(pts: list[Point], index: VerilogIndex, hier: Hierarchy) -> list[Ite
         norm = normalised(text, hier)
         seen[(label, norm)] += 1
         out.append(Item("line", ("line", label, norm, seen[(label, norm)]), hier.module(label), hier.instance(label),
-                        label, text, ln, line_count[ln], _exception("line", label)))
+                        label, text, ln, line_count[ln], _exception("line", label, ln in dead_lines)))
     seen = collections.Counter()
     for p in sorted((p for p in pts if p.kind == "branch" and index.in_always(p.line)),
                     key=lambda p: (p.line, p.comment, p.lines)):
@@ -346,7 +365,7 @@ def items_of(pts: list[Point], index: VerilogIndex, hier: Hierarchy) -> list[Ite
         seen[(label, norm, p.comment)] += 1
         out.append(Item("branch", ("branch", label, norm, p.comment, seen[(label, norm, p.comment)]),
                         hier.module(label), hier.instance(label), label, f"{p.comment}: {text}", p.line, p.count,
-                        _exception("line", label)))
+                        _exception("line", label, _dead(p, index))))
     for p in pts:
         if p.kind == "toggle":
             raw, bits, direction = toggle_parts(p.comment)
@@ -358,15 +377,18 @@ def items_of(pts: list[Point], index: VerilogIndex, hier: Hierarchy) -> list[Ite
 
 
 def union(per_config: dict[str, list[Item]]) -> list[Item]:
-    """One item per identity over all configs, covered if covered in any (count = the sum)."""
+    """One item per identity over all configs, covered if covered in any (count = the sum); an
+    exception only if it is one in every config that has it."""
     merged: dict[tuple, Item] = {}
     for name, items in per_config.items():
         for it in items:
             have = merged.get(it.ident)
             if have is None:
-                merged[it.ident] = dataclasses.replace(it, where=it.where)
+                merged[it.ident] = dataclasses.replace(it)
             else:
                 have.count += it.count
+                if it.exception is None:
+                    have.exception = None
     return list(merged.values())
 
 
@@ -404,21 +426,18 @@ def _fmt(covered: int, total: int) -> str:
 
 
 def table(t: dict, title: str) -> str:
-    """The summary table: per module and in total, line, branch and toggle %, toggle without the
-    stated exceptions, and that without memory arrays (signals only)."""
-    line_exc = any(k != "toggle" for k, _, _ in EXCEPTIONS)
-    head = (f"{title}\n{'module':<22} {'line %':>7} {'lines':>13} {'branch %':>9} {'arms':>11} "
-            f"{'toggle %':>9} {'toggle pts':>15} {'w/o exc.':>9} {'signals w/o exc.':>16}"
-            + (" line % w/o exc." if line_exc else ""))
+    """The summary table: per module and in total, line, branch and toggle %, each also without
+    the stated exceptions ("w/o exc."), and the toggles of signals (memory arrays aside)."""
+    head = (f"{title}\n{'module':<16}{'line %':>8} {'lines':>11} {'w/o exc.':>8} {'branch %':>9} {'arms':>9} "
+            f"{'w/o exc.':>8} {'toggle %':>9} {'toggle pts':>13} {'w/o exc.':>8} {'signals w/o exc.':>16}")
     rows = [head, "-" * len(head.splitlines()[1])]
     order = sorted((m for m in t if m != "total"), key=lambda m: (m == "top", m)) + ["total"]
     for m in order:
         r = t[m]
-        rows.append(f"{m:<22} {_fmt(*r['line'][:2]):>7} {r['line'][0]:>6}/{r['line'][1]:<6} "
-                    f"{_fmt(*r['branch'][:2]):>9} {r['branch'][0]:>5}/{r['branch'][1]:<5} "
-                    f"{_fmt(*r['toggle'][:2]):>9} {r['toggle'][0]:>7}/{r['toggle'][1]:<7} "
-                    f"{_fmt(*r['toggle'][2:]):>9} {_fmt(*r['signal_toggle'][2:]):>16}"
-                    + (f" {_fmt(*r['line'][2:]):>16}" if line_exc else ""))
+        rows.append(f"{m:<16}{_fmt(*r['line'][:2]):>8} {r['line'][0]:>5}/{r['line'][1]:<5} {_fmt(*r['line'][2:]):>8} "
+                    f"{_fmt(*r['branch'][:2]):>9} {r['branch'][0]:>4}/{r['branch'][1]:<4} {_fmt(*r['branch'][2:]):>8} "
+                    f"{_fmt(*r['toggle'][:2]):>9} {r['toggle'][0]:>6}/{r['toggle'][1]:<6} {_fmt(*r['toggle'][2:]):>8} "
+                    f"{_fmt(*r['signal_toggle'][2:]):>16}")
     return "\n".join(rows)
 
 
@@ -648,9 +667,10 @@ def main(argv=None) -> int:
     for name, t in summary["configs"].items():
         tot = t["total"]
         label = re.sub(r"-[0-9a-f]{16}-[0-9a-f]{16}(-waves)?-cov$", "", name)  # the config's short id
-        print(f"  {label}\n    line {_fmt(*tot['line'][:2])} %  branch {_fmt(*tot['branch'][:2])} %  "
-              f"toggle {_fmt(*tot['toggle'][:2])} % ({_fmt(*tot['toggle'][2:])} % w/o exceptions, "
-              f"{_fmt(*tot['signal_toggle'][2:])} % of signals)")
+        print(f"  {label}\n    line {_fmt(*tot['line'][:2])} % ({_fmt(*tot['line'][2:])} w/o exc.)  "
+              f"branch {_fmt(*tot['branch'][:2])} % ({_fmt(*tot['branch'][2:])})  "
+              f"toggle {_fmt(*tot['toggle'][:2])} % ({_fmt(*tot['toggle'][2:])} w/o exc., "
+              f"{_fmt(*tot['signal_toggle'][2:])} of signals)")
     print(f"\n{len(dat_files)} simulations, {summary['points']} points; tests {t1 - t0:.0f} s, report "
           f"{time.perf_counter() - t1:.0f} s, total {time.perf_counter() - t0:.0f} s")
     print(f"per config: {out / 'report.txt'}\ngaps: {out / 'uncovered.txt'}\nannotated Verilog: {out / 'annotated'}\n"

@@ -36,6 +36,15 @@ end
 always @(posedge clk) begin: saturations
     sat <= 0;
 end
+always @(posedge clk) begin: issue_unit0_hazard_slot0_record
+    if (1'b0) begin
+        x <= 1;
+    end
+    else begin
+        x <= 2;
+    end
+end
+assign fc_kernel0_stream_control0_extra_block_next = 1'd0;
 endmodule
 """
 
@@ -60,7 +69,13 @@ def dat(path: pathlib.Path, vfile: pathlib.Path, counts: dict, shift: int = 0) -
         "rom": key(f=f, l=ln(20), n=5, t="line", page="v_line/x", o="block", S=ln(20, 21), h="dlp_processor"),
         "decl": key(f=f, l=ln(2), n=6, t="line", page="v_line/x", o="block", S=ln(2), h="dlp_processor"),
         "sat": key(f=f, l=ln(24), n=7, t="line", page="v_line/x", o="block", S=ln(24, 25), h="dlp_processor"),
+        "dead_if": key(f=f, l=ln(28), n=8, t="branch", page="v_branch/x", o="if", S=ln(28, 29), h="dlp_processor"),
+        "dead_else": key(f=f, l=ln(28), n=9, t="branch", page="v_branch/x", o="else", S=ln(31, 32),
+                         h="dlp_processor"),
     }
+    for d in ("0->1", "1->0"):
+        pts[f"const{d}"] = key(f=f, l=ln(35), n=11, t="toggle", page="v_toggle/x",
+                               o=f"fc_kernel0_stream_control0_extra_block_next:{d}", h="dlp_processor")
     for bit in (0, 1):
         for d in ("0->1", "1->0"):
             pts[f"pc{bit}{d}"] = key(f=f, l=ln(2), n=11, t="toggle", page="v_toggle/x",
@@ -86,14 +101,15 @@ def design(tmp_path):
     return vfile
 
 
-HIER = coverage.Hierarchy(["issue_unit", "hazard_slot", "pipelined_ram", "ram", "_bank_connection"])
+HIER = coverage.Hierarchy(["issue_unit", "hazard_slot", "pipelined_ram", "ram", "_bank_connection", "fc_kernel",
+                          "stream_control"])
 
 
 def test_parse_and_merge(tmp_path, design):
     a = dat(tmp_path / "a.dat", design, {"fetch_block": 3, "fetch_if": 2, "pc00->1": 1})
     b = dat(tmp_path / "b.dat", design, {"fetch_block": 1, "fetch_else": 5})
     ca, cb = coverage.read_dat(a), coverage.read_dat(b)
-    assert len(ca) == len(cb) == 7 + 10
+    assert len(ca) == len(cb) == 9 + 12
     merged = coverage.merge([a, b])
     by_comment = {(p.kind, p.comment, p.line): p.count for p in coverage.points(merged)}
     assert by_comment[("line", "block", 7)] == 4
@@ -135,25 +151,30 @@ def test_verilog_index(design):
 
 
 def test_attribution_tally_and_reports(tmp_path, design):
-    counts = {"fetch_block": 1, "fetch_if": 4, "hit_block": 1, "rom": 1, "decl": 1, "sat": 2,
+    counts = {"fetch_block": 1, "fetch_if": 4, "hit_block": 1, "rom": 1, "decl": 1, "sat": 2, "dead_else": 5,
               "pc00->1": 3, "pc01->0": 1, "pc10->1": 1, "hit0->1": 1}
     items = coverage.items_of(coverage.points(coverage.read_dat(dat(tmp_path / "a.dat", design, counts))),
                               coverage.VerilogIndex(design), HIER)
     lines = {it.line: it for it in items if it.kind == "line"}
     # initial blocks and declarations' initial values are left out
-    assert sorted(lines) == [7, 8, 9, 11, 12, 16, 17, 24, 25]
+    assert sorted(lines) == [7, 8, 9, 11, 12, 16, 17, 24, 25, 28, 29, 31, 32]
+    # the arm of `if (1'b0)` cannot run: a stated exception, as is a constant-driven signal
+    assert lines[29].exception and lines[29].count == 0 and lines[32].exception is None
+    dead = [it for it in items if it.kind == "branch" and it.line == 28]
+    assert [(it.detail.split(":")[0], bool(it.exception)) for it in dead] == [("else", False), ("if", True)]
     assert {lines[n].count for n in (11, 12)} == {0} and lines[9].count == 4
     assert lines[17].module == "issue_unit0" and lines[17].instance == "issue_unit0_hazard_slot0"
     assert lines[24].module == "top"  # the always block of rtl/top.py
     t = coverage.tally(items)
-    assert t["issue_unit0"]["line"][:2] == [5, 7]
-    assert t["issue_unit0"]["branch"][:2] == [1, 2]
+    assert t["issue_unit0"]["line"] == [7, 11, 7, 9]
+    assert t["issue_unit0"]["branch"] == [2, 4, 2, 3]
     assert t["issue_unit0"]["toggle"][:2] == [4, 6]  # pc: 3 of 4, hit: 1 of 2
     assert t["top"]["toggle"][:4] == [0, 4, 0, 0]  # the AXI read ID: all 4 points are a stated exception
-    assert t["total"]["toggle"][:4] == [4, 10, 4, 6]
-    assert coverage.pct(*t["total"]["line"][:2]) == pytest.approx(100 * 7 / 9)
+    assert t["fc_kernel0"]["toggle"] == [0, 2, 0, 0]  # tied to 1'd0
+    assert t["total"]["toggle"] == [4, 12, 4, 6]
+    assert coverage.pct(*t["total"]["line"][:2]) == pytest.approx(100 * 9 / 13)
     text = coverage.table(t, "title")
-    assert "issue_unit0" in text and "71.43" in text and "total" in text
+    assert "issue_unit0" in text and "63.64" in text and "77.78" in text and "total" in text
     gaps = coverage.uncovered_text(items)
     assert "==== issue_unit0 ====" in gaps
     assert "issue_unit0_pc: never fell [1]\n" in gaps
@@ -172,10 +193,10 @@ def test_union_over_configs(tmp_path, design):
     summary = coverage.report([a, b], tmp_path / "out", HIER)
     assert set(summary["configs"]) == {"p4-int8-abc-cov", "p16-int16-def-cov"}
     one = summary["configs"]["p4-int8-abc-cov"]["issue_unit0"]["branch"][:2]
-    assert one == [1, 2]
+    assert one == [1, 4]
     # the if arm ran in one config and the else arm in the other: both covered over all configs
-    assert summary["all"]["issue_unit0"]["branch"][:2] == [2, 2]
-    assert summary["all"]["total"]["toggle"][:2] == [1, 10]  # the same 10 points in both configs
+    assert summary["all"]["issue_unit0"]["branch"][:2] == [2, 4]
+    assert summary["all"]["total"]["toggle"][:2] == [1, 12]  # the same 12 points in both configs
     out = tmp_path / "out"
     assert (out / "merged.dat").exists() and (out / "summary.json").exists()
     ann = (out / "annotated" / "p4-int8-abc-cov" / "dlp_processor.v").read_text().splitlines()
