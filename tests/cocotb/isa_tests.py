@@ -11,10 +11,10 @@ import cocotb
 
 from rtl import isa
 from sim.cocotb_device import CocotbDevice
+from sim.functional_coverage import FunctionalCoverage
 from sim.model import GoldenDevice
 from sim.runner import config_from_env
 from tests.cocotb.scenarios import run_scenario
-from tests.functional_coverage import FunctionalCoverage
 from tests.isa_scenarios import MEM_BYTES, scenarios
 
 CFG = config_from_env()

@@ -12,9 +12,9 @@ import cocotb
 
 from sim.cocotb_device import CocotbDevice
 from sim.driver import DeviceTimeout
+from sim.functional_coverage import FunctionalCoverage
 from sim.runner import config_from_env
 from tests.cocotb.scenarios import run_scenario
-from tests.functional_coverage import FunctionalCoverage
 from tests.random_programs import MemoryLayout, Shrinker, load_regressions, random_program, save_regression
 from tests.seeds import replay_command, seeds_from_env
 

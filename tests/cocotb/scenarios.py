@@ -50,7 +50,7 @@ def first_retire_mismatch(rtl: dict, golden: list[Retired], cycles: bool, comple
 
 async def run_scenario(dut, dev, sc: Scenario, coverage=None) -> dict:
     """Run `sc` on the device and raise AssertionError naming the first difference from the golden
-    model. Returns the RTL's counters. `coverage` (tests.functional_coverage.FunctionalCoverage)
+    model. Returns the RTL's counters. `coverage` (sim.functional_coverage.FunctionalCoverage)
     samples the run."""
     if dev.ram.size != sc.mem_bytes:
         raise ValueError(f"{sc.name}: the scenario needs a {sc.mem_bytes}-byte memory, the device has {dev.ram.size}")

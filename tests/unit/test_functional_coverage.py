@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rtl.isa import Kernel
 from tests.cocotb.configs import P16_INT16
-from tests.functional_coverage import FunctionalCoverage, bins, merge, report
+from sim.functional_coverage import FunctionalCoverage, bins, merge, report
 from tests.random_programs import random_program
 
 

@@ -8,7 +8,7 @@ own retire trace (kernel concurrency, hazards between instructions that really w
 together, error codes and AXI responses the RTL reported).
 
 Each cocotb process writes the bins it hit to `build/coverage/functional/<name>.json`
-(`DLP_FCOV_DIR` moves it); `python -m tests.functional_coverage [DIR]` merges the files and
+(`DLP_FCOV_DIR` moves it); `python -m sim.functional_coverage [DIR]` merges the files and
 prints the coverage per group and the bins never hit.
 """
 from __future__ import annotations
