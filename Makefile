@@ -12,6 +12,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 JOBS ?= 2
 N ?= 2000
+NETWORKS ?= 200
 
 .PHONY: all install tools demo test test-all regress synth coverage clean help
 
@@ -21,7 +22,8 @@ help:
 	@echo "make demo      install, then run the demo LSTM on the RTL and evaluate Japanese Vowels"
 	@echo "make test      install if needed, then run the regression suite (pytest -n $(JOBS))"
 	@echo "make test-all  the regression plus the slow sweeps (-m slow) and $(N) random programs per config"
-	@echo "make regress   N random programs per config on Verilator against the golden model (N=10000)"
+	@echo "make regress   N random programs and NETWORKS random networks per config on Verilator, checked"
+	@echo "               instruction by instruction against the golden model (N=$(N), NETWORKS=$(NETWORKS))"
 	@echo "make synth     install if needed, then synthesise the default config for ECP5 and Xilinx"
 	@echo "               (dlp synth: per-module resources, ECP5 Fmax; many minutes, cached in build/synth)"
 	@echo "make coverage  Verilator line/branch/toggle coverage of the cocotb regressions, per block"
@@ -59,13 +61,13 @@ test: install
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 test-all: install
-	DLP_REGRESS_N=$(N) $(PY) -m pytest -n $(JOBS); rc=$$?; \
+	DLP_REGRESS_N=$(N) DLP_REGRESS_NETWORKS=$(NETWORKS) $(PY) -m pytest -n $(JOBS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 # Independent seeds in chunks of 250, spread over $(JOBS) workers; a failure prints its seed, the
 # shrunk case (kept under tests/regressions/) and the command that replays it.
 regress: install
-	DLP_REGRESS_N=$(N) $(PY) -m pytest -n $(JOBS) -m regress tests/cocotb/test_random.py; rc=$$?; \
+	DLP_REGRESS_N=$(N) DLP_REGRESS_NETWORKS=$(NETWORKS) $(PY) -m pytest -n $(JOBS) -m regress tests/cocotb/test_random.py; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 # Many minutes on today's RTL (the whole default design may hit the per-run timeout, which is

@@ -2,8 +2,8 @@
 tests/random_programs.py for what they contain and tests/cocotb/random_tests.py for the checks.
 
 `make test` runs a fixed set of seeds per simulator and config (different seeds on the two
-simulators); `make regress N=...` (marker `regress`) runs N seeds per config in chunks that
-pytest-xdist spreads over the cores. DLP_RANDOM_SEEDS=START:COUNT or a comma list overrides the
+simulators); `make regress N=... NETWORKS=...` (marker `regress`) runs N programs and NETWORKS
+networks per config in chunks that pytest-xdist spreads over the cores. DLP_RANDOM_SEEDS=START:COUNT or a comma list overrides the
 seeds of the quick test (a failure prints the command that replays it)."""
 from __future__ import annotations
 
@@ -37,15 +37,23 @@ def test_random_networks(simulator, cfg, tmp_path):
                          extra_env={"DLP_NETWORK_SEEDS": seeds})
 
 
-def _regress_chunks():
-    n = int(os.environ.get("DLP_REGRESS_N", "10000"))
-    return [pytest.param(cfg, first, min(CHUNK, n - first), id=f"{cfg.short_id()[:8]}-{first}")
-            for cfg in CONFIGS for first in range(0, n, CHUNK)]
+def _regress_chunks(variable: str, default: int, chunk: int):
+    n = int(os.environ.get(variable, default))
+    return [pytest.param(cfg, first, min(chunk, n - first), id=f"{cfg.short_id()[:8]}-{first}")
+            for cfg in CONFIGS for first in range(0, n, chunk)]
 
 
 @pytest.mark.regress
-@pytest.mark.parametrize("cfg,first,count", _regress_chunks())
+@pytest.mark.parametrize("cfg,first,count", _regress_chunks("DLP_REGRESS_N", 5000, CHUNK))
 def test_random_programs_regress(cfg, first, count, tmp_path):
-    """Seeds 1,000,000 + first ... on Verilator, the long run (`make regress N=...`)."""
+    """Seeds 1,000,000 + first ... on Verilator, the long run (`make regress N=...`: N per config)."""
     runner.run_and_check(cfg, "verilator", "tests.cocotb.random_tests", tmp_path,
                          extra_env={"DLP_RANDOM_SEEDS": f"{1_000_000 + first}:{count}"})
+
+
+@pytest.mark.regress
+@pytest.mark.parametrize("cfg,first,count", _regress_chunks("DLP_REGRESS_NETWORKS", 500, 100))
+def test_random_networks_regress(cfg, first, count, tmp_path):
+    """Network seeds 1,000,000 + first ... on Verilator (`make regress NETWORKS=...` per config)."""
+    runner.run_and_check(cfg, "verilator", "tests.cocotb.random_networks_tests", tmp_path,
+                         extra_env={"DLP_NETWORK_SEEDS": f"{1_000_000 + first}:{count}"})
