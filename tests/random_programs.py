@@ -534,3 +534,22 @@ def load_regressions(cfg: ProcessorConfig, directory: pathlib.Path = REGRESSION_
                  else int(i, 16) for i in case["items"]]
         out.append(rp.scenario(items, name=f"regression_{path.stem}"))
     return out
+
+
+def random_config(seed: int) -> ProcessorConfig:
+    """A valid processor config drawn from a seed: lanes 4 to 64, int8/int16, AXI 32 to 256 bits,
+    small buffers (so region ends are reached) and table depths; redrawn until valid."""
+    rng = np.random.default_rng([seed, 0xC0F])
+    for _ in range(100):
+        lanes = int(rng.choice([4, 8, 16, 32, 64]))
+        options = dict(lanes=lanes, data_type=str(rng.choice(["int8", "int16"])),
+                       axi_data_bits=int(rng.choice([32, 64, 128, 256])),
+                       vbuf_words=int(rng.choice([8, 16, 32])), zbuf_words=int(rng.choice([8, 16, 32])),
+                       ebuf_words=int(rng.choice([8, 16, 32])), wbuf_words=int(rng.choice([128, 256, 1024])),
+                       bbuf_depth=int(rng.choice([64, 256])), imem_depth=int(rng.choice([64, 128])),
+                       lut_depth=int(rng.choice([64, 256])))
+        try:
+            return ProcessorConfig(**options)
+        except ValueError:
+            continue
+    raise RuntimeError(f"seed {seed}: no valid config in 100 draws")

@@ -7,10 +7,14 @@ import os
 def seeds_from_env(variable: str, default: str) -> list[int]:
     """The seeds an environment variable names: "START:COUNT" or a comma-separated list."""
     spec = os.environ.get(variable) or default
-    if ":" in spec:
-        start, count = (int(v) for v in spec.split(":"))
-        return list(range(start, start + count))
-    return [int(v) for v in spec.split(",") if v.strip()]
+    try:
+        if ":" in spec:
+            start, count = (int(v) for v in spec.split(":"))
+            return list(range(start, start + count))
+        return [int(v) for v in spec.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{variable}={spec!r}: expected START:COUNT (e.g. 0:100) or a comma-separated "
+                         "list of seeds (e.g. 5,17)") from None
 
 
 def replay_command(variable: str, seed: int, kind: str, cfg) -> str:

@@ -13,6 +13,7 @@ import pytest
 
 from sim import runner
 from tests.cocotb.configs import P4_INT8_AXI32, P16_INT16
+from tests.random_programs import random_config
 
 CONFIGS = [P16_INT16, P4_INT8_AXI32]
 QUICK_SEEDS = {"verilator": (0, 300), "icarus": (100_000, 25)}
@@ -35,6 +36,16 @@ def test_random_networks(simulator, cfg, tmp_path):
     seeds = os.environ.get("DLP_NETWORK_SEEDS") or f"{start}:{count}"
     runner.run_and_check(cfg, simulator, "tests.cocotb.random_networks_tests", tmp_path,
                          extra_env={"DLP_NETWORK_SEEDS": seeds})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config_seed", range(4))
+def test_random_programs_on_random_configs(config_seed, tmp_path):
+    """Random configs (lanes 4 to 64, int8/int16, AXI 32 to 256 bits, small buffers): one
+    Verilator build each, 100 random programs (`make test-all`)."""
+    cfg = random_config(config_seed)
+    runner.run_and_check(cfg, "verilator", "tests.cocotb.random_tests", tmp_path,
+                         extra_env={"DLP_RANDOM_SEEDS": f"{2_000_000 + 1000 * config_seed}:100"})
 
 
 def _regress_chunks(variable: str, default: int, chunk: int):
