@@ -8,7 +8,7 @@ own retire trace (kernel concurrency, hazards between instructions that really w
 together, error codes and AXI responses the RTL reported).
 
 Each cocotb process writes the bins it hit to `build/coverage/functional/<name>.json`
-(`DLP_FCOV_DIR` moves it); `python -m sim.functional_coverage [DIR]` merges the files and
+(`DLP_FCOV_DIR` moves it, relative to the repository); `python -m sim.functional_coverage [DIR]` merges the files and
 prints the coverage per group and the bins never hit.
 """
 from __future__ import annotations
@@ -255,6 +255,9 @@ class FunctionalCoverage:
     # ---- files -----------------------------------------------------------------------------
     def write(self, name: str, directory: str | os.PathLike | None = None) -> pathlib.Path:
         directory = pathlib.Path(directory or os.environ.get("DLP_FCOV_DIR") or DEFAULT_DIR)
+        if not directory.is_absolute():
+            # cocotb runs a test in its own folder: a relative DLP_FCOV_DIR means the repository's
+            directory = REPO / directory
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{name}.json"
         path.write_text(json.dumps({"config": self.cfg.short_id(), "hits": self.hits}, indent=0))

@@ -24,10 +24,13 @@ from compiler.program import Program
 from rtl.config import ProcessorConfig
 
 MAX_STEPS = 6
-# golden model vs float64 reference on random networks (max |difference| over the outputs of
-# every call in which nothing saturated: formats chosen by calibration on three short sequences
-# saturate on states set far from them, by design), asserted by tests/unit/test_random_networks.py
-FLOAT_BOUND = {"int16": 2e-3, "int8": 0.15}
+# golden model vs float64 reference on random networks: max |difference| over the outputs of
+# every call in which nothing saturated (formats chosen by calibration on three short sequences
+# saturate on states set far from them, by design). Random networks have weight scales up to 2,
+# which amplify the rounding errors that tests/zoo.py's bounds assume at scale 1: measured worst
+# 9.9e-3 (int16, seed 1000169, 2 layers of hard-sigmoid/softsign, among 1,000 networks of `make
+# regress`) and 0.068 (int8, 60 networks of tests/unit/test_random_networks.py)
+FLOAT_BOUND = {"int16": 2e-2, "int8": 0.15}
 
 
 @dataclasses.dataclass
