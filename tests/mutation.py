@@ -55,11 +55,11 @@ class Mutant:
 
 
 MUTANTS = (
-    Mutant("ew_sat_mask_at_shift_w", "rtl/ew_kernel.py",
-           "if s2 >= w + 1:  # pairs from bit shift2 + W - 1 up",
-           "if s2 >= w:  # pairs from bit shift2 + W - 1 up",
-           "EW saturation mask off by one: with shift2 = W the top bit pair is not checked, an "
-           "overflowing result wraps instead of saturating"),
+    Mutant("ew_sat_mask_off_by_one", "rtl/ew_kernel.py",
+           "k_mask.next = ((1 << (w + 1)) - 1) ^ ((1 << s2) - 1)",
+           "k_mask.next = ((1 << (w + 1)) - 1) ^ ((1 << (s2 + 1)) - 1)",
+           "EW saturation check off by one: the lowest bit pair (bits shift2 + W - 1 and shift2 + W) is "
+           "not tested, so a result up to twice the range wraps instead of saturating"),
     Mutant("ew_sat_count_past_partial_word", "rtl/ew_kernel.py",
            "and not rst and lane < count",
            "and not rst and lane <= count",
