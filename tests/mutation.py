@@ -24,6 +24,7 @@ import dataclasses
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -176,6 +177,15 @@ def first_failure(junit: pathlib.Path) -> tuple[str, str]:
     return "", ""
 
 
+COCOTB_FAIL = re.compile(r"\*\*\s+(\S+)\s+FAIL\s")
+
+
+def cocotb_failures(log: str) -> list[str]:
+    """The failing cocotb tests named in a log's result tables (a runner's pytest failure only
+    says `SystemExit: 1`)."""
+    return list(dict.fromkeys(COCOTB_FAIL.findall(log)))
+
+
 def run_mutant(mutant: Mutant | None, suite: str, timeout_s: float, log_dir: pathlib.Path,
                jobs: int = 1, keep: bool = False) -> dict:
     """Run `suite` on a copy of the repository with `mutant` applied (None: unmutated)."""
@@ -216,8 +226,11 @@ def run_mutant(mutant: Mutant | None, suite: str, timeout_s: float, log_dir: pat
             outcome = f"error (pytest exit code {rc})"
         if rc == 2 and not test:
             message = "collection or import error (see the log)"
+        failed_cocotb = cocotb_failures(log_path.read_text(errors="replace"))
+        if failed_cocotb:   # the cocotb tests that failed say more than the runner's SystemExit
+            message = f"cocotb: {', '.join(failed_cocotb[:3])}" + (f" (+{len(failed_cocotb) - 3})" if len(failed_cocotb) > 3 else "")
         return {"name": name, "file": mutant.path if mutant else "", "bug": mutant.bug if mutant else "",
-                "outcome": outcome, "first_failure": test, "message": message,
+                "outcome": outcome, "first_failure": test, "message": message, "cocotb_failures": failed_cocotb,
                 "seconds": round(time.monotonic() - start, 1), "log": str(log_path)}
     finally:
         if not keep:
@@ -286,40 +299,45 @@ def main(argv=None) -> int:
 
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                            text=True).stdout.strip()
     status_before = repo_status()
     began = time.monotonic()
     results = []
+
+    def summary(complete: bool) -> dict:
+        done = [r for r in results if r["name"] != "unmutated"]
+        return {"suite": args.suite, "commit": commit, "complete": complete,
+                "killed": sum(r["outcome"] == "killed" for r in done), "total": len(done),
+                "timeouts": sum(r["outcome"] == "timeout" for r in done),
+                "seconds": round(time.monotonic() - began, 1), "results": results}
+
     runs = ([None] if args.baseline else []) + mutants
     for m in runs:
         r = run_mutant(m, args.suite, args.timeout * 60, out, args.jobs, args.keep)
         results.append(r)
         print(f"{r['name']:36s} {r['outcome']:9s} {r['seconds']:7.0f} s  {r['first_failure']}  {r['message']}",
               flush=True)
-    total = time.monotonic() - began
-    mutant_results = [r for r in results if r["name"] != "unmutated"]
-    killed = sum(r["outcome"] == "killed" for r in mutant_results)
-    timeouts = sum(r["outcome"] == "timeout" for r in mutant_results)
+        # written after every mutant, so that an interrupted run keeps what it measured
+        (out / "report.json").write_text(json.dumps(summary(complete=False), indent=2))
+    report = summary(complete=True)
     print()
-    print(f"| mutant | file | outcome | first failing test | time (s) |")
-    print(f"|---|---|---|---|---|")
+    print("| mutant | file | outcome | first failing test | time (s) |")
+    print("|---|---|---|---|---|")
     for r in results:
         print(f"| {r['name']} | {r['file']} | {r['outcome']} | {r['first_failure'] or '-'} | {r['seconds']:.0f} |")
     print()
-    print(f"suite {args.suite}: mutation score {killed}/{len(mutant_results)} killed"
-          f" ({timeouts} timed out), total {total / 60:.1f} min")
+    print(f"suite {args.suite}: mutation score {report['killed']}/{report['total']} killed"
+          f" ({report['timeouts']} timed out), total {report['seconds'] / 60:.1f} min")
     if repo_status() != status_before:
         print("WARNING: the repository's git status changed during the run:\n" + repo_status())
-    report = {"suite": args.suite, "killed": killed, "total": len(mutant_results), "timeouts": timeouts,
-              "seconds": round(total, 1), "results": results,
-              "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                       text=True).stdout.strip()}
     (out / "report.json").write_text(json.dumps(report, indent=2))
     print(f"report: {out / 'report.json'}")
     baseline = next((r for r in results if r["name"] == "unmutated"), None)
     if baseline and baseline["outcome"] != "survived":
         print("the unmutated copy does not pass the suite: the scores mean nothing")
         return 1
-    return 0 if killed == len(mutant_results) else 1
+    return 0 if report["killed"] == report["total"] else 1
 
 
 if __name__ == "__main__":
