@@ -134,14 +134,26 @@ MUTANTS = (
 
 MARKERS = "not slow and not regress"
 FAST_FIRST = ["tests/rtl", "tests/cocotb/test_isa.py", "tests/cocotb/test_random.py"]
-SUITES = {
-    # what `make test` runs, less the synthesis (not run in mutant copies), fast killers first;
-    # pytest collects a path once, so the later `tests` adds only the rest
-    "full": ["-m", MARKERS, *FAST_FIRST, "tests", "--deselect", "tests/unit/test_synth.py"],
-    "quick": ["-m", MARKERS, "tests/rtl", "tests/cocotb/test_isa.py",
-              "tests/cocotb/test_random.py::test_random_programs", "tests/cocotb/test_random.py::test_random_networks",
-              "-k", "not (test_random and icarus)"],
-}
+SYNTH_TEST = "tests/unit/test_synth.py"   # synthesises (many minutes): not run on mutants
+# checks this table against the unmutated sources, so it fails in every mutated copy: no kill
+TABLE_TEST = "tests/unit/test_mutation.py"
+QUICK = ["tests/rtl", "tests/cocotb/test_isa.py", "tests/cocotb/test_random.py::test_random_programs",
+         "tests/cocotb/test_random.py::test_random_networks", "-k", "not (test_random and icarus)"]
+
+
+def suite_args(suite: str, root: pathlib.Path = REPO) -> list[str]:
+    """pytest's arguments for a suite. `full`: every test file of `make test` but the synthesis
+    and this table's own test, the fast killers first, then the unit tests, then the other cocotb tests. The files are named
+    one by one: pytest collects overlapping arguments (`tests/rtl ... tests`) in directory order."""
+    if suite == "quick":
+        return ["-m", MARKERS, *QUICK]
+    files = sorted(p.relative_to(root).as_posix() for p in (root / "tests").rglob("test_*.py"))
+    rest = [f for f in files if f not in (SYNTH_TEST, TABLE_TEST) and not any(f == d or f.startswith(d + "/") for d in FAST_FIRST)]
+    rest.sort(key=lambda f: not f.startswith("tests/unit/"))   # pure Python first (stable sort)
+    return ["-m", MARKERS, *FAST_FIRST, *rest]
+
+
+SUITES = ("full", "quick")
 
 
 def tracked_files(repo: pathlib.Path = REPO) -> list[str]:
@@ -200,7 +212,7 @@ def run_mutant(mutant: Mutant | None, suite: str, timeout_s: float, log_dir: pat
         env = dict(os.environ, DLP_BUILD_DIR=str(work / "build"))
         env.pop("PYTHONPATH", None)   # the copy's sources, not this checkout's
         cmd = [sys.executable, "-m", "pytest", "-x", "-p", "no:cacheprovider", "-q", "-o", "addopts=-ra --strict-markers",
-               f"--junitxml={junit}", *SUITES[suite]]
+               f"--junitxml={junit}", *suite_args(suite, work)]
         if jobs > 1:
             cmd += ["-n", str(jobs)]
         log_path = log_dir / f"{name}.log"
@@ -268,7 +280,7 @@ def repo_status() -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", choices=sorted(SUITES), default="full")
+    parser.add_argument("--suite", choices=SUITES, default="full")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these mutants only")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--check-verilog", action="store_true",
