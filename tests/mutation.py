@@ -7,8 +7,8 @@ temporary directory (with a link to .venv), the mutant's snippet is replaced the
 the suite in that copy with `-x`: the mutant is killed at the first failing test. Builds go to the
 copy's own build folder (DLP_BUILD_DIR), and whatever the tests write (shrunk random cases kept in
 tests/regressions/, logs) stays in the copy, which is deleted afterwards. Suites:
-  full   what `make test` runs (`-m "not slow and not regress"`, all of tests/ but the synthesis
-         test), the fast killers first: tests/rtl, then the ISA scenarios and the random regressions
+  full   what `make test` runs (`-m "not slow and not regress"`, all of tests/ but the synthesis and
+         this table's test), the fast killers first: tests/rtl, the ISA scenarios, the random regressions
   quick  tests/rtl, the ISA scenarios on both simulators and the random regressions on Verilator
 Prints a table (killed, survived or timeout per mutant; the first failing test and the first line
 of its message; the wall time), the mutation score and the total time, and writes
