@@ -3,6 +3,7 @@
 #   make test   create .venv if missing, run the regression (pytest -n 2)
 #   make synth  resources and clock of the default config (Yosys + nextpnr from PyPI; slow)
 #   make coverage  Verilator line and toggle coverage of the regressions (build/coverage)
+#   make mutation  RTL mutants applied one at a time: does the suite kill each? (build/mutation)
 # Icarus Verilog comes from Debian (installed here when missing and running as root);
 # Verilator comes from the PyPI `verilator` wheel inside .venv.
 
@@ -14,7 +15,7 @@ JOBS ?= 2
 N ?= 2000
 NETWORKS ?= 200
 
-.PHONY: all install tools demo test test-all regress synth coverage clean help
+.PHONY: all install tools demo test test-all regress synth coverage mutation clean help
 
 all: test
 
@@ -28,6 +29,8 @@ help:
 	@echo "               (dlp synth: per-module resources, ECP5 Fmax; many minutes, cached in build/synth)"
 	@echo "make coverage  Verilator line/branch/toggle coverage of the cocotb regressions, per block"
 	@echo "               (python -m sim.coverage; report, gaps and annotated Verilog in build/coverage)"
+	@echo "make mutation  apply each RTL mutant of tests/mutation.py in a copy and check the suite kills it"
+	@echo "               (one at a time, pytest -x; score, times and logs in build/mutation; long)"
 	@echo "make clean     remove build folders (keeps .venv)"
 
 $(STAMP): setup.cfg pyproject.toml
@@ -79,6 +82,11 @@ synth: install
 # builds are slower to compile and the machine is shared); prints the per-block table.
 coverage: install
 	$(PY) -m sim.coverage --out build/coverage
+
+# Each mutant rebuilds the simulators in its own temporary copy of the repository (a mutant's
+# builds never reach build/sim), one mutant at a time; the synthesis test is left out.
+mutation: install
+	$(PY) -m tests.mutation --suite full
 
 clean:
 	rm -rf build sim_build waves/dumps .pytest_cache
