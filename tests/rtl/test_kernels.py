@@ -212,6 +212,21 @@ def test_fc_extreme_biases_wrap_the_accumulator(bench, cfg):
         assert np.any(np.abs(acc) >= 1 << (cfg.acc_bits - 1)), "test bug: no accumulator wrapped"
 
 
+def test_fc_results_at_the_saturation_edges(bench, cfg):
+    """Results that round to exactly the largest and smallest codes and to one past them: zero
+    weights, so each row is its bias, rounded by shift0 = 1 (ties toward +inf). The mutation
+    check's `fc_saturation_off_by_one` (tests/mutation.py) survived every other test."""
+    rng = np.random.default_rng(13)
+    m = _random_machine(cfg, rng, weights=True)
+    m.wbuf[:] = 0
+    hi, lo = cfg.data_max, cfg.data_min
+    edges = [2 * hi - 1, 2 * hi, 2 * hi + 1, 2 * hi + 2, 2 * lo + 1, 2 * lo, 2 * lo - 1, 2 * lo - 2]
+    m.bbuf[:len(edges)] = edges
+    res = run_and_compare(bench, m, Op.FC, _fc(cfg, len(edges), cfg.lanes, 1, waddr=0, bias=0))
+    # past the ends: 2·hi + 1 and 2·hi + 2 round to hi + 1; 2·lo - 2 rounds to lo - 1 (2·lo - 1 to lo)
+    assert res["golden_sat"] == 3, "test bug: three rows should round past the ends"
+
+
 # ---- ACT -----------------------------------------------------------------------------------------
 def _idx0(cfg: ProcessorConfig) -> int:
     """ACT shift0 that maps an integer input (0 fraction bits) onto the table range (sigmoid)."""
