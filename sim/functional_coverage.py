@@ -68,6 +68,7 @@ class FunctionalCoverage:
     def __init__(self, cfg: ProcessorConfig):
         self.cfg = cfg
         self.hits = {group: {b: 0 for b in names} for group, names in bins().items()}
+        self._fc_saturations = None  # SAT_COUNT before the FC being executed
 
     def hit(self, group: str, name: str, n: int = 1) -> None:
         if name not in self.hits[group]:
@@ -92,8 +93,7 @@ class FunctionalCoverage:
                              "bias_and_weights_to_buffer_end")):
                 if cond:
                     self.hit("fc_shape", b)
-            before = machine.sat_count
-            self._after = ("fc", before)
+            self._fc_saturations = machine.sat_count
         elif op == Op.ACT and n:
             func = ActFunc(f["func"])
             self.hit("opcode", f"ACT_{func.name}")
@@ -148,9 +148,9 @@ class FunctionalCoverage:
 
     def after(self, machine) -> None:
         """Called after an instruction executed (GoldenDevice.observer_after)."""
-        if getattr(self, "_after", None) and self._after[0] == "fc" and machine.sat_count > self._after[1]:
+        if self._fc_saturations is not None and machine.sat_count > self._fc_saturations:
             self.hit("fc_shape", "output_saturated")
-        self._after = None
+        self._fc_saturations = None
 
     def _dma(self, op: Op, f: dict, t: int) -> None:
         cfg = self.cfg
