@@ -147,7 +147,7 @@ class FunctionalCoverage:
             self.hit("opcode", op.name)
 
     def after(self, machine) -> None:
-        """Called after an instruction executed (GoldenDevice.observer_after)."""
+        """Called after an instruction executed (GoldenDevice.observer)."""
         if self._fc_saturations is not None and machine.sat_count > self._fc_saturations:
             self.hit("fc_shape", "output_saturated")
         self._fc_saturations = None
