@@ -25,9 +25,19 @@ def below(lo, hi, out):
         def compare():
             out.next = lo < hi
     else:
+        # a copy of hi as a signal of its own: hi is often a slice of a wider word, which MyHDL
+        # writes as `word[a:b]`, and a bit or a slice of that (`word[a:b][lw]`) is not Verilog
+        # (Icarus rejects it); the copy is a wire, no logic
+        hi_named = Signal(intbv(0)[lw + 1:])
+
+        @always_comb
+        def name_hi():
+            hi_named.next = hi
+
         @always_comb
         def compare():
-            out.next = hi[lw] or lo < hi[lw:]
+            out.next = hi_named[lw] or lo < hi_named[lw:]
+        return name_hi, compare
     return compare
 
 

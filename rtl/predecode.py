@@ -151,13 +151,17 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     R_V, R_Z, R_E = int(isa.Region.V), int(isa.Region.Z), int(isa.Region.E)
     REGION_HI = (V_HI, Z_HI, E_HI, 0)
     REGION_ALIGNED = (0, 1, 1, 0)
-    # region port (isa.Resource bit) of kernel port k in region r: RES_TABLE[4*k + r], 0 where the
-    # port cannot reach the region (and for "no region")
-    PORT_NAMES = ("fc.read", "fc.write", "act.read", "act.write", "ew.read_a", "ew.read_b", "ew.write",
-                  "dma.read", "dma.write")
-    P_FC_R, P_FC_W, P_ACT_R, P_ACT_W, P_EW_A, P_EW_B, P_EW_W, P_DMA_R, P_DMA_W, P_NONE = range(10)
-    RES_TABLE = tuple((1 << int(isa.PORTS[name][r])) if r in isa.PORTS[name] else 0
-                      for name in PORT_NAMES for r in (isa.Region.V, isa.Region.Z, isa.Region.E, None)) + (0,) * 4
+    # Region port (isa.Resource bit) of a kernel port in region r, 0 where the port cannot reach the
+    # region (and for "no region"): one table per operand slot, indexed by 4 * (the slot's own port
+    # number) + r, so that no table holds an entry for a port its slot never has (slot 1 is only
+    # EW's read_b). Read only for a non-empty range.
+    SLOT_PORTS = (("fc.read", "act.read", "ew.read_a", "dma.read"), ("ew.read_b",),
+                  ("fc.write", "act.write", "ew.write", "dma.write"))
+    RES0, RES1, RESW = (tuple((1 << int(isa.PORTS[name][r])) if r in isa.PORTS[name] else 0
+                              for name in names for r in (isa.Region.V, isa.Region.Z, isa.Region.E, None))
+                        for names in SLOT_PORTS)
+    P_FC_R, P_ACT_R, P_EW_A, P_DMA_R = range(4)
+    P_FC_W, P_ACT_W, P_EW_W, P_DMA_W = range(4)
     NRES = len(isa.Resource)
     limits = isa.field_limits(cfg)
     LIMIT_ACT_SHIFT0 = limits[(Op.ACT, "shift0")]
@@ -195,7 +199,7 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
     a_addr = Signal(intbv(0)[aw:])
     a_word = Signal(intbv(0)[isa.INSTR_BITS:])
     a_r0lo, a_r0hi, a_r1lo, a_r1hi, a_wlo, a_whi = [Signal(intbv(0)[RANGE_BITS:]) for _ in range(6)]
-    a_p0, a_p1, a_pw = [Signal(intbv(0)[4:]) for _ in range(3)]
+    a_p0, a_pw = Signal(intbv(0)[2:]), Signal(intbv(0)[2:])  # the slot's port (SLOT_PORTS)
     a_wide0, a_wide1, a_widew = [Signal(bool(0)) for _ in range(3)]
     a_has0, a_has1, a_hasw = [Signal(bool(0)) for _ in range(3)]  # the range is not empty: its length is not 0
     a_kernel = Signal(intbv(0)[3:])
@@ -235,9 +239,8 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
             a_has0.next = 0
             a_has1.next = 0
             a_hasw.next = 0
-            a_p0.next = P_NONE
-            a_p1.next = P_NONE
-            a_pw.next = P_NONE
+            a_p0.next = 0
+            a_pw.next = 0
             a_wide0.next = 0
             a_wide1.next = 0
             a_widew.next = 0
@@ -277,7 +280,6 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
                 a_has1.next = n != 0
                 a_hasw.next = n != 0
                 a_p0.next = P_EW_A
-                a_p1.next = P_EW_B
                 a_pw.next = P_EW_W
                 a_wide0.next = 1
                 a_wide1.next = 1
@@ -421,10 +423,10 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         b_reg0.next = rgn
         rhi[:] = REGION_HI[rgn]
         aligned[:] = REGION_ALIGNED[rgn]
-        rbit[:] = RES_TABLE[4 * a_p0 + rgn]
         err = False
         b_has0.next = a_has0
         if a_has0:
+            rbit[:] = RES0[4 * a_p0 + rgn]
             err = rbit == 0 or a_r0hi > rhi or (a_wide0 and aligned == 1 and (a_r0lo & mask) != 0)
             res[:] = res | rbit
         b_err0.next = err
@@ -440,10 +442,10 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         b_reg1.next = rgn
         rhi[:] = REGION_HI[rgn]
         aligned[:] = REGION_ALIGNED[rgn]
-        rbit[:] = RES_TABLE[4 * a_p1 + rgn]
         err = False
         b_has1.next = a_has1
         if a_has1:
+            rbit[:] = RES1[rgn]
             err = rbit == 0 or a_r1hi > rhi or (a_wide1 and aligned == 1 and (a_r1lo & mask) != 0)
             res[:] = res | rbit
         b_err1.next = err
@@ -459,10 +461,10 @@ def imem_predecode(cfg: ProcessorConfig, clk, rst, dma_iram, iram, fetch_done_in
         b_regw.next = rgn
         rhi[:] = REGION_HI[rgn]
         aligned[:] = REGION_ALIGNED[rgn]
-        rbit[:] = RES_TABLE[4 * a_pw + rgn]
         err = False
         b_hasw.next = a_hasw
         if a_hasw:
+            rbit[:] = RESW[4 * a_pw + rgn]
             err = rbit == 0 or a_whi > rhi or (a_widew and aligned == 1 and (a_wlo & mask) != 0)
             res[:] = res | rbit
         b_errw.next = err

@@ -281,6 +281,31 @@ def scenarios(cfg: ProcessorConfig, seed: int = 0) -> list[Scenario]:
     add("err_region_range_crosses_end", [isa.encode(Op.EW, func=0, dst=V + 2, src0=E, src1=E,
                                                     length=cfg.vbuf_words * p)], n_e=p,
         expect_error=err.REGION_ERROR)
+    # every kernel port aimed at every place it cannot reach: a region outside isa.PORTS, a gap
+    # between regions (where the config has one) and past the buffer's end (BUFFER_OVERFLOW comes
+    # first there). The other operands are legal, in E, so the fault is the swept operand's.
+    places = {r.name: (bounds[r][0], err.REGION_ERROR) for r in (Region.V, Region.Z, Region.E)}
+    gaps = [hi for (_, hi), (lo, _) in zip(sorted(bounds.values()), sorted(bounds.values())[1:]) if hi < lo]
+    if gaps:
+        places["gap"] = (gaps[0], err.REGION_ERROR)
+    places["past_end"] = (cfg.abuf_elements, err.BUFFER_OVERFLOW)
+    port_instruction = {
+        "fc.read": lambda a: isa.encode(Op.FC, dst=Z, src0=a, waddr=0, length=1, cols=p, bias=0),
+        "fc.write": lambda a: isa.encode(Op.FC, dst=a, src0=Z, waddr=0, length=1, cols=p, bias=0),
+        "act.read": lambda a: isa.encode(Op.ACT, func=0, dst=E, src0=a, length=p),
+        "act.write": lambda a: isa.encode(Op.ACT, func=0, dst=a, src0=E, length=p),
+        "ew.read_a": lambda a: isa.encode(Op.EW, func=0, dst=E + p, src0=a, src1=E, length=p),
+        "ew.read_b": lambda a: isa.encode(Op.EW, func=0, dst=E + p, src0=E, src1=a, length=p),
+        "ew.write": lambda a: isa.encode(Op.EW, func=0, dst=a, src0=E, src1=E + p, length=p),
+        "dma.read": lambda a: isa.encode(Op.STORE, src0=a, length=p, ddr_offset=OUT_ADDR),
+        "dma.write": lambda a: isa.encode(Op.LOAD, func=isa.LoadTarget.ABUF, dst=a, length=p,
+                                          ddr_offset=ACT_ADDR),
+    }
+    assert set(port_instruction) == set(isa.PORTS)
+    for port, make in port_instruction.items():
+        for place, (addr, code) in places.items():
+            if Region.__members__.get(place) not in isa.PORTS[port]:
+                add(f"err_port_{port.replace('.', '_')}_in_{place}", [make(addr)], n_e=2 * p, expect_error=code)
     add("err_endloop_outside", [isa.encode(Op.ENDLOOP)], n_e=p, expect_error=err.LOOP_ERROR)
     add("err_loop_without_body", [isa.encode(Op.LOOP, func=0, count=2, jump=0)], n_e=p, expect_error=err.LOOP_ERROR)
     sc = out.pop()
