@@ -2,7 +2,8 @@
 
     dlp compile NET.npz [--listing] [config options]
     dlp predict NET.npz INPUT.npy|.npz [--target model|myhdl|icarus|verilator] [--stateful]
-                [--state STATE.npz] [--waves] [--out Y.npz] [config options]
+                [--state STATE.npz] [--waves] [--trace TRACE.json] [--profile] [--out Y.npz]
+                [config options]
     dlp convert OUT_DIR [config options]      # the Verilog of a config (into a build folder)
     dlp synth [--family ecp5|xilinx] [--json OUT] [--timeout S] [--no-modules] [--no-place]
               [config options]               # resources per module, ECP5 Fmax (Yosys, nextpnr)
@@ -95,7 +96,7 @@ def cmd_predict(args) -> None:
     saved_state = _load_state(state_file) if state_file and state_file.exists() else None
     max_t = max(len(x) for x in xs)
     with Workflow(net, config=ProcessorConfig.from_arguments(args), target=args.target, waves=args.waves,
-                  max_sequence_length=max_t) as wf:
+                  max_sequence_length=max_t, trace=bool(args.trace or args.profile)) as wf:
         wf.deploy()
         if saved_state is not None:
             with warnings.catch_warnings(record=True) as caught:
@@ -106,20 +107,26 @@ def cmd_predict(args) -> None:
                     raise type(e)(f"{state_file}: {e}") from None
             _report_warnings(args.command, caught)
             print(f"stored state loaded from {state_file}")
-        outputs = []
-        for k, x in enumerate(xs):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                y = wf.predict_and_update_state(x) if args.stateful else wf.predict(x)
-            _report_warnings(args.command, caught)
-            outputs.append(y)
-            prof = wf.last_profile
+        # one call with the list: each sequence from the initial state (predict) or continuing
+        # from the previous one (predict_and_update_state), as the Workflow defines for lists
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            outputs = wf.predict_and_update_state(list(xs)) if args.stateful else wf.predict(list(xs))
+        _report_warnings(args.command, caught)
+        prof = wf.last_profile
+        for k, (x, y) in enumerate(zip(xs, outputs)):
+            seq = prof["per_sequence"][k]
             shown = np.array2string(np.asarray(y)[-1] if y.ndim == 2 else y, precision=5, suppress_small=True)
             last = " (last step)" if y.ndim == 2 else ""
-            counts = "".join(f", {n} {what}" for n, what in ((prof["clipped"]["input"], "input values clipped"),
-                                                              (prof["saturations"], "saturations")) if n)
+            counts = "".join(f", {n} {what}" for n, what in ((seq["clipped"], "input values clipped"),
+                                                              (seq["saturations"], "saturations")) if n)
             print(f"sequence {k}: T={len(x)} output{last} {shown}  "
-                  f"[{prof['cycles']} cycles, {prof['cycles'] / len(x):.1f} per step{counts}]")
+                  f"[{seq['cycles']} cycles, {seq['cycles'] / len(x):.1f} per step{counts}]")
+        if args.trace:
+            print(f"instruction trace: {wf.write_trace(args.trace, include_deploy=True)} "
+                  "(Chrome/Perfetto trace-event JSON: open it in https://ui.perfetto.dev)")
+        if args.profile:
+            print(wf.profile())
         if args.stateful and state_file:
             np.savez(state_file, **{f"{n}{i}": a for i, hc in enumerate(wf.state) for n, a in zip("hc", hc)})
             print(f"stored state written to {state_file}")
@@ -180,6 +187,9 @@ def main(argv=None) -> None:
     p.add_argument("--state", help="with --stateful: load the stored state from / save it to this .npz")
     p.add_argument("--waves", action="store_true", help="record a waveform (simulator targets)")
     p.add_argument("--out", help="write the outputs to this .npz")
+    p.add_argument("--trace", metavar="TRACE.json", help="write the instruction trace the processor reports "
+                   "(Chrome/Perfetto trace-event JSON; targets model, icarus, verilator)")
+    p.add_argument("--profile", action="store_true", help="print the profile per op measured from the trace")
     ProcessorConfig.add_arguments(p)
     p.set_defaults(func=cmd_predict)
 
@@ -231,12 +241,15 @@ def _check_contradictions(parser: argparse.ArgumentParser, args) -> None:
         if args.waves and args.target == "model":
             parser.error("--waves records a simulator's waveform; --target model (the golden model) has none: "
                          "use --target myhdl, icarus or verilator")
+        if (args.trace or args.profile) and args.target == "myhdl":
+            parser.error("--trace and --profile read the retire trace of the converted Verilog or the golden "
+                         "model's schedule: use --target model, icarus or verilator")
     if args.command == "synth":
         if args.jobs < 1:
             parser.error(f"--jobs {args.jobs}: expected at least 1 synthesis at a time")
         if not args.timeout > 0:
             parser.error(f"--timeout {args.timeout:g}: expected a positive number of seconds")
-    for option in ("out", "state", "json"):
+    for option in ("out", "state", "json") + (("trace",) if args.command == "predict" else ()):
         path = getattr(args, option, None)
         if path and not pathlib.Path(path).resolve().parent.is_dir():
             parser.error(f"--{option} {path}: the folder {pathlib.Path(path).resolve().parent} does not exist")

@@ -73,12 +73,20 @@ class CocotbDevice:
     mem_bytes    size of the AXI RAM (accesses past it get error responses)
     backpressure random ready/valid pauses on every AXI channel of the RAM (seeded, 30 %);
                  `set_backpressure` changes them between runs
+    trace        record the retire trace of every run (`take_retired`); needs a build with the
+                 trace ports (sim/runner.py builds them)
     """
 
     def __init__(self, dut, cfg: ProcessorConfig, mem_bytes: int = 1 << 22, backpressure: bool = False,
-                 seed: int = 1):
+                 seed: int = 1, trace: bool = False):
         self.dut = dut
         self.cfg = cfg
+        self.monitor = None
+        if trace:
+            if not RetireMonitor.available(dut):
+                raise RuntimeError("trace=True: this build has no retire trace ports (convert with trace=True)")
+            self.monitor = RetireMonitor(dut)
+            self.monitor.start()
         source, self.period_ns = clock_from_env()
         if source == "gpi":
             # the clock toggles in cocotb's C++ layer: no Python per edge (see sim/runner.py)
@@ -125,12 +133,22 @@ class CocotbDevice:
         """Set CTRL.START (with IRQ_ENABLE) and sleep until irq rises: no Python runs per clock
         edge meanwhile. The wait starts before the register write, so even a program that ends
         before the write's response arrives is seen (irq falls on START, then rises)."""
+        if self.monitor is not None:
+            self.monitor.clear()  # the records of this run only (a reset also changes the trace)
         finished = cocotb.start_soon(with_timeout(RisingEdge(self.dut.irq), timeout_cycles * self.period_ns, "ns"))
         await self.write_reg("CTRL", isa.CTRL_START | isa.CTRL_IRQ_ENABLE)
         try:
             await finished
         except cocotb.triggers.SimTimeoutError:
             raise DeviceTimeout(timeout_cycles) from None
+
+    async def take_retired(self) -> list:
+        """The retire records of the last run (sim.model.Retired, by issue cycle), then forgets them."""
+        if self.monitor is None:
+            raise RuntimeError("take_retired: the device was made without trace=True")
+        records = sorted((r for lst in self.monitor.records.values() for r in lst), key=lambda r: (r.issue, r.kernel))
+        self.monitor.clear()
+        return records
 
     async def idle(self, cycles: int) -> None:
         await Timer(cycles * self.period_ns, "ns")
@@ -155,9 +173,12 @@ class RetireMonitor:
 
     def start(self) -> None:
         self.stop()
+        self.clear()
+        self._tasks = [cocotb.start_soon(self._watch(k)) for k in self.kernels]
+
+    def clear(self) -> None:
         for lst in self.records.values():
             lst.clear()
-        self._tasks = [cocotb.start_soon(self._watch(k)) for k in self.kernels]
 
     def stop(self) -> None:
         for task in self._tasks:
@@ -172,4 +193,8 @@ class RetireMonitor:
         while True:
             await ValueChange(sig["seq"])
             await ReadOnly()
-            self.records[kernel].append(Retired(kernel, *(int(sig[f].value) for f in ("pc", "t", "issue", "done", "sig"))))
+            try:
+                values = [int(sig[f].value) for f in ("pc", "t", "issue", "done", "sig")]
+            except ValueError:  # X or Z: before the first reset (Icarus starts registers at X)
+                continue
+            self.records[kernel].append(Retired(kernel, *values))

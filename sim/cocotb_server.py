@@ -5,7 +5,8 @@ While it waits for the next request the simulator is paused (no simulated time p
 simulator process serves any number of calls without being rebuilt or relaunched.
 
 Protocol (multiprocessing.connection, pickled tuples): ("call", method, args) with method one of
-the device protocol's (write_mem, read_mem, write_reg, read_reg, start_and_wait) or "reset";
+the device protocol's (write_mem, read_mem, write_reg, read_reg, start_and_wait, take_retired)
+or "reset";
 answers ("ok", value, seconds spent serving it) or ("error", kind, message[, cycles]).
 ("close",) ends the test and the simulator.
 """
@@ -22,7 +23,7 @@ from .cocotb_device import CocotbDevice
 from .driver import DeviceTimeout
 from .runner import config_from_env
 
-METHODS = ("write_mem", "read_mem", "write_reg", "read_reg", "start_and_wait", "reset")
+METHODS = ("write_mem", "read_mem", "write_reg", "read_reg", "start_and_wait", "reset", "take_retired")
 
 
 @cocotb.test()
@@ -30,7 +31,8 @@ async def serve(dut):
     cfg = config_from_env()
     address = os.environ["DLP_SESSION_ADDRESS"]
     conn = Client(address, authkey=bytes.fromhex(os.environ["DLP_SESSION_KEY"]))
-    dev = CocotbDevice(dut, cfg, mem_bytes=int(os.environ["DLP_SESSION_MEM_BYTES"]))
+    dev = CocotbDevice(dut, cfg, mem_bytes=int(os.environ["DLP_SESSION_MEM_BYTES"]),
+                       trace=os.environ.get("DLP_SESSION_TRACE") == "1")
     await dev.reset()
     conn.send(("ok", "ready", 0.0))
     try:
@@ -46,6 +48,8 @@ async def serve(dut):
             try:
                 t0 = time.perf_counter()
                 value = await getattr(dev, method)(*args)
+                if method == "take_retired":  # plain tuples across the connection
+                    value = [(int(r.kernel), r.pc, r.t, r.issue, r.done, r.sig) for r in value]
                 conn.send(("ok", value, time.perf_counter() - t0))
             except DeviceTimeout as exc:
                 conn.send(("error", "DeviceTimeout", str(exc), exc.cycles))

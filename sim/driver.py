@@ -8,6 +8,7 @@ model, a cocotb simulation and a remote simulator session:
     await dev.write_reg(name, value)     AXI4-Lite registers (names from rtl.isa.REGISTERS)
     await dev.read_reg(name) -> int
     await dev.start_and_wait(timeout_cycles)   CTRL.START, then sleep until done (irq)
+    await dev.take_retired() -> list      (optional) the retire records of the last run (sim/trace.py)
 
 `run_sync` runs a driver coroutine to completion when the device never suspends (golden model,
 remote session), so plain Python code can use the driver without an event loop.
@@ -75,6 +76,10 @@ class SyncDevice:
 
     async def start_and_wait(self, timeout_cycles: int) -> None:
         self.device.write_reg("CTRL", isa.CTRL_START | isa.CTRL_IRQ_ENABLE)
+
+    async def take_retired(self) -> list:
+        """The golden model's retire records of the last run (its cycle model's schedule)."""
+        return list(self.device.retired)
 
 
 def run_sync(coro):

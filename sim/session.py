@@ -54,12 +54,14 @@ class SimSession:
     wall_timeout     seconds a single call may take before the session is declared stalled
     coverage         Verilator: run the coverage build (None: when DLP_COVERAGE is set, see
                      sim/runner.py); the counts are written when the session closes
+    trace            record the processor's retire trace of every run (`take_retired`)
     """
 
     def __init__(self, cfg: ProcessorConfig, simulator: str, mem_bytes: int = 1 << 24, waves: bool = False,
                  run_dir: str | os.PathLike | None = None, wall_timeout: float = 900.0,
-                 coverage: bool | None = None):
+                 coverage: bool | None = None, trace: bool = False):
         self.cfg = cfg
+        self.trace = trace
         self.simulator = simulator
         self.wall_timeout = wall_timeout
         t0 = time.perf_counter()
@@ -87,7 +89,7 @@ class SimSession:
         listener = Listener(os.path.join(self._sock_dir, "s"), family="AF_UNIX", authkey=key)
         env = dict(os.environ)
         env.update({"DLP_SESSION_ADDRESS": listener.address, "DLP_SESSION_KEY": key.hex(),
-                    "DLP_SESSION_MEM_BYTES": str(mem_bytes),
+                    "DLP_SESSION_MEM_BYTES": str(mem_bytes), "DLP_SESSION_TRACE": "1" if trace else "0",
                     "DLP_SESSION_SPEC": json.dumps({"config": cfg.as_dict(), "simulator": simulator,
                                                     "waves": waves, "coverage": self.build.coverage,
                                                     "run_dir": str(self.run_dir),
@@ -224,13 +226,20 @@ class SimSession:
     async def reset(self) -> None:
         self._call("reset")
 
+    async def take_retired(self) -> list:
+        from rtl.isa import Kernel
+
+        from .model import Retired
+        return [Retired(Kernel(k), pc, t, issue, done, sig) for k, pc, t, issue, done, sig in self._call("take_retired")]
+
 
 def _child_main() -> None:
     """Inside the launched process: run the cocotb server module on the cached build."""
     spec = json.loads(os.environ["DLP_SESSION_SPEC"])
     cfg = ProcessorConfig(**spec["config"])
     build = runner.build(cfg, spec["simulator"], waves=spec["waves"], coverage=spec.get("coverage", False))
-    passthrough = {k: os.environ[k] for k in ("DLP_SESSION_ADDRESS", "DLP_SESSION_KEY", "DLP_SESSION_MEM_BYTES")}
+    passthrough = {k: os.environ[k] for k in ("DLP_SESSION_ADDRESS", "DLP_SESSION_KEY", "DLP_SESSION_MEM_BYTES",
+                                              "DLP_SESSION_TRACE")}
     runner.run(build, "sim.cocotb_server", extra_env=passthrough, test_dir=spec["run_dir"], waves=spec["waves"],
                log_file=spec["log"])
 

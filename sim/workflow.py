@@ -29,6 +29,7 @@ from rtl.config import ProcessorConfig
 
 from .driver import ClippingWarning, HostDriver, SyncDevice, run_sync
 from .model import GoldenDevice
+from .trace import ProfileTable, TraceRun, profile_rows, write_trace
 
 TARGETS = ("model", "myhdl", "icarus", "verilator")
 
@@ -40,6 +41,8 @@ class Workflow:
     config               rtl.ProcessorConfig (default: ProcessorConfig())
     target               "model", "myhdl", "icarus" or "verilator"
     waves                record waveforms on simulator targets (into the session's run folder)
+    trace                record the processor's retire trace of every call (`last_trace`,
+                         `write_trace`, `profile`); targets model, icarus and verilator
     calibration          sequences used to choose fixed-point formats (optional)
     max_sequence_length  longest sequence a call may pass (sizes the input/output areas)
     mem_bytes            size of the external memory (default: twice the image, at least 1 MiB)
@@ -53,7 +56,7 @@ class Workflow:
 
     def __init__(self, network, config: ProcessorConfig | dict | None = None, target: str = "model",
                  waves: bool = False, calibration=None, max_sequence_length: int = 1024,
-                 mem_bytes: int | None = None):
+                 mem_bytes: int | None = None, trace: bool = False):
         if not isinstance(network, Network):
             raise TypeError(f"network: expected a compiler.Network, got {type(network).__name__}")
         if isinstance(config, dict):
@@ -67,6 +70,11 @@ class Workflow:
             raise ValueError(f"unknown target {target!r}: expected one of {', '.join(TARGETS)}")
         if not isinstance(waves, bool):
             raise TypeError(f"waves={waves!r}: expected True or False")
+        if not isinstance(trace, bool):
+            raise TypeError(f"trace={trace!r}: expected True or False")
+        if trace and target == "myhdl":
+            raise ValueError("trace=True reads the retire trace of the converted Verilog (target 'icarus' or "
+                             "'verilator') or the golden model's schedule (target 'model'); target 'myhdl' has none")
         if waves and target == "model":
             raise ValueError("waves=True records a simulator's waveform; target 'model' (the golden model) has "
                              "none: use target 'myhdl', 'icarus' or 'verilator'")
@@ -77,6 +85,10 @@ class Workflow:
         self.config = config
         self.target = target
         self.waves = waves
+        self.trace = trace
+        self.last_trace = None   # TraceRun per sequence of the last call (trace=True), from the target
+        self.deploy_trace = None
+        self._last_model_trace = None  # the golden model's records of the same runs
         self.calibration = calibration
         self.max_sequence_length = check_max_sequence_length(max_sequence_length)
         self.mem_bytes = mem_bytes
@@ -169,10 +181,13 @@ class Workflow:
                 self._device = MyHDLDevice(self.config, mem_bytes=mem, waves=self.waves, run_dir=run_dir)
             else:
                 from .session import SimSession
-                self.session = SimSession(self.config, self.target, mem_bytes=mem, waves=self.waves)
+                self.session = SimSession(self.config, self.target, mem_bytes=mem, waves=self.waves, trace=self.trace)
                 self._device = self.session
         self._driver = HostDriver(self._device, self.program)
         self.deploy_profile = run_sync(self._driver.deploy())
+        if self.trace:
+            self.deploy_trace = TraceRun("deploy", None, 0, self.deploy_profile.cycles,
+                                         run_sync(self._device.take_retired()))
         # The golden model follows every call (it is exact and costs milliseconds): its cycle
         # model attributes the cycles to layers, which the hardware counters cannot.
         if self.target == "model":
@@ -259,15 +274,23 @@ class Workflow:
         layers: dict = {}
         wall = 0.0
         sim0 = self.session.simulated_seconds if self.session else 0.0
-        for seq, name in zip(seqs, names):
+        traces, model_traces = [], []
+        for k, (seq, name) in enumerate(zip(seqs, names)):
             t0 = time.perf_counter()
             y, profile = run_sync(driver.predict(seq, stateful=stateful, what=name))
+            if self.trace:
+                traces.append(TraceRun("run", k, profile.steps, profile.cycles, run_sync(driver.dev.take_retired())))
             wall += time.perf_counter() - t0
             outputs.append(y)
             profiles.append(profile)
             if self._shadow is not driver:
                 run_sync(self._shadow.predict(seq, stateful=stateful, what=name))
             _add_layer_cycles(layers, self.program, self._shadow.dev.device.timing.events)
+            if self.trace:
+                model_traces.append(TraceRun("run", k, profile.steps, profile.cycles,
+                                             list(self._shadow.dev.device.retired)))
+        if self.trace:
+            self.last_trace, self._last_model_trace = traces, model_traces
         self.last_profile = _merge(profiles, wall)
         self.last_profile["layers"] = layers
         state_clipped, self._state_clipped = (self._state_clipped, 0) if stateful else (0, self._state_clipped)
@@ -286,6 +309,42 @@ class Workflow:
                 "(SAT_COUNT). Scale the inputs, or calibrate the formats with data like them "
                 "(Workflow.calibrate)", count, clipping, self.last_profile["saturations"]), stacklevel=3)
         return outputs[0] if single else outputs
+
+    # ---- traces and profile ---------------------------------------------------------------------
+    def _traced(self, what: str) -> list:
+        if not self.trace:
+            raise RuntimeError(f"{what} needs the retire trace: make the Workflow with trace=True")
+        if self.last_trace is None:
+            raise RuntimeError(f"{what}: no call has run yet (predict or predict_and_update_state first)")
+        return self.last_trace
+
+    def write_trace(self, path, include_deploy: bool = False):
+        """Write the last call's instruction trace (with the deploy run first if `include_deploy`)
+        as Chrome / Perfetto trace-event JSON (sim/trace.py); open it in ui.perfetto.dev."""
+        runs = self._traced("write_trace")
+        if include_deploy and self.deploy_trace is not None:
+            runs = [self.deploy_trace] + runs
+        return write_trace(path, runs, self.program, clock_mhz=self._clock()[0])
+
+    def _clock(self) -> tuple[float, str]:
+        from .estimate import DEFAULT_FMAX_MHZ, synthesis_fmax
+
+        fmax = synthesis_fmax(self.config)
+        if fmax is not None:
+            return fmax, "ECP5 place and route of this config (dlp synth)"
+        return DEFAULT_FMAX_MHZ, "the design target; no place and route of this config yet (dlp synth)"
+
+    def profile(self, clock_mhz: float | None = None) -> ProfileTable:
+        """The last call's profile measured from the processor's own retire trace: per op of the
+        listing, the cycles it accounts for (each cycle once: of the instructions in flight, the
+        one that finishes last), share, µs at the clock, busy cycles, and the golden model's
+        cycles for the same row beside them; the rows add up to the CYCLES counters exactly.
+        print() it for the table."""
+        runs = self._traced("profile")
+        mhz, source = (clock_mhz, "given") if clock_mhz else self._clock()
+        return ProfileTable(self.target, profile_rows(runs, self.program),
+                            profile_rows(self._last_model_trace, self.program),
+                            sum(r.cycles for r in runs), len(runs), sum(r.steps for r in runs), mhz, source)
 
     # ---- estimates ------------------------------------------------------------------------------
     def estimate_resources(self, family: str = "ecp5", **options) -> dict:

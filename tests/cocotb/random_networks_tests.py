@@ -18,7 +18,7 @@ from sim.cocotb_device import CocotbDevice, RetireMonitor
 from sim.driver import DeviceError, DeviceTimeout, HostDriver, SyncDevice, run_sync
 from sim.model import GoldenDevice
 from sim.runner import config_from_env
-from tests.cocotb.scenarios import first_retire_mismatch
+from sim.trace import first_retire_mismatch
 from tests.random_networks import FLOAT_BOUND, FloatTwin, play, random_case
 from tests.seeds import replay_command, seeds_from_env
 

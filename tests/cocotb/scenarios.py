@@ -9,43 +9,10 @@ from cocotbext.axi import AxiResp
 
 from rtl import isa
 from sim.cocotb_device import RetireMonitor
-from sim.model import Retired
+from sim.trace import first_retire_mismatch
 from tests.isa_scenarios import Scenario, write_registers
 
 PERF = ("CYCLES", "BUSY_FC", "BUSY_ACT", "BUSY_EW", "BUSY_DMA")
-
-
-def first_retire_mismatch(rtl: dict, golden: list[Retired], cycles: bool, complete: bool,
-                          name=lambda pc: f"pc {pc}") -> str | None:
-    """The first instruction (by the golden model's issue cycle) whose retire record differs
-    between the RTL and the golden model, described; None if all agree. `cycles`: compare issue
-    and done cycles too (a memory without back-pressure). `complete`: the RTL must have retired
-    exactly the golden model's instructions (no fault: every kernel ran to the end)."""
-    worst = None
-    for kernel, want in ((k, [r for r in golden if r.kernel == k]) for k in rtl):
-        got = rtl[kernel]
-        for i, g in enumerate(want):
-            if i >= len(got):
-                if complete:
-                    why = f"{kernel.name} {name(g.pc)} t={g.t}: never retired (golden: issue {g.issue}, done {g.done})"
-                    worst = min(worst or (g.issue, why), (g.issue, why))
-                break
-            r = got[i]
-            same = (r.pc, r.t) == (g.pc, g.t) and (r.sig == g.sig or not g.defined) and (not cycles or (r.issue, r.done) == (g.issue, g.done))
-            if not same:
-                what = [f"{f} {getattr(r, f)} vs {getattr(g, f)}" for f in ("pc", "t", "issue", "done")
-                        if getattr(r, f) != getattr(g, f) and (cycles or f in ("pc", "t"))]
-                if r.sig != g.sig and g.defined:
-                    what.append(f"wrote signature {r.sig:#010x}, expected {g.sig:#010x}")
-                why = (f"{kernel.name} {name(g.pc)} t={g.t}, issue cycle {g.issue}: " + "; ".join(what) +
-                       f" (rtl vs golden; record {i} of the kernel)")
-                worst = min(worst or (g.issue, why), (g.issue, why))
-                break
-        if complete and len(got) > len(want):
-            extra = got[len(want)]
-            why = f"{kernel.name}: {len(got)} instructions retired, golden {len(want)}; first extra: {name(extra.pc)}"
-            worst = min(worst or (extra.issue, why), (extra.issue, why))
-    return None if worst is None else worst[1]
 
 
 async def run_scenario(dut, dev, sc: Scenario, coverage=None) -> dict:

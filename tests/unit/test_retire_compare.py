@@ -1,4 +1,4 @@
-"""first_retire_mismatch (tests/cocotb/scenarios.py), the per-instruction comparison of the RTL's
+"""first_retire_mismatch (sim/trace.py), the per-instruction comparison of the RTL's
 retire trace with the golden model, on hand-made records: it names the earliest wrong instruction
 by the golden model's issue cycle, says what differs, honours undefined signatures and ignores
 cycles under back-pressure."""
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rtl.isa import Kernel
 from sim.model import Retired
-from tests.cocotb.scenarios import first_retire_mismatch
+from sim.trace import first_retire_mismatch
 
 GOLDEN = [Retired(Kernel.DMA, 0, 0, 10, 30, 0), Retired(Kernel.FC, 2, 0, 31, 60, 0x1234),
           Retired(Kernel.ACT, 3, 1, 40, 70, 0x55), Retired(Kernel.FC, 4, 1, 50, 80, 0x9999)]
