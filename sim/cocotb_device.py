@@ -11,6 +11,7 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, Timer, ValueChange, with_timeout
+from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiResp
 from cocotbext.axi.axi_ram import AxiRamRead, AxiRamWrite
 from cocotbext.axi.memory import Memory
@@ -82,6 +83,7 @@ class CocotbDevice:
         self.dut = dut
         self.cfg = cfg
         self.monitor = None
+        self.done_times: list[int] = []
         if trace:
             if not RetireMonitor.available(dut):
                 raise RuntimeError("trace=True: this build has no retire trace ports (convert with trace=True)")
@@ -141,6 +143,13 @@ class CocotbDevice:
             await finished
         except cocotb.triggers.SimTimeoutError:
             raise DeviceTimeout(timeout_cycles) from None
+        self.done_times.append(get_sim_time("step"))
+
+    async def take_done_times(self) -> list:
+        """Simulation times (the simulator's precision, the dump's time unit) at which irq rose
+        (DONE) in the runs since the last call, then forgets them."""
+        times, self.done_times = self.done_times, []
+        return times
 
     async def take_retired(self) -> list:
         """The retire records of the last run (sim.model.Retired, by issue cycle), then forgets them."""

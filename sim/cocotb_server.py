@@ -23,7 +23,8 @@ from .cocotb_device import CocotbDevice
 from .driver import DeviceTimeout
 from .runner import config_from_env
 
-METHODS = ("write_mem", "read_mem", "write_reg", "read_reg", "start_and_wait", "reset", "take_retired")
+METHODS = ("write_mem", "read_mem", "write_reg", "read_reg", "start_and_wait", "reset", "take_retired",
+           "take_done_times", "idle")
 
 
 @cocotb.test()

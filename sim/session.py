@@ -76,9 +76,7 @@ class SimSession:
         self.log_path = self.run_dir / "simulator.log"
         self.wave_file = self.run_dir / runner.wave_file_name(self.build) if waves else None
         if waves:
-            from .waves import view
-            verilog = self.build.build_dir / "verilog" / f"{self.build.toplevel}.v"
-            (self.run_dir / "view.gtkw").write_text(view(verilog, self.build.toplevel, self.wave_file.name))
+            self.write_view()
         self.calls = 0
         self.simulated_seconds = 0.0  # wall time the simulator spent running the processor
         self._conn = None
@@ -110,6 +108,20 @@ class SimSession:
         finally:
             listener.close()
         self.startup_seconds = time.perf_counter() - t0
+
+    def write_view(self, program=None, window=None, markers=None) -> pathlib.Path:
+        """(Re)write `view.gtkw` and its translate filters in the run folder (sim/waves.py):
+        `program` names the pc values, `window` (start, end) and `markers` (name -> time) are in
+        the dump's time unit (the simulator's precision, 1 ps)."""
+        from .waves import view
+
+        if self.wave_file is None:
+            raise SimulatorError("the session records no waves (waves=False)")
+        verilog = self.build.build_dir / "verilog" / f"{self.build.toplevel}.v"
+        path = self.run_dir / "view.gtkw"
+        path.write_text(view(verilog, self.build.toplevel, self.wave_file.name, program=program,
+                             filter_dir=self.run_dir, window=window, markers=markers))
+        return path
 
     # ---- process handling ---------------------------------------------------------------------
     @staticmethod
@@ -225,6 +237,13 @@ class SimSession:
 
     async def reset(self) -> None:
         self._call("reset")
+
+    async def idle(self, cycles: int) -> None:
+        """Let `cycles` clock cycles pass with the processor idle (the dump goes on)."""
+        self._call("idle", cycles)
+
+    async def take_done_times(self) -> list:
+        return self._call("take_done_times")
 
     async def take_retired(self) -> list:
         from rtl.isa import Kernel

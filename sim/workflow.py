@@ -89,6 +89,7 @@ class Workflow:
         self.last_trace = None   # TraceRun per sequence of the last call (trace=True), from the target
         self.deploy_trace = None
         self._last_model_trace = None  # the golden model's records of the same runs
+        self.last_view = None          # waves=True: the view of the last call (view.gtkw in the session folder)
         self.calibration = calibration
         self.max_sequence_length = check_max_sequence_length(max_sequence_length)
         self.mem_bytes = mem_bytes
@@ -185,6 +186,8 @@ class Workflow:
                 self._device = self.session
         self._driver = HostDriver(self._device, self.program)
         self.deploy_profile = run_sync(self._driver.deploy())
+        if self.waves and self.session is not None:
+            self._mark_call_in_view([self.deploy_profile.cycles])
         if self.trace:
             self.deploy_trace = TraceRun("deploy", None, 0, self.deploy_profile.cycles,
                                          run_sync(self._device.take_retired()))
@@ -291,6 +294,8 @@ class Workflow:
                                              list(self._shadow.dev.device.retired)))
         if self.trace:
             self.last_trace, self._last_model_trace = traces, model_traces
+        if self.waves and self.session is not None:
+            self._mark_call_in_view([p.cycles for p in profiles])
         self.last_profile = _merge(profiles, wall)
         self.last_profile["layers"] = layers
         state_clipped, self._state_clipped = (self._state_clipped, 0) if stateful else (0, self._state_clipped)
@@ -309,6 +314,23 @@ class Workflow:
                 "(SAT_COUNT). Scale the inputs, or calibrate the formats with data like them "
                 "(Workflow.calibrate)", count, clipping, self.last_profile["saturations"]), stacklevel=3)
         return outputs[0] if single else outputs
+
+    def _mark_call_in_view(self, cycles: list) -> None:
+        """Rewrite the session's view zoomed on the call just made: from the START of its first run
+        to the DONE of its last, with markers on both (times from the simulator: irq's rise, and
+        the CYCLES counter back from it)."""
+        from .runner import CLOCK_PERIOD_NS, START_TO_DONE_EXTRA_CYCLES
+
+        done = run_sync(self.session.take_done_times())
+        if not done or len(done) != len(cycles):
+            return
+        period = CLOCK_PERIOD_NS * 1000  # the dumps' unit is the simulator precision, 1 ps
+        start = done[0] - (cycles[0] + START_TO_DONE_EXTRA_CYCLES) * period
+        margin = max(10 * period, (done[-1] - start) // 50)
+        # GTKWave shows a saved window only if the dump reaches past its end: idle a little longer
+        run_sync(self.session.idle(3 * margin // period))
+        self.last_view = self.session.write_view(self.program, window=(max(0, start - margin), done[-1] + margin),
+                                                 markers={"START": start, "DONE": done[-1]})
 
     # ---- traces and profile ---------------------------------------------------------------------
     def _traced(self, what: str) -> list:
