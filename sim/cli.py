@@ -4,6 +4,8 @@
     dlp predict NET.npz INPUT.npy|.npz [--target model|myhdl|icarus|verilator] [--stateful]
                 [--state STATE.npz] [--waves] [--trace TRACE.json] [--profile] [--out Y.npz]
                 [config options]
+    dlp debug NET.npz INPUT [--target icarus|verilator] [config options]
+                                               # first instruction that differs from the golden model
     dlp convert OUT_DIR [config options]      # the Verilog of a config (into a build folder)
     dlp synth [--family ecp5|xilinx] [--json OUT] [--timeout S] [--no-modules] [--no-place]
               [config options]               # resources per module, ECP5 Fmax (Yosys, nextpnr)
@@ -137,6 +139,43 @@ def cmd_predict(args) -> None:
             print(f"waveform: {wf.session.wave_file} (view: {wf.session.run_dir / 'view.gtkw'})")
 
 
+def cmd_debug(args) -> None:
+    """Run the sequences on a simulator with the retire trace and waves, and report the first
+    instruction whose record differs from the golden model's (exit code 1), or that all agree."""
+    from sim import Workflow
+
+    net = Network.load(args.net)
+    xs = _load_inputs(pathlib.Path(args.input), net.input_size)
+    with Workflow(net, config=ProcessorConfig.from_arguments(args), target=args.target, waves=True, trace=True,
+                  max_sequence_length=max(len(x) for x in xs)) as wf, \
+            Workflow(net, config=ProcessorConfig.from_arguments(args), target="model",
+                     max_sequence_length=max(len(x) for x in xs)) as golden:
+        wf.deploy()
+        golden.deploy()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ys = wf.predict(list(xs))
+            want = golden.predict(list(xs))
+        _report_warnings(args.command, caught)
+        found = wf.first_divergence()
+        differing = [k for k, (y, w) in enumerate(zip(ys, want)) if not np.array_equal(y, w)]
+        dump = wf.session.wave_file
+        count = sum(len(r.records) for r in wf.last_trace)
+    if differing:
+        print(f"outputs: {len(xs) - len(differing)} of {len(xs)} sequences equal the golden model's bit for bit; "
+              f"differing: sequences {differing[:10]}")
+    else:
+        print(f"outputs: all {len(xs)} sequences equal the golden model's bit for bit")
+    if found is None:
+        print(f"no divergence: all {count} instructions retired as the golden model predicts "
+              "(pc, t, issue and done cycle, write signature)")
+        print(f"waves: gtkwave {dump} {dump.parent / 'view.gtkw'}")
+        return
+    print(found)
+    print(f"open: gtkwave {dump} {found.view}")
+    raise SystemExit(1)
+
+
 def cmd_convert(args) -> None:
     from rtl.convert import convert
 
@@ -192,6 +231,13 @@ def main(argv=None) -> None:
     p.add_argument("--profile", action="store_true", help="print the profile per op measured from the trace")
     ProcessorConfig.add_arguments(p)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("debug", help="find the first instruction where a simulator differs from the golden model")
+    p.add_argument("net", help="network file written by Network.save()")
+    p.add_argument("input", help=".npy with (T, C) or (N, T, C), or .npz with one (T, C) array per sequence")
+    p.add_argument("--target", default="icarus", choices=["icarus", "verilator"])
+    ProcessorConfig.add_arguments(p)
+    p.set_defaults(func=cmd_debug)
 
     p = sub.add_parser("convert", help="write the Verilog of a config (same as python -m rtl.convert)")
     p.add_argument("out_dir")

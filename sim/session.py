@@ -109,7 +109,7 @@ class SimSession:
             listener.close()
         self.startup_seconds = time.perf_counter() - t0
 
-    def write_view(self, program=None, window=None, markers=None) -> pathlib.Path:
+    def write_view(self, program=None, window=None, markers=None, name: str = "view.gtkw") -> pathlib.Path:
         """(Re)write `view.gtkw` and its translate filters in the run folder (sim/waves.py):
         `program` names the pc values, `window` (start, end) and `markers` (name -> time) are in
         the dump's time unit (the simulator's precision, 1 ps)."""
@@ -118,7 +118,7 @@ class SimSession:
         if self.wave_file is None:
             raise SimulatorError("the session records no waves (waves=False)")
         verilog = self.build.build_dir / "verilog" / f"{self.build.toplevel}.v"
-        path = self.run_dir / "view.gtkw"
+        path = self.run_dir / name
         path.write_text(view(verilog, self.build.toplevel, self.wave_file.name, program=program,
                              filter_dir=self.run_dir, window=window, markers=markers))
         return path

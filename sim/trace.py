@@ -336,21 +336,48 @@ def plot_timeline(run: TraceRun, program, path, step: int | None = None, title: 
 
 
 # ---- comparison ---------------------------------------------------------------------------------
-def first_retire_mismatch(rtl: dict, golden: list[Retired], cycles: bool, complete: bool,
-                          name=lambda pc: f"pc {pc}") -> str | None:
+@dataclasses.dataclass
+class Divergence:
+    """The first instruction whose retire record on the RTL differs from the golden model's."""
+    sequence: int           # which sequence of the call
+    kernel: str
+    pc: int
+    t: int
+    op: str                 # as in the listing (lstm_1.mul_ig)
+    issue_cycle: int        # the golden model's, counted from the cycle after START
+    why: str                # what differs (first_mismatch)
+    time: int | None = None     # its issue in the dump's time unit (waves=True)
+    view: pathlib.Path | None = None  # a view with a marker on it (waves=True)
+
+    def __str__(self) -> str:
+        text = (f"first divergence: sequence {self.sequence}, {self.op} (pc {self.pc}, t={self.t}, {self.kernel}), "
+                f"issue cycle {self.issue_cycle}: {self.why}")
+        if self.view is not None:
+            text += f"\nview with a marker on it (time {self.time}): {self.view}"
+        return text
+
+
+def first_mismatch(rtl: dict, golden: list[Retired], cycles: bool, complete: bool,
+                   name=lambda pc: f"pc {pc}") -> tuple[Retired, str] | None:
     """The first instruction (by the golden model's issue cycle) whose retire record differs
-    between the RTL (`rtl`: Kernel -> records in completion order) and the golden model, described;
-    None if all agree. `cycles`: compare issue and done cycles too (a memory without
-    back-pressure). `complete`: the RTL must have retired exactly the golden model's instructions
-    (no fault: every kernel ran to the end)."""
+    between the RTL (`rtl`: Kernel -> records in completion order) and the golden model: (the
+    golden model's record of it, or the RTL's extra one; what differs), or None if all agree.
+    `cycles`: compare issue and done cycles too (a memory without back-pressure). `complete`: the
+    RTL must have retired exactly the golden model's instructions (no fault: every kernel ran to
+    the end)."""
     worst = None
+
+    def keep(record, why):
+        nonlocal worst
+        if worst is None or record.issue < worst[0].issue:
+            worst = (record, why)
+
     for kernel, want in ((k, [r for r in golden if r.kernel == k]) for k in rtl):
         got = rtl[kernel]
         for i, g in enumerate(want):
             if i >= len(got):
                 if complete:
-                    why = f"{kernel.name} {name(g.pc)} t={g.t}: never retired (golden: issue {g.issue}, done {g.done})"
-                    worst = min(worst or (g.issue, why), (g.issue, why))
+                    keep(g, f"{kernel.name} {name(g.pc)} t={g.t}: never retired (golden: issue {g.issue}, done {g.done})")
                 break
             r = got[i]
             same = ((r.pc, r.t) == (g.pc, g.t) and (r.sig == g.sig or not g.defined)
@@ -360,12 +387,17 @@ def first_retire_mismatch(rtl: dict, golden: list[Retired], cycles: bool, comple
                         if getattr(r, f) != getattr(g, f) and (cycles or f in ("pc", "t"))]
                 if r.sig != g.sig and g.defined:
                     what.append(f"wrote signature {r.sig:#010x}, expected {g.sig:#010x}")
-                why = (f"{kernel.name} {name(g.pc)} t={g.t}, issue cycle {g.issue}: " + "; ".join(what) +
-                       f" (rtl vs golden; record {i} of the kernel)")
-                worst = min(worst or (g.issue, why), (g.issue, why))
+                keep(g, f"{kernel.name} {name(g.pc)} t={g.t}, issue cycle {g.issue}: " + "; ".join(what) +
+                     f" (rtl vs golden; record {i} of the kernel)")
                 break
         if complete and len(got) > len(want):
             extra = got[len(want)]
-            why = f"{kernel.name}: {len(got)} instructions retired, golden {len(want)}; first extra: {name(extra.pc)}"
-            worst = min(worst or (extra.issue, why), (extra.issue, why))
-    return None if worst is None else worst[1]
+            keep(extra, f"{kernel.name}: {len(got)} instructions retired, golden {len(want)}; first extra: {name(extra.pc)}")
+    return worst
+
+
+def first_retire_mismatch(rtl: dict, golden: list[Retired], cycles: bool, complete: bool,
+                          name=lambda pc: f"pc {pc}") -> str | None:
+    """What differs at the first mismatching instruction (first_mismatch), or None."""
+    found = first_mismatch(rtl, golden, cycles, complete, name)
+    return None if found is None else found[1]

@@ -29,7 +29,7 @@ from rtl.config import ProcessorConfig
 
 from .driver import ClippingWarning, HostDriver, SyncDevice, run_sync
 from .model import GoldenDevice
-from .trace import ProfileTable, TraceRun, profile_rows, write_trace
+from .trace import Divergence, ProfileTable, TraceRun, first_mismatch, profile_rows, write_trace
 
 TARGETS = ("model", "myhdl", "icarus", "verilator")
 
@@ -325,12 +325,40 @@ class Workflow:
         if not done or len(done) != len(cycles):
             return
         period = CLOCK_PERIOD_NS * 1000  # the dumps' unit is the simulator precision, 1 ps
-        start = done[0] - (cycles[0] + START_TO_DONE_EXTRA_CYCLES) * period
+        self._run_starts = [d - (c + START_TO_DONE_EXTRA_CYCLES) * period for d, c in zip(done, cycles)]
+        start = self._run_starts[0]
         margin = max(10 * period, (done[-1] - start) // 50)
         # GTKWave shows a saved window only if the dump reaches past its end: idle a little longer
         run_sync(self.session.idle(3 * margin // period))
         self.last_view = self.session.write_view(self.program, window=(max(0, start - margin), done[-1] + margin),
                                                  markers={"START": start, "DONE": done[-1]})
+
+    def first_divergence(self):
+        """The first instruction of the last call whose retire record (pc, t, issue and done cycle,
+        write signature) on the target differs from the golden model's, as a sim.trace.Divergence
+        (print it), or None when every instruction agrees. With waves=True it carries the
+        instruction's time in the dump and a view (`divergence.gtkw`) zoomed on it with a marker."""
+        runs = self._traced("first_divergence")
+        names = {e.pc: e.op for e in self.program.listing if e.program == "run"}
+        for k, (run, model) in enumerate(zip(runs, self._last_model_trace)):
+            found = first_mismatch(run.by_kernel(), model.records, cycles=True, complete=True,
+                                   name=lambda pc: names.get(pc, f"pc {pc}"))
+            if found is None:
+                continue
+            record, why = found
+            d = Divergence(k, record.kernel.name, record.pc, record.t, names.get(record.pc, f"pc {record.pc}"),
+                           record.issue, why)
+            if self.waves and self.session is not None and getattr(self, "_run_starts", None):
+                from .runner import CLOCK_PERIOD_NS
+
+                period = CLOCK_PERIOD_NS * 1000
+                d.time = self._run_starts[k] + record.issue * period
+                span = max(200, record.done - record.issue + 100) * period
+                d.view = self.session.write_view(self.program, window=(max(0, d.time - span // 4), d.time + span),
+                                                 markers={"DIVERGE": d.time, "START": self._run_starts[k]},
+                                                 name="divergence.gtkw")
+            return d
+        return None
 
     # ---- traces and profile ---------------------------------------------------------------------
     def _traced(self, what: str) -> list:
