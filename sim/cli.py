@@ -113,7 +113,10 @@ def cmd_predict(args) -> None:
         # from the previous one (predict_and_update_state), as the Workflow defines for lists
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            outputs = wf.predict_and_update_state(list(xs)) if args.stateful else wf.predict(list(xs))
+            # one sequence as itself, so that messages name it "input" as the file holds it
+            batch = xs[0] if len(xs) == 1 else list(xs)
+            outputs = wf.predict_and_update_state(batch) if args.stateful else wf.predict(batch)
+            outputs = [outputs] if len(xs) == 1 else outputs
         _report_warnings(args.command, caught)
         prof = wf.last_profile
         for k, (x, y) in enumerate(zip(xs, outputs)):

@@ -24,7 +24,7 @@ from sim import Workflow
 from sim.cli import main
 
 SMALL = ProcessorConfig(lanes=4, data_type="int8", axi_data_bits=32)
-LUT4_BUDGET = 8000
+LUT4_BUDGET = 8100
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +95,10 @@ def test_the_weight_ram_and_products_leave_their_blocks_from_registers(ecp5):
 # reverted: its placements were slower), 7,894 with R's and N's loads from registered r_open/n_open
 # and the ACT lanes without an enable (8724a10), 7,872 with the ACT lanes' multiplier input
 # registers, the softmax unit's `started`, the DMA's outputs from registers and one queue_valid.
+# The budget was 8,000 until 2026-12-03: the figures before that (7,872 last) were of a netlist in
+# which Yosys read the scoreboard's wide-end comparators, written by MyHDL as `word[a:b][n]`, as
+# `word[n]` (wrong bits: this config's range ends are one bit wider than its starts). With the
+# comparators as designed (rtl/hazards.py `below` reads a named copy) the design is 8,027 LUT4.
 def test_lut4_budget(ecp5):
     assert ecp5.total["LUT4"] <= LUT4_BUDGET, f"{ecp5.total['LUT4']:,} LUT4 against the budget of {LUT4_BUDGET:,}"
 
