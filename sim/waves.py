@@ -42,6 +42,7 @@ GROUPS = (
                  (r"pc", "pc", "dec", "program"), (r"loop_t", "t (loop index)", "dec", None))),
     ("issue", ((r"issue_unit[\d_]*_state", "issue state", "hex", "state"),
                (r"issue_pc", "issuing", "dec", "program"),
+               (r"issue_unit[\d_]*_dec_opcode", "decoded opcode", "hex", "opcode"),
                (r"issue_unit[\d_]*_hazard", "waits on a hazard", "hex", None),
                (r"issue_unit[\d_]*_drain", "drain", "hex", None))),
     *((kernel.upper(), ((rf"issue_unit[\d_]*_ctl_{kernel}_start", f"{kernel.upper()} start", "hex", None),
