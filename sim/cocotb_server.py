@@ -49,8 +49,6 @@ async def serve(dut):
             try:
                 t0 = time.perf_counter()
                 value = await getattr(dev, method)(*args)
-                if method == "take_retired":  # plain tuples across the connection
-                    value = [(int(r.kernel), r.pc, r.t, r.issue, r.done, r.sig) for r in value]
                 conn.send(("ok", value, time.perf_counter() - t0))
             except DeviceTimeout as exc:
                 conn.send(("error", "DeviceTimeout", str(exc), exc.cycles))

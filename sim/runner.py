@@ -28,9 +28,9 @@ from rtl.config import ProcessorConfig
 SIMULATORS = ("icarus", "verilator")
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CLOCK_PERIOD_NS = 10
-#: irq rises this many cycles after the last of the CYCLES counter's cycles (START is the DONE
-#: time less CYCLES + this many periods; measured on both simulators' dumps, tests/cocotb/test_waves.py)
-START_TO_DONE_EXTRA_CYCLES = 0
+#: One clock period in the dumps' time unit, the simulators' precision (timescale 1ns/1ps). irq
+#: rises exactly CYCLES periods after the run starts (tests/cocotb/test_waves.py)
+CLOCK_PERIOD_TICKS = CLOCK_PERIOD_NS * 1000
 COVERAGE_ENV = "DLP_COVERAGE"
 # Verilator options of a coverage build: statement blocks/branches (line) and every bit of every
 # signal, both directions (toggle)

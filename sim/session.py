@@ -61,7 +61,6 @@ class SimSession:
                  run_dir: str | os.PathLike | None = None, wall_timeout: float = 900.0,
                  coverage: bool | None = None, trace: bool = False):
         self.cfg = cfg
-        self.trace = trace
         self.simulator = simulator
         self.wall_timeout = wall_timeout
         t0 = time.perf_counter()
@@ -246,10 +245,7 @@ class SimSession:
         return self._call("take_done_times")
 
     async def take_retired(self) -> list:
-        from rtl.isa import Kernel
-
-        from .model import Retired
-        return [Retired(Kernel(k), pc, t, issue, done, sig) for k, pc, t, issue, done, sig in self._call("take_retired")]
+        return self._call("take_retired")
 
 
 def _child_main() -> None:

@@ -316,7 +316,7 @@ def plot_timeline(run: TraceRun, program, path, step: int | None = None, title: 
             ax.text(start + width / 2, lane, label, ha="center", va="center", fontsize=8, color="white")
         else:  # above the lane, alternating heights so neighbours do not overlap
             k = stagger[lane] = stagger.get(lane, -1) + 1
-            ax.text(start + width / 2, lane - 0.42 - 0.0 * k, label, ha="center", va="bottom", fontsize=6.5,
+            ax.text(start + width / 2, lane - 0.42, label, ha="center", va="bottom", fontsize=6.5,
                     rotation=35 if k % 2 else 0, color="black")
     ax.set_yticks(range(len(lanes)), [KERNEL_TRACKS[int(k)] for k in lanes])
     ax.set_xlabel(f"clock cycles from the first issue of time step t={step}")

@@ -29,6 +29,7 @@ import re
 
 from rtl import isa
 from rtl.config import ProcessorConfig
+from rtl.issue import ISSUE_STATES
 
 # GTKWave trace flags (the `@` lines of a save file)
 _HEX, _DEC, _BIN, _RJUSTIFY, _TRANSLATED = 0x2, 0x4, 0x8, 0x20, 0x2000
@@ -74,17 +75,12 @@ def signals(verilog: str) -> dict[str, int]:
 
 
 # ---- translate filters --------------------------------------------------------------------------
-def _issue_states() -> tuple:
-    from rtl.issue import ISSUE_STATES
-    return ISSUE_STATES
-
-
 def filters(program=None) -> dict[str, dict[int, str]]:
     """Value -> name tables of the translate filters: from rtl.isa, rtl.issue and (when given) the
     compiled program's listing."""
     out = {"opcode": {int(op): op.name for op in isa.Op},
            "error": {int(code): code.name for code in isa.ErrorCode},
-           "state": dict(enumerate(_issue_states()))}
+           "state": dict(enumerate(ISSUE_STATES))}
     if program is not None:
         names: dict[int, list] = {}
         for which in ("deploy", "run"):

@@ -90,6 +90,7 @@ class Workflow:
         self.deploy_trace = None
         self._last_model_trace = None  # the golden model's records of the same runs
         self.last_view = None          # waves=True: the view of the last call (view.gtkw in the session folder)
+        self._run_starts: list = []    # waves=True: dump time of each run's START in the last call
         self.calibration = calibration
         self.max_sequence_length = check_max_sequence_length(max_sequence_length)
         self.mem_bytes = mem_bytes
@@ -319,13 +320,12 @@ class Workflow:
         """Rewrite the session's view zoomed on the call just made: from the START of its first run
         to the DONE of its last, with markers on both (times from the simulator: irq's rise, and
         the CYCLES counter back from it)."""
-        from .runner import CLOCK_PERIOD_NS, START_TO_DONE_EXTRA_CYCLES
+        from .runner import CLOCK_PERIOD_TICKS as period
 
         done = run_sync(self.session.take_done_times())
         if not done or len(done) != len(cycles):
             return
-        period = CLOCK_PERIOD_NS * 1000  # the dumps' unit is the simulator precision, 1 ps
-        self._run_starts = [d - (c + START_TO_DONE_EXTRA_CYCLES) * period for d, c in zip(done, cycles)]
+        self._run_starts = [d - c * period for d, c in zip(done, cycles)]
         start = self._run_starts[0]
         margin = max(10 * period, (done[-1] - start) // 50)
         # GTKWave shows a saved window only if the dump reaches past its end: idle a little longer
@@ -348,10 +348,9 @@ class Workflow:
             record, why = found
             d = Divergence(k, record.kernel.name, record.pc, record.t, names.get(record.pc, f"pc {record.pc}"),
                            record.issue, why)
-            if self.waves and self.session is not None and getattr(self, "_run_starts", None):
-                from .runner import CLOCK_PERIOD_NS
+            if self.waves and self.session is not None and self._run_starts:
+                from .runner import CLOCK_PERIOD_TICKS as period
 
-                period = CLOCK_PERIOD_NS * 1000
                 d.time = self._run_starts[k] + record.issue * period
                 span = max(200, record.done - record.issue + 100) * period
                 d.view = self.session.write_view(self.program, window=(max(0, d.time - span // 4), d.time + span),

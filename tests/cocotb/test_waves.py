@@ -11,12 +11,12 @@ import pywellen
 
 from examples import networks
 from sim import Workflow
-from sim.runner import CLOCK_PERIOD_NS, SIMULATORS
+from sim.runner import CLOCK_PERIOD_TICKS as PERIOD
+from sim.runner import SIMULATORS
 from tests.cocotb.configs import P16_INT16
 
 CFG = P16_INT16
 NET = networks.classifier(seed=3)
-PERIOD = CLOCK_PERIOD_NS * 1000  # the dumps' unit: 1 ps
 
 
 def _parse_view(text: str):
